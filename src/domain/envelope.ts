@@ -1,0 +1,169 @@
+/**
+ * The one envelope that travels over the mesh (seed §3):
+ * `{type: chat|presence|signal|custom, from, to, timestamp, payload}` plus a
+ * message id and a protocol version. Decoding never throws: malformed, unknown or
+ * oversized input becomes an `EnvelopeRejected` with a reason.
+ */
+import { Data, Either, ParseResult, Schema } from "effect"
+import { PeerId, samePeer, SessionId, Username } from "./identity.js"
+import { Message, MessageId } from "./message.js"
+
+/** Largest encoded envelope, in UTF-8 bytes. Transports chunk below this; nothing larger is decoded. */
+export const MAX_ENVELOPE_BYTES = 1024 * 1024
+/** Most messages one handoff envelope may carry; larger queues are split. */
+export const MAX_HANDOFF_MESSAGES = 500
+/** Most message ids one commit notice may carry. */
+export const MAX_COMMITTED_IDS = 5_000
+/** Most neighbors one in-mesh heartbeat may list. */
+export const MAX_NEIGHBORS = 256
+/** Longest SDP accepted from a peer. */
+export const MAX_SDP_LENGTH = 64 * 1024
+/** Longest trickled ICE candidate accepted from a peer. */
+export const MAX_CANDIDATE_LENGTH = 8 * 1024
+/** Longest reason text kept from a rejection. */
+const MAX_REASON_LENGTH = 400
+
+const EnvelopeId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{1,128}$/))
+const Timestamp = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** Whom an envelope is for: a user (all of its sessions) or one session; `null` is everyone. */
+export const Recipient = Schema.Struct({ username: Username, sessionId: Schema.optional(SessionId) })
+/** Whom an envelope is for. */
+export type Recipient = typeof Recipient.Type
+
+/** Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a leader's commit notice. */
+export const ChatPayload = Schema.Union(
+  Schema.TaggedStruct("message", { message: Message }),
+  Schema.TaggedStruct("handoff", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) }),
+  Schema.TaggedStruct("committed", {
+    ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_COMMITTED_IDS)),
+    head: Schema.String.pipe(Schema.maxLength(128))
+  })
+)
+/** Chat traffic. */
+export type ChatPayload = typeof ChatPayload.Type
+
+/** In-mesh presence: a heartbeat listing the sender's open connections. */
+export const PresencePayload = Schema.Union(
+  Schema.TaggedStruct("heartbeat", {
+    neighbors: Schema.Array(PeerId).pipe(Schema.maxItems(MAX_NEIGHBORS)),
+    /** Present when the sender leaves on purpose, so others need not wait for expiry. */
+    leaving: Schema.optional(Schema.Boolean)
+  })
+)
+/** In-mesh presence. */
+export type PresencePayload = typeof PresencePayload.Type
+
+/** An SDP offer or answer. Non-trickle on first contact: candidates are inside the SDP. */
+export const Description = Schema.Struct({
+  type: Schema.Literal("offer", "answer"),
+  sdp: Schema.String.pipe(Schema.maxLength(MAX_SDP_LENGTH))
+})
+/** An SDP offer or answer. */
+export type Description = typeof Description.Type
+
+/**
+ * Signaling relayed through the mesh. `origin` made it and `target` must receive
+ * it; a relaying peer forwards it unchanged, and the target checks the SDP's DTLS
+ * fingerprint against the one `origin` published, so a relay cannot swap it.
+ */
+export const SignalPayload = Schema.Union(
+  Schema.TaggedStruct("description", { origin: PeerId, target: PeerId, attempt: EnvelopeId, description: Description }),
+  Schema.TaggedStruct("candidate", {
+    origin: PeerId,
+    target: PeerId,
+    attempt: EnvelopeId,
+    candidate: Schema.String.pipe(Schema.maxLength(MAX_CANDIDATE_LENGTH))
+  }),
+  Schema.TaggedStruct("call", {
+    origin: PeerId,
+    target: PeerId,
+    call: Schema.String.pipe(Schema.maxLength(128)),
+    data: Schema.Unknown
+  })
+)
+/** Signaling relayed through the mesh. */
+export type SignalPayload = typeof SignalPayload.Type
+
+/** Application-defined traffic: a name and any JSON. */
+export const CustomPayload = Schema.Struct({ name: Schema.String.pipe(Schema.maxLength(128)), data: Schema.Unknown })
+/** Application-defined traffic. */
+export type CustomPayload = typeof CustomPayload.Type
+
+const envelopeOf = <T extends string, P extends Schema.Schema.Any>(type: T, payload: P) =>
+  Schema.Struct({
+    v: Schema.Literal(1),
+    id: EnvelopeId,
+    type: Schema.Literal(type),
+    from: PeerId,
+    to: Schema.NullOr(Recipient),
+    timestamp: Timestamp,
+    payload
+  })
+
+/** The mesh envelope, discriminated by `type`. */
+export const Envelope = Schema.Union(
+  envelopeOf("chat", ChatPayload),
+  envelopeOf("presence", PresencePayload),
+  envelopeOf("signal", SignalPayload),
+  envelopeOf("custom", CustomPayload)
+)
+/** The mesh envelope. */
+export type Envelope = typeof Envelope.Type
+/** The envelope of one `type`. */
+export type EnvelopeOf<T extends Envelope["type"]> = Extract<Envelope, { readonly type: T }>
+
+/** Why an incoming frame was not accepted. */
+export class EnvelopeRejected extends Data.TaggedError("EnvelopeRejected")<{
+  readonly reason: "oversized" | "malformed" | "spoofed-sender"
+  readonly detail: string
+}> {}
+
+const decodeJson = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
+const encodeJson = Schema.encodeSync(Schema.parseJson(Envelope))
+const utf8 = new TextEncoder()
+
+/** Whether a string's UTF-8 encoding exceeds `max` bytes (encodes only when the length alone cannot tell). */
+export const exceedsUtf8 = (s: string, max: number): boolean =>
+  s.length > max || (s.length * 3 > max && utf8.encode(s).length > max)
+
+const clip = (s: string): string => (s.length > MAX_REASON_LENGTH ? `${s.slice(0, MAX_REASON_LENGTH)}…` : s)
+
+/** Decodes one frame of text into an envelope, or says why not. */
+export const decodeEnvelope = (raw: unknown): Either.Either<Envelope, EnvelopeRejected> => {
+  if (typeof raw !== "string") {
+    return Either.left(new EnvelopeRejected({ reason: "malformed", detail: `expected text, got ${typeof raw}` }))
+  }
+  if (exceedsUtf8(raw, MAX_ENVELOPE_BYTES)) {
+    return Either.left(new EnvelopeRejected({ reason: "oversized", detail: `frame larger than ${MAX_ENVELOPE_BYTES} bytes` }))
+  }
+  return Either.mapLeft(
+    decodeJson(raw),
+    (e) => new EnvelopeRejected({ reason: "malformed", detail: clip(ParseResult.TreeFormatter.formatErrorSync(e)) })
+  )
+}
+
+/**
+ * Accepts a frame that arrived on the connection to `connectionPeer`: it must decode
+ * and its `from` must be that peer, because a connection's identity is the peer it
+ * was established with, not what the frame claims.
+ */
+export const acceptFrame = (connectionPeer: PeerId, raw: unknown): Either.Either<Envelope, EnvelopeRejected> =>
+  Either.flatMap(decodeEnvelope(raw), (env) =>
+    samePeer(env.from, connectionPeer)
+      ? Either.right(env)
+      : Either.left(
+          new EnvelopeRejected({
+            reason: "spoofed-sender",
+            detail: clip(`envelope from ${env.from.username}/${env.from.sessionId} arrived on the connection of ${connectionPeer.username}/${connectionPeer.sessionId}`)
+          })
+        )
+  )
+
+/** Encodes an envelope to the text that goes on the wire. */
+export const encodeEnvelope = (envelope: Envelope): string => encodeJson(envelope)
+
+/** Whether `peer` is an addressee of an envelope sent `to`. */
+export const isAddressedTo = (to: Recipient | null, peer: PeerId): boolean =>
+  to === null ||
+  (to.username.toLowerCase() === peer.username.toLowerCase() && (to.sessionId === undefined || to.sessionId === peer.sessionId))

@@ -1,0 +1,49 @@
+/**
+ * Signaling roles. For any pair the smaller peer (PeerOrder) makes the offer, so
+ * two peers never offer to each other at once (no glare).
+ *
+ * Who signals through the presence channel (GitHub) at all: only the smallest
+ * online peer of the whole view (the "sponsor"), and only towards peers outside
+ * its mesh component; it batches all those offers into one write. Of the peers
+ * that receive such an offer, only the smallest of each other component answers:
+ * every other connection is signaled through the mesh. One write per side per
+ * bridging connection, and none for the rest.
+ */
+import { Array as Arr, Option } from "effect"
+import { PeerOrder, peerKey, samePeer, type PeerId } from "./identity.js"
+import { electLeader } from "./election.js"
+
+/** Whether `self` makes the offer to `other`. */
+export const isOfferer = (self: PeerId, other: PeerId): boolean => PeerOrder(self, other) < 0
+
+/**
+ * The peers `self` should offer to through the presence channel: when `self` is the
+ * smallest of `online ∪ component`, every online peer outside its component; else none.
+ * `component` is the set of peers reachable through the mesh, `self` included or not.
+ */
+export const presenceOfferTargets = (
+  self: PeerId,
+  component: Iterable<PeerId>,
+  online: Iterable<PeerId>
+): ReadonlyArray<PeerId> => {
+  const inComponent = new Set(Arr.map(Arr.fromIterable(component), peerKey))
+  inComponent.add(peerKey(self))
+  const onlineArr = Arr.fromIterable(online)
+  const sponsor = electLeader([self, ...onlineArr, ...Arr.fromIterable(component)])
+  if (Option.isNone(sponsor) || !samePeer(sponsor.value, self)) return []
+  return Arr.dedupeWith(
+    onlineArr.filter((p) => !inComponent.has(peerKey(p))),
+    samePeer
+  )
+}
+
+/**
+ * Whether `self` answers an offer that reached it through the presence channel: only
+ * the smallest member of its own component bridges it; the others join through the mesh.
+ */
+export const answersPresenceOffer = (self: PeerId, component: Iterable<PeerId>, from: PeerId): boolean => {
+  const members = Arr.fromIterable(component)
+  if (members.some((p) => samePeer(p, from))) return false
+  const smallest = electLeader([self, ...members])
+  return Option.isSome(smallest) && samePeer(smallest.value, self)
+}

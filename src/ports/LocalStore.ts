@@ -1,0 +1,24 @@
+/**
+ * LocalStore port: what a peer keeps on its own device, durably: the pending
+ * queue (messages it holds that it has not seen committed) and the history.
+ */
+import { Context, Data, type Effect } from "effect"
+import type { ConversationId, Message } from "../domain/message.js"
+
+/** The device storage failed (quota, I/O, corrupt data that could not be recovered). */
+export class StoreError extends Data.TaggedError("StoreError")<{ readonly detail: string }> {}
+
+/** A peer's durable state on its device. */
+export interface LocalStoreService {
+  /** Every message held but not yet seen committed, in `MessageOrder`. */
+  readonly pending: Effect.Effect<ReadonlyArray<Message>, StoreError>
+  /** Adds messages to the pending queue (idempotent by id) and to the history. */
+  readonly addPending: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>
+  /** Records messages seen committed: they leave the pending queue and stay in the history. */
+  readonly markCommitted: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>
+  /** The last `limit` messages of a conversation, committed or not, in `MessageOrder`. */
+  readonly history: (conversation: ConversationId, limit: number) => Effect.Effect<ReadonlyArray<Message>, StoreError>
+}
+
+/** The local store service. */
+export class LocalStore extends Context.Tag("skygit/LocalStore")<LocalStore, LocalStoreService>() {}

@@ -1,0 +1,59 @@
+/**
+ * PeerTransport port: data channels to other peers. Connections start from an
+ * offer/answer exchange that the app carries over the presence channel or the
+ * mesh; frames that arrive are decoded and checked against the connection's
+ * identity before anyone sees them.
+ */
+import { Context, Data, type Effect, type Option, type Stream } from "effect"
+import type { Description, Envelope, EnvelopeRejected } from "../domain/envelope.js"
+import type { PeerId } from "../domain/identity.js"
+
+/** A connection could not be set up, or a send failed. */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly peer: PeerId
+  readonly reason: "no-connection" | "bad-description" | "fingerprint-mismatch" | "failed" | "oversized"
+  readonly detail: string
+}> {}
+
+/** What a remote peer is expected to be: its id and, when published, its DTLS fingerprint. */
+export interface RemotePeer {
+  readonly peer: PeerId
+  readonly fingerprint: Option.Option<string>
+}
+
+/** A connection's state as the transport sees it. */
+export type ChannelState = "connecting" | "open" | "closed" | "failed"
+
+/** A state change of the connection to one peer. */
+export interface ChannelEvent {
+  readonly peer: PeerId
+  readonly state: ChannelState
+}
+
+/** What arrives on a connection: an accepted envelope, or a rejected frame and why. */
+export type Incoming =
+  | { readonly _tag: "Envelope"; readonly peer: PeerId; readonly envelope: Envelope }
+  | { readonly _tag: "Rejected"; readonly peer: PeerId; readonly error: EnvelopeRejected }
+
+/** The data channels of one session. */
+export interface PeerTransportService {
+  /** The DTLS fingerprint this session presents; published in its presence entry. */
+  readonly fingerprint: string
+  /** Starts a connection and returns the complete offer (ICE gathered, bounded by a timeout). */
+  readonly offer: (remote: RemotePeer, attempt: string) => Effect.Effect<Description, TransportError>
+  /** Answers an offer; refuses one whose fingerprint differs from the one published for `remote`. */
+  readonly answer: (remote: RemotePeer, attempt: string, offer: Description) => Effect.Effect<Description, TransportError>
+  /** Completes a connection this session offered. */
+  readonly complete: (remote: RemotePeer, attempt: string, answer: Description) => Effect.Effect<void, TransportError>
+  /** Sends an envelope on the open connection to `peer`. */
+  readonly send: (peer: PeerId, envelope: Envelope) => Effect.Effect<void, TransportError>
+  /** Closes the connection to `peer`, if any. */
+  readonly close: (peer: PeerId) => Effect.Effect<void>
+  /** Everything that arrives, on every connection. */
+  readonly incoming: Stream.Stream<Incoming>
+  /** Connection state changes, on every connection. */
+  readonly events: Stream.Stream<ChannelEvent>
+}
+
+/** The peer transport service. */
+export class PeerTransport extends Context.Tag("skygit/PeerTransport")<PeerTransport, PeerTransportService>() {}
