@@ -12,7 +12,7 @@ export class StoreError extends Data.TaggedError("StoreError")<{ readonly detail
 export interface LocalStoreService {
   /** Every message held but not yet seen committed, in `MessageOrder`. */
   readonly pending: Effect.Effect<ReadonlyArray<Message>, StoreError>
-  /** Adds messages to the pending queue (idempotent by id) and to the history. */
+  /** Adds messages to the pending queue and the history (idempotent by id; ids already seen committed are ignored). */
   readonly addPending: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>
   /** Records messages seen committed: they leave the pending queue and stay in the history. */
   readonly markCommitted: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>

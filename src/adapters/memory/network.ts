@@ -1,0 +1,323 @@
+/**
+ * A simulated network for PeerTransport: configurable latency, jitter, frame loss
+ * and partitions, deterministic for a seed. Connections follow the offer/answer
+ * shape of WebRTC (the "SDP" names the attempt and the session's fingerprint), open
+ * only when both sides completed, and fail after a consent timeout when the other
+ * side crashes or a partition cuts them. Frames are real text, decoded by the
+ * domain like on a data channel, so hostile input takes the real path.
+ */
+import { Effect, Either, FiberSet, Option, PubSub, Schema, Stream, type Scope } from "effect"
+import { acceptFrame, encodeEnvelope, MAX_ENVELOPE_BYTES, exceedsUtf8, type Description } from "../../domain/envelope.js"
+import { PeerId, peerKey, type PeerId as Peer } from "../../domain/identity.js"
+import {
+  TransportError,
+  type ChannelEvent,
+  type Incoming,
+  type PeerTransportService,
+  type RemotePeer
+} from "../../ports/PeerTransport.js"
+
+/** How a simulated network behaves. */
+export interface NetworkOptions {
+  /** One-way latency of a frame. */
+  readonly latencyMs: number
+  /** Extra latency drawn uniformly in [0, jitterMs). */
+  readonly jitterMs: number
+  /** Probability that one frame is lost. */
+  readonly loss: number
+  /** Seed of the network's random choices. */
+  readonly seed: number
+  /** How long a connection survives a silent peer (ICE consent freshness) before it fails. */
+  readonly consentTimeoutMs: number
+}
+
+/** A LAN-like default: 20 ms one way, no loss. */
+export const defaultNetworkOptions: NetworkOptions = { latencyMs: 20, jitterMs: 10, loss: 0, seed: 1, consentTimeoutMs: 5_000 }
+
+/** Counters of what crossed the network. */
+export interface NetworkStats {
+  framesSent: number
+  framesDelivered: number
+  framesDropped: number
+}
+
+const SdpBody = Schema.parseJson(Schema.Struct({ attempt: Schema.String, from: PeerId, fingerprint: Schema.String }))
+const decodeSdp = Schema.decodeUnknownEither(SdpBody)
+const SDP_PREFIX = "memory-sdp:"
+
+interface Link {
+  readonly remote: Peer
+  readonly attempt: string
+  state: "offered" | "answered" | "open"
+  /** When the last frame on this link (this direction) is due, so frames stay in order. */
+  lastDue: number
+}
+
+interface Endpoint {
+  readonly self: Peer
+  readonly fingerprint: string
+  readonly links: Map<string, Link>
+  readonly incoming: PubSub.PubSub<Incoming>
+  readonly events: PubSub.PubSub<ChannelEvent>
+  alive: boolean
+}
+
+/** A deterministic pseudo-random generator (mulberry32). */
+export const seededRandom = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** One simulated network that many peers attach to. */
+export class MemoryNetwork {
+  readonly stats: NetworkStats = { framesSent: 0, framesDelivered: 0, framesDropped: 0 }
+  private readonly endpoints = new Map<string, Endpoint>()
+  private readonly random: () => number
+  private side: ((peer: Peer) => number) | undefined = undefined
+
+  private constructor(
+    readonly options: NetworkOptions,
+    private readonly fibers: FiberSet.FiberSet
+  ) {
+    this.random = seededRandom(options.seed)
+  }
+
+  /** A network whose background work lives as long as the current scope. */
+  static make(options: Partial<NetworkOptions> = {}): Effect.Effect<MemoryNetwork, never, Scope.Scope> {
+    return Effect.map(FiberSet.make(), (fibers) => new MemoryNetwork({ ...defaultNetworkOptions, ...options }, fibers))
+  }
+
+  /** Whether frames can pass between two peers now. */
+  reachable(a: Peer, b: Peer): boolean {
+    return this.side === undefined || this.side(a) === this.side(b)
+  }
+
+  /** Splits the network: `side` numbers each peer's side; links across sides fail after the consent timeout. */
+  partition(side: (peer: Peer) => number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.side = side
+      const cut: Array<[Endpoint, Link]> = []
+      for (const ep of this.endpoints.values()) {
+        for (const link of ep.links.values()) if (!this.reachable(ep.self, link.remote)) cut.push([ep, link])
+      }
+      return this.later(this.options.consentTimeoutMs, () =>
+        Effect.forEach(cut, ([ep, link]) => (this.reachable(ep.self, link.remote) ? Effect.void : this.drop(ep, link, "failed")), {
+          discard: true
+        })
+      )
+    })
+  }
+
+  /** Ends a partition. */
+  readonly heal: Effect.Effect<void> = Effect.sync(() => {
+    this.side = undefined
+  })
+
+  /** Kills a peer without any goodbye: its links fail on the other side after the consent timeout. */
+  crash(peer: Peer): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const ep = this.endpoints.get(peerKey(peer))
+      if (ep === undefined) return Effect.void
+      ep.alive = false
+      this.endpoints.delete(peerKey(peer))
+      const remotes = Array.from(ep.links.values())
+      ep.links.clear()
+      return this.later(this.options.consentTimeoutMs, () =>
+        Effect.forEach(remotes, (link) => this.dropRemote(ep.self, link), { discard: true })
+      )
+    })
+  }
+
+  /** Test hook: delivers raw text on the connection from `from` to `to`, as a misbehaving peer would send it. */
+  injectRaw(from: Peer, to: Peer, text: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const ep = this.endpoints.get(peerKey(to))
+      const link = ep?.links.get(peerKey(from))
+      if (ep === undefined || link === undefined || link.state !== "open") return Effect.void
+      return this.deliver(ep, from, text)
+    })
+  }
+
+  /** Attaches a session; its connections close when the scope closes. */
+  attach(self: Peer, fingerprint?: string): Effect.Effect<PeerTransportService, never, Scope.Scope> {
+    return Effect.gen(this, function* () {
+      const incoming = yield* PubSub.unbounded<Incoming>()
+      const events = yield* PubSub.unbounded<ChannelEvent>()
+      const ep: Endpoint = {
+        self,
+        fingerprint: fingerprint ?? `sim-${peerKey(self)}`,
+        links: new Map(),
+        incoming,
+        events,
+        alive: true
+      }
+      this.endpoints.set(peerKey(self), ep)
+      yield* Effect.addFinalizer(() => this.detach(ep))
+      return this.service(ep)
+    })
+  }
+
+  private service(ep: Endpoint): PeerTransportService {
+    const fail = (peer: Peer, reason: TransportError["reason"], detail: string) =>
+      Effect.fail(new TransportError({ peer, reason, detail }))
+    const parse = (remote: RemotePeer, description: Description, type: Description["type"]) => {
+      const body = decodeSdp(description.sdp.startsWith(SDP_PREFIX) ? description.sdp.slice(SDP_PREFIX.length) : "")
+      if (Either.isLeft(body) || description.type !== type) return fail(remote.peer, "bad-description", `expected a simulated ${type}`)
+      if (peerKey(body.right.from) !== peerKey(remote.peer)) {
+        return fail(remote.peer, "bad-description", `${type} was made by ${peerKey(body.right.from)}`)
+      }
+      if (Option.isSome(remote.fingerprint) && remote.fingerprint.value !== body.right.fingerprint) {
+        return fail(remote.peer, "fingerprint-mismatch", `${type} fingerprint differs from the one ${remote.peer.username} published`)
+      }
+      return Effect.succeed(body.right)
+    }
+    const describe = (type: Description["type"], attempt: string): Description => ({
+      type,
+      sdp: SDP_PREFIX + JSON.stringify({ attempt, from: ep.self, fingerprint: ep.fingerprint })
+    })
+    const start = (remote: Peer, attempt: string, state: Link["state"]) =>
+      Effect.suspend(() => {
+        const old = ep.links.get(peerKey(remote))
+        ep.links.set(peerKey(remote), { remote, attempt, state, lastDue: 0 })
+        return Effect.zipRight(
+          old !== undefined && old.state === "open" ? this.dropRemote(ep.self, old) : Effect.void,
+          PubSub.publish(ep.events, { peer: remote, state: "connecting" } satisfies ChannelEvent)
+        )
+      })
+
+    return {
+      fingerprint: ep.fingerprint,
+      offer: (remote, attempt) => Effect.as(start(remote.peer, attempt, "offered"), describe("offer", attempt)),
+      answer: (remote, attempt, offer) =>
+        Effect.flatMap(parse(remote, offer, "offer"), (body) =>
+          body.attempt !== attempt
+            ? fail(remote.peer, "bad-description", "offer of another attempt")
+            : Effect.as(start(remote.peer, attempt, "answered"), describe("answer", attempt))
+        ),
+      complete: (remote, attempt, answer) =>
+        Effect.flatMap(parse(remote, answer, "answer"), (body) => {
+          const link = ep.links.get(peerKey(remote.peer))
+          if (link === undefined || link.attempt !== attempt || body.attempt !== attempt || link.state !== "offered") {
+            return fail(remote.peer, "bad-description", "answer to an attempt this session is not making")
+          }
+          return this.later(2 * this.options.latencyMs, () => this.connect(ep, remote.peer, attempt))
+        }),
+      send: (peer, envelope) =>
+        Effect.suspend(() => {
+          const link = ep.links.get(peerKey(peer))
+          if (!ep.alive || link === undefined || link.state !== "open") return fail(peer, "no-connection", "no open channel")
+          const text = encodeEnvelope(envelope)
+          if (exceedsUtf8(text, MAX_ENVELOPE_BYTES)) return fail(peer, "oversized", `envelope over ${MAX_ENVELOPE_BYTES} bytes`)
+          return this.transmit(ep, link, text)
+        }),
+      close: (peer) =>
+        Effect.suspend(() => {
+          const link = ep.links.get(peerKey(peer))
+          if (link === undefined) return Effect.void
+          return Effect.zipRight(this.drop(ep, link, "closed"), this.dropRemote(ep.self, link))
+        }),
+      incoming: Stream.fromPubSub(ep.incoming),
+      events: Stream.fromPubSub(ep.events)
+    }
+  }
+
+  private connect(ep: Endpoint, remote: Peer, attempt: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const mine = ep.links.get(peerKey(remote))
+      const other = this.endpoints.get(peerKey(remote))
+      const theirs = other?.links.get(peerKey(ep.self))
+      if (mine?.attempt !== attempt) return Effect.void
+      if (!ep.alive || other === undefined || theirs?.attempt !== attempt || !this.reachable(ep.self, remote) || this.random() < this.options.loss) {
+        // ICE never completes: both sides give up after the consent timeout.
+        return this.later(this.options.consentTimeoutMs, () =>
+          Effect.zipRight(
+            ep.links.get(peerKey(remote))?.attempt === attempt ? this.drop(ep, mine, "failed") : Effect.void,
+            other !== undefined && theirs?.attempt === attempt && other.links.get(peerKey(ep.self)) === theirs
+              ? this.drop(other, theirs, "failed")
+              : Effect.void
+          )
+        )
+      }
+      mine.state = "open"
+      theirs.state = "open"
+      return Effect.zipRight(
+        PubSub.publish<ChannelEvent>(ep.events, { peer: remote, state: "open" }),
+        PubSub.publish<ChannelEvent>(other.events, { peer: ep.self, state: "open" })
+      )
+    })
+  }
+
+  private transmit(ep: Endpoint, link: Link, text: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.stats.framesSent += 1
+      if (!this.reachable(ep.self, link.remote) || this.random() < this.options.loss) {
+        this.stats.framesDropped += 1
+        return Effect.void
+      }
+      const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
+      return Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) => {
+        const due = Math.max(now + delay, link.lastDue)
+        link.lastDue = due
+        return this.later(due - now, () => {
+          const to = this.endpoints.get(peerKey(link.remote))
+          const back = to?.links.get(peerKey(ep.self))
+          if (to === undefined || back === undefined || back.attempt !== link.attempt || back.state !== "open") {
+            this.stats.framesDropped += 1
+            return Effect.void
+          }
+          return this.deliver(to, ep.self, text)
+        })
+      })
+    })
+  }
+
+  private deliver(to: Endpoint, from: Peer, text: string): Effect.Effect<void> {
+    this.stats.framesDelivered += 1
+    const accepted = acceptFrame(from, text)
+    return PubSub.publish<Incoming>(
+      to.incoming,
+      Either.isRight(accepted)
+        ? { _tag: "Envelope", peer: from, envelope: accepted.right }
+        : { _tag: "Rejected", peer: from, error: accepted.left }
+    )
+  }
+
+  /** Removes this side's link and tells this side. */
+  private drop(ep: Endpoint, link: Link, state: "closed" | "failed"): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (ep.links.get(peerKey(link.remote)) !== link) return Effect.void
+      ep.links.delete(peerKey(link.remote))
+      return PubSub.publish<ChannelEvent>(ep.events, { peer: link.remote, state })
+    })
+  }
+
+  /** Tells the other side of a link, after the latency, that it closed. */
+  private dropRemote(self: Peer, link: Link): Effect.Effect<void> {
+    return this.later(this.options.latencyMs, () => {
+      const other = this.endpoints.get(peerKey(link.remote))
+      const theirs = other?.links.get(peerKey(self))
+      return other !== undefined && theirs !== undefined && theirs.attempt === link.attempt ? this.drop(other, theirs, "closed") : Effect.void
+    })
+  }
+
+  private detach(ep: Endpoint): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!ep.alive) return Effect.void
+      ep.alive = false
+      this.endpoints.delete(peerKey(ep.self))
+      const links = Array.from(ep.links.values())
+      ep.links.clear()
+      return Effect.forEach(links, (link) => this.dropRemote(ep.self, link), { discard: true })
+    })
+  }
+
+  private later(ms: number, effect: () => Effect.Effect<void>): Effect.Effect<void> {
+    return Effect.asVoid(FiberSet.run(this.fibers, Effect.zipRight(Effect.sleep(ms), Effect.suspend(effect))))
+  }
+}

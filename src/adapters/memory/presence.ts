@@ -1,0 +1,186 @@
+/**
+ * Presence on the in-memory GitHub, in both forms.
+ * File form: one shared document, written with compare-and-swap on its blob sha,
+ * so simultaneous writers conflict exactly as on the contents API; the loser
+ * re-reads, merges its change and retries. Discussion form: one comment per user
+ * whose author the host sets; edits never conflict.
+ */
+import { Effect, Either, Layer, Schedule } from "effect"
+import {
+  applyChange,
+  decodeDocument,
+  emptyDocument,
+  encodeDocument,
+  mergeAuthored,
+  type PresenceChange,
+  type PresenceDocument,
+  type Skipped
+} from "../../domain/presence-doc.js"
+import {
+  Presence,
+  PresenceConflict,
+  PresenceMalformed,
+  PresenceRateLimited,
+  PresenceUnavailable,
+  type PresenceError,
+  type PresenceService,
+  type PresenceSnapshot
+} from "../../ports/Presence.js"
+import type { MemoryGitHub, WorldFailure } from "./github-world.js"
+
+/** How many compare-and-swap losses one publish absorbs before it reports a conflict. */
+export const MAX_PUBLISH_ATTEMPTS = 8
+
+const toPresenceError = (f: WorldFailure): PresenceError =>
+  f._tag === "RateLimited"
+    ? new PresenceRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs })
+    : new PresenceUnavailable({ detail: f.detail })
+
+/** A compare-and-swap loss, internal to the retry loop. */
+class Lost {
+  readonly _tag = "Lost"
+}
+
+const retryLost = Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1), Schedule.exponential("100 millis"))
+
+/** Presence in file form for `user` on `world`. */
+export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceService => {
+  let cached: { sha: string; snapshot: PresenceSnapshot } | undefined
+  const decode = (text: string, sha: string): Either.Either<PresenceSnapshot, PresenceMalformed> =>
+    Either.match(decodeDocument(text), {
+      onLeft: (e) => Either.left(new PresenceMalformed({ detail: `${sha}: ${e.detail}` })),
+      onRight: ({ document, skipped }) => Either.right({ document, skipped, changed: true })
+    })
+
+  const unchanged = () => world.presenceFile !== undefined && cached !== undefined && cached.sha === world.presenceFile.sha
+  const read: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.flatMap(
+    world
+      .request(
+        user,
+        () => (unchanged() ? "notModified" : "read"),
+        () => (unchanged() ? "unchanged" as const : world.presenceFile)
+      )
+      .pipe(Effect.mapError(toPresenceError)),
+    (file) => {
+      if (file === "unchanged") return Effect.succeed({ ...cached!.snapshot, changed: false })
+      if (file === undefined) {
+        if (cached !== undefined) return Effect.succeed({ ...cached.snapshot, changed: false })
+        return Effect.succeed<PresenceSnapshot>({ document: emptyDocument, skipped: [], changed: false })
+      }
+      return Either.match(decode(file.text, file.sha), {
+        onLeft: (e) => Effect.fail(e),
+        onRight: (snapshot) => {
+          cached = { sha: file.sha, snapshot }
+          return Effect.succeed(snapshot)
+        }
+      })
+    }
+  )
+
+  const attempt = (change: PresenceChange): Effect.Effect<void, PresenceError | Lost> =>
+    world
+      .request(user, "write", (now) => {
+        // What this writer believes is current: its cached copy (or nothing). A stale
+        // sha answers 409 and a missing one 422 on GitHub; both mean "lost".
+        const base: PresenceDocument = cached?.snapshot.document ?? emptyDocument
+        const file = world.presenceFile
+        if ((file !== undefined && cached?.sha !== file.sha) || world.takeConflict()) return "lost" as const
+        const text = encodeDocument(applyChange(base, change, now))
+        const sha = world.nextSha("b")
+        world.presenceFile = { text, sha }
+        return { text, sha }
+      })
+      .pipe(
+        Effect.mapError(toPresenceError),
+        Effect.flatMap((r) => {
+          if (r === "lost") {
+            world.statsOf(user).conflicts += 1
+            // Re-read before retrying; a corrupt document is replaced by this writer's change.
+            return Effect.zipRight(
+              read.pipe(
+                Effect.catchTag("PresenceMalformed", () =>
+                  Effect.sync(() => {
+                    const file = world.presenceFile
+                    cached = file && { sha: file.sha, snapshot: { document: emptyDocument, skipped: [], changed: true } }
+                  })
+                )
+              ),
+              Effect.fail(new Lost())
+            )
+          }
+          cached = { sha: r.sha, snapshot: { document: Either.getOrThrow(decodeDocument(r.text)).document, skipped: [], changed: true } }
+          return Effect.void
+        })
+      )
+
+  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+    attempt(change).pipe(
+      Effect.retry({ schedule: retryLost, while: (e) => e instanceof Lost }),
+      Effect.catchIf(
+        (e): e is Lost => e instanceof Lost,
+        () => Effect.fail(new PresenceConflict({ detail: `lost ${MAX_PUBLISH_ATTEMPTS} compare-and-swap races in a row` }))
+      )
+    )
+
+  return { form: "file", identities: "claimed", writesForOthers: true, publish, read }
+}
+
+/** Presence in Discussion form for `user` on `world`: one comment per user, author set by the host. */
+export const makeDiscussionPresence = (world: MemoryGitHub, user: string): PresenceService => {
+  let seenEtag = -1
+  let last: PresenceSnapshot = { document: emptyDocument, skipped: [], changed: false }
+  let own: PresenceDocument = emptyDocument
+
+  const read: Effect.Effect<PresenceSnapshot, PresenceError> = world
+    .request(
+      user,
+      () => (world.commentsEtag === seenEtag ? "notModified" : "read"),
+      () =>
+        world.commentsEtag === seenEtag
+          ? undefined
+          : { etag: world.commentsEtag, comments: Array.from(world.comments.values()) }
+    )
+    .pipe(
+      Effect.mapError(toPresenceError),
+      Effect.map((r) => {
+        if (r === undefined) return { ...last, changed: false }
+        const skipped: Array<Skipped> = []
+        const docs = r.comments.flatMap((c) =>
+          Either.match(decodeDocument(c.body), {
+            onLeft: (e) => (skipped.push({ detail: `comment by ${c.author}: ${e.detail}` }), []),
+            onRight: ({ document, skipped: s }) => (skipped.push(...s), [{ author: c.author, document }])
+          })
+        )
+        const merged = mergeAuthored(docs)
+        seenEtag = r.etag
+        last = { document: merged.document, skipped: [...skipped, ...merged.skipped], changed: true }
+        const mine = docs.find((d) => d.author.toLowerCase() === user.toLowerCase())
+        if (mine !== undefined) own = mine.document
+        return last
+      })
+    )
+
+  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+    world
+      .request(user, "write", (now) => {
+        const next = applyChange(own, change, now)
+        world.putComment(user, encodeDocument(next))
+        return next
+      })
+      .pipe(
+        Effect.mapError(toPresenceError),
+        Effect.map((next) => {
+          own = next
+        })
+      )
+
+  return { form: "discussion", identities: "verified", writesForOthers: false, publish, read }
+}
+
+/** Layer: file-form presence on the in-memory GitHub. */
+export const layerFilePresence = (world: MemoryGitHub, user: string) =>
+  Layer.sync(Presence, () => makeFilePresence(world, user))
+
+/** Layer: Discussion-form presence on the in-memory GitHub. */
+export const layerDiscussionPresence = (world: MemoryGitHub, user: string) =>
+  Layer.sync(Presence, () => makeDiscussionPresence(world, user))
