@@ -1,0 +1,124 @@
+/**
+ * The hub's whole mutable state: users and their tokens, repositories (git store plus
+ * Discussions), per-user budgets and counters. Handlers mutate it under the hub's lock.
+ */
+import { emptyBudget, githubLimits, type BudgetState, type GitHubLimits } from "../domain/budget.js"
+import { gitRepo, type GitRepo } from "./git-repo.js"
+
+/** A user or organisation account. */
+export interface Account {
+  readonly login: string
+  readonly id: number
+  readonly type: "User" | "Organization"
+}
+
+/** A Discussion category. */
+export interface Category {
+  readonly id: string
+  readonly name: string
+  readonly slug: string
+}
+
+/** A Discussion comment; `deleted` comments vanish from reads but keep their id reserved. */
+export interface DiscussionComment {
+  readonly id: string
+  readonly discussionId: string
+  body: string
+  readonly author: string
+  readonly createdAt: number
+  updatedAt: number
+  edits: number
+  deleted: boolean
+}
+
+/** A Discussion with its comments in creation order. */
+export interface Discussion {
+  readonly id: string
+  readonly number: number
+  title: string
+  body: string
+  readonly author: string
+  readonly categoryId: string
+  readonly createdAt: number
+  updatedAt: number
+  deleted: boolean
+  readonly comments: Array<DiscussionComment>
+}
+
+/** One hosted repository. */
+export interface RepoState {
+  readonly owner: Account
+  readonly name: string
+  readonly fullName: string
+  readonly id: number
+  readonly nodeId: string
+  readonly git: GitRepo
+  readonly defaultBranch: string
+  readonly createdAt: number
+  readonly collaborators: ReadonlySet<string> | undefined
+  discussionsEnabled: boolean
+  readonly categories: Array<Category>
+  readonly discussions: Array<Discussion>
+  /** Commits that reached each branch through the API (the seed commit excluded). */
+  readonly commitsByBranch: Map<string, number>
+}
+
+/** Per-user counters the tests and the simulator read. */
+export interface UserStats {
+  requests: number
+  notModified: number
+  writes: number
+  conflicts: number
+  rateLimited: number
+}
+
+/** A user's three budgets: REST primary, GraphQL primary, and content creation (shared by both APIs). */
+export interface UserBudgets {
+  core: BudgetState
+  graphql: BudgetState
+  content: BudgetState
+}
+
+/** Everything the hub knows. */
+export interface HubState {
+  readonly now: () => number
+  readonly limits: GitHubLimits
+  readonly accounts: Map<string, Account>
+  readonly users: ReadonlySet<string>
+  readonly tokens: Map<string, string>
+  readonly repos: Map<string, RepoState>
+  readonly budgets: Map<string, UserBudgets>
+  readonly stats: Map<string, UserStats>
+  nextNodeSerial: number
+}
+
+/** A fresh counter set. */
+export const emptyStats = (): UserStats => ({ requests: 0, notModified: 0, writes: 0, conflicts: 0, rateLimited: 0 })
+
+/** Fresh budgets for one user. */
+export const emptyBudgets = (limits: GitHubLimits = githubLimits): UserBudgets => ({
+  core: emptyBudget(limits),
+  graphql: emptyBudget(limits),
+  // The content window only limits writes; its primary part must never bite.
+  content: emptyBudget({ ...limits, primaryPerHour: Number.MAX_SAFE_INTEGER })
+})
+
+/** The stats record of a user, created on first use. */
+export const statsOf = (state: HubState, login: string): UserStats => {
+  let s = state.stats.get(login)
+  if (s === undefined) {
+    s = emptyStats()
+    state.stats.set(login, s)
+  }
+  return s
+}
+
+/** An opaque GraphQL-style node id with GitHub's type prefix. */
+export const newNodeId = (state: HubState, prefix: string): string =>
+  `${prefix}_kwDO${Buffer.from(`hub:${state.nextNodeSerial++}`).toString("base64url")}`
+
+/** Whether a user may read and push to a repository. */
+export const canAccess = (repo: RepoState, login: string): boolean =>
+  repo.owner.login === login || repo.collaborators === undefined || repo.collaborators.has(login)
+
+export { gitRepo }
