@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { githubLimits, type GitHubLimits } from "../domain/budget.js"
 import { decodeUtf8, encodeUtf8 } from "./git-objects.js"
 import { gitRepo } from "./git-repo.js"
+import { loadDiscussions, saveDiscussions } from "./discussions-file.js"
 import { diskGitStore } from "./git-store-disk.js"
 import { memoryGitStore } from "./git-store-memory.js"
 import { faultBook, type FaultRule } from "./faults.js"
@@ -16,7 +17,7 @@ import { accountRoutes } from "./rest/account.js"
 import { moveRef } from "./rest/branches.js"
 import { contentsRoutes } from "./rest/contents.js"
 import { gitDataRoutes } from "./rest/git-data.js"
-import { newNodeId, type Account, type HubState, type RepoState, type UserStats } from "./state.js"
+import { type Account, type HubState, type RepoState, type UserStats } from "./state.js"
 import { serveHub } from "./server.js"
 
 export type { Exchange } from "./handler.js"
@@ -138,19 +139,42 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
       state.accounts.set(ownerLogin, owner)
     }
     const store = options.dataDir === undefined ? memoryGitStore() : await diskGitStore(join(options.dataDir, ownerLogin, `${name}.git`), defaultBranch)
+    const discussionsPath = options.dataDir === undefined ? undefined : join(options.dataDir, ownerLogin, `${name}.discussions.json`)
+    const saved = discussionsPath === undefined ? undefined : await loadDiscussions(discussionsPath)
+    if (saved !== undefined) state.nextNodeSerial = Math.max(state.nextNodeSerial, saved.nextSerial)
+    const id = REPO_ID_BASE + i
     const repo: RepoState = {
       owner,
       name,
       fullName: `${ownerLogin}/${name}`,
-      id: REPO_ID_BASE + i,
-      nodeId: newNodeId(state, "R"),
+      id,
+      // Derived from the repository id, not a counter, so ids survive restarts in disk mode.
+      nodeId: `R_kgDO${Buffer.from(`repo:${id}`).toString("base64url")}`,
       git: gitRepo(store),
       defaultBranch,
       createdAt: now(),
       collaborators: spec.collaborators === undefined ? undefined : new Set(spec.collaborators),
-      discussionsEnabled: spec.discussions ?? true,
-      categories: (spec.categories ?? ["General"]).map((c) => ({ id: newNodeId(state, "DIC"), name: c, slug: c.toLowerCase().replace(/[^a-z0-9]+/g, "-") })),
-      discussions: [],
+      discussionsEnabled: saved?.discussionsEnabled ?? spec.discussions ?? true,
+      categories: [
+        ...(saved?.categories ??
+          (spec.categories ?? ["General"]).map((c, k) => ({
+            id: `DIC_kwDO${Buffer.from(`category:${id}:${k}`).toString("base64url")}`,
+            name: c,
+            slug: c.toLowerCase().replace(/[^a-z0-9]+/g, "-")
+          })))
+      ],
+      discussions: [...(saved?.discussions ?? [])],
+      nextDiscussionNumber: saved?.nextDiscussionNumber ?? 1,
+      persist: async () => {
+        if (discussionsPath === undefined) return
+        await saveDiscussions(discussionsPath, {
+          nextSerial: state.nextNodeSerial,
+          nextDiscussionNumber: repo.nextDiscussionNumber,
+          discussionsEnabled: repo.discussionsEnabled,
+          categories: repo.categories,
+          discussions: repo.discussions
+        })
+      },
       commitsByBranch: new Map()
     }
     const ref = `refs/heads/${defaultBranch}`

@@ -19,16 +19,19 @@ export interface Category {
   readonly slug: string
 }
 
-/** A Discussion comment; `deleted` comments vanish from reads but keep their id reserved. */
+/** A Discussion comment (or a reply, when `replyTo` is set). */
 export interface DiscussionComment {
   readonly id: string
+  /** Creation order across the hub: stable pagination cursors survive deletions. */
+  readonly serial: number
   readonly discussionId: string
   body: string
   readonly author: string
   readonly createdAt: number
   updatedAt: number
-  edits: number
-  deleted: boolean
+  /** Earlier bodies, oldest first: GitHub keeps `userContentEdits` for every edit. */
+  readonly edits: Array<{ readonly at: number; readonly editor: string; readonly previous: string }>
+  readonly replyTo: string | undefined
 }
 
 /** A Discussion with its comments in creation order. */
@@ -41,7 +44,6 @@ export interface Discussion {
   readonly categoryId: string
   readonly createdAt: number
   updatedAt: number
-  deleted: boolean
   readonly comments: Array<DiscussionComment>
 }
 
@@ -59,6 +61,9 @@ export interface RepoState {
   discussionsEnabled: boolean
   readonly categories: Array<Category>
   readonly discussions: Array<Discussion>
+  nextDiscussionNumber: number
+  /** Saves Discussions after a mutation (disk mode keeps them beside the bare repository). */
+  readonly persist: () => Promise<void>
   /** Commits that reached each branch through the API (the seed commit excluded). */
   readonly commitsByBranch: Map<string, number>
 }
