@@ -1,0 +1,115 @@
+/**
+ * The ConversationRepo port's contract: a function of a fixture, so the memory
+ * adapter and the GitHub adapter over the local hub run the same suite.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Effect, Exit, Option, type Scope } from "effect"
+import type { ConversationRepoService } from "../../src/ports/ConversationRepo.js"
+import { message } from "../support/fixtures.js"
+
+/** What a conversation repository adapter under test provides. */
+export interface ConversationRepoFixture {
+  /** A client of `user` on the one repository of this fixture. */
+  readonly client: (user: string) => Effect.Effect<ConversationRepoService, unknown, Scope.Scope>
+  /** Commits a raw file on the SkyGit branch, bypassing the adapter (corrupt input). */
+  readonly writeRaw: (path: string, content: string) => Effect.Effect<void, unknown, Scope.Scope>
+  /** How many commits the SkyGit branch holds. */
+  readonly commitCount: Effect.Effect<number, unknown, Scope.Scope>
+}
+
+/** Runs the ConversationRepo contract against one adapter. */
+export const conversationRepoContract = (name: string, makeFixture: Effect.Effect<ConversationRepoFixture, unknown, Scope.Scope>) =>
+  describe(`ConversationRepo contract: ${name}`, () => {
+    it.scopedLive("an empty repository has no head and no messages", () =>
+      Effect.gen(function* () {
+        const repo = yield* (yield* makeFixture).client("alice")
+        expect(Option.isNone(yield* repo.head)).toBe(true)
+        const slice = yield* repo.readSince(0)
+        expect(slice.messages).toEqual([])
+      })
+    )
+
+    it.scopedLive("a batch over several conversations is one commit, read back intact in UTF-8", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const before = yield* f.commitCount
+        const now = yield* Clock.currentTimeMillis
+        const batch = [
+          message("m1", now - 3, "héllo 👋 wörld", "general"),
+          message("m2", now - 2, "你好，世界 🚀", "random"),
+          message("m3", now - 1, "ok", "general")
+        ]
+        const result = yield* alice.commit({ expectedHead: Option.none(), messages: batch, at: now })
+        expect(yield* f.commitCount).toBe(before + 1)
+        expect(result.paths.length).toBe(2)
+        const slice = yield* bob.readSince(now - 60_000)
+        expect(slice.messages).toEqual(batch)
+        expect(Option.getOrNull(slice.head)).toBe(result.head)
+        expect(Option.getOrNull(yield* bob.head)).toBe(result.head)
+      })
+    )
+
+    it.scopedLive("a commit against a stale head is refused and writes nothing", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        const first = yield* alice.commit({ expectedHead: Option.none(), messages: [message("a", now)], at: now })
+        const lost = yield* Effect.exit(bob.commit({ expectedHead: Option.none(), messages: [message("b", now)], at: now + 1 }))
+        expect(Exit.isFailure(lost)).toBe(true)
+        expect(JSON.stringify(lost)).toContain("RepoConflict")
+        const slice = yield* bob.readSince(0)
+        expect(slice.messages.map((m) => m.id)).toEqual(["a"])
+        // Re-read, merge, retry: against the head it read, bob's commit lands.
+        const retry = yield* bob.commit({ expectedHead: Option.some(first.head), messages: [message("b", now)], at: now + 2 })
+        expect(retry.head).not.toBe(first.head)
+        expect((yield* alice.readSince(0)).messages.map((m) => m.id)).toEqual(["a", "b"])
+      })
+    )
+
+    it.scopedLive("readSince returns only what was committed at or after the point", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        const one = yield* alice.commit({ expectedHead: Option.none(), messages: [message("old", now - 10)], at: now - 5 * 60_000 })
+        yield* alice.commit({ expectedHead: Option.some(one.head), messages: [message("new", now)], at: now })
+        expect((yield* alice.readSince(now - 60_000)).messages.map((m) => m.id)).toEqual(["new"])
+        expect((yield* alice.readSince(0)).messages.map((m) => m.id)).toEqual(["old", "new"])
+      })
+    )
+
+    it.scopedLive("the bytes of a commit do not grow with history", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        const batchOf = (prefix: string) => Array.from({ length: 5 }, (_, i) => message(`${prefix}-${i}`, now + i, "same text"))
+        const first = yield* alice.commit({ expectedHead: Option.none(), messages: batchOf("a"), at: now })
+        let head = first.head
+        for (let k = 0; k < 4; k++) {
+          const many = Array.from({ length: 200 }, (_, i) => message(`h${k}-${i}`, now + i, "history"))
+          head = (yield* alice.commit({ expectedHead: Option.some(head), messages: many, at: now + 1 + k })).head
+        }
+        const late = yield* alice.commit({ expectedHead: Option.some(head), messages: batchOf("b"), at: now + 10 })
+        expect(late.bytes).toBe(first.bytes)
+      })
+    )
+
+    it.scopedLive("a corrupt file is skipped with a reason and the rest is read", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        yield* alice.commit({ expectedHead: Option.none(), messages: [message("good", now)], at: now })
+        const day = new Date(now).toISOString().slice(0, 10)
+        yield* f.writeRaw(`.messages/general/${day}/${String(now + 1).padStart(13, "0")}-0000beef.jsonl`, '{"id": broken\n')
+        const slice = yield* alice.readSince(0)
+        expect(slice.messages.map((m) => m.id)).toEqual(["good"])
+        expect(slice.skipped.length).toBeGreaterThan(0)
+      })
+    )
+  })

@@ -1,0 +1,58 @@
+/** Every contract suite against the in-memory adapters. */
+import { Effect } from "effect"
+import { MemoryGitHub } from "../../src/adapters/memory/github-world.js"
+import { makeConversationRepo } from "../../src/adapters/memory/conversation-repo.js"
+import { emptyStoreState, makeMemoryStore } from "../../src/adapters/memory/local-store.js"
+import { makeDiscussionPresence, makeFilePresence } from "../../src/adapters/memory/presence.js"
+import { conversationRepoContract } from "./conversation-repo.contract.js"
+import { localStoreContract } from "./local-store.contract.js"
+import { presenceContract } from "./presence.contract.js"
+
+const world = () => new MemoryGitHub({ latencyMs: 0 })
+
+presenceContract(
+  "memory file",
+  "file",
+  Effect.sync(() => {
+    const w = world()
+    return {
+      client: (user: string) => Effect.succeed(makeFilePresence(w, user)),
+      writeRaw: (_author: string, text: string) =>
+        Effect.sync(() => {
+          w.presenceFile = { text, sha: w.nextSha("b") }
+        })
+    }
+  })
+)
+
+presenceContract(
+  "memory discussion",
+  "discussion",
+  Effect.sync(() => {
+    const w = world()
+    return {
+      client: (user: string) => Effect.succeed(makeDiscussionPresence(w, user)),
+      writeRaw: (author: string, text: string) => Effect.sync(() => w.putComment(author, text))
+    }
+  })
+)
+
+conversationRepoContract(
+  "memory",
+  Effect.sync(() => {
+    const w = world()
+    return {
+      client: (user: string) => Effect.succeed(makeConversationRepo(w, user)),
+      writeRaw: (path: string, content: string) => Effect.sync(() => void w.appendCommit("mallory", 0, [{ path, content }])),
+      commitCount: Effect.sync(() => w.commits.length)
+    }
+  })
+)
+
+localStoreContract(
+  "memory",
+  Effect.sync(() => {
+    const state = emptyStoreState()
+    return { open: Effect.sync(() => makeMemoryStore(state)) }
+  })
+)
