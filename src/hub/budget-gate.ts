@@ -17,6 +17,9 @@ export const RATE_LIMIT_DOCS =
 export const SECONDARY_DOCS =
   "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 
+/** GitHub's search budget per minute, reported but never charged (the hub has no search). */
+export const SEARCH_PER_MINUTE = 30
+
 /** The budgets of a user, created on first use. */
 export const budgetsOf = (state: HubState, login: string): UserBudgets => {
   let b = state.budgets.get(login)
@@ -81,5 +84,7 @@ export const rateLimitBody = (state: HubState, login: string, now: number) => {
     const s = snapshot(budgetsOf(state, login)[resource], now)
     return { limit: s.limit, remaining: s.remaining, used: s.used, reset: Math.ceil(s.resetAt / 1000) }
   }
-  return { resources: { core: view("core"), graphql: view("graphql") }, rate: view("core") }
+  // The hub serves no search API; its budget is reported as GitHub's unused default so the shape matches.
+  const search = { limit: SEARCH_PER_MINUTE, remaining: SEARCH_PER_MINUTE, used: 0, reset: Math.ceil((now + 60_000) / 1000) }
+  return { resources: { core: view("core"), graphql: view("graphql"), search }, rate: view("core") }
 }

@@ -18,6 +18,8 @@ export interface Exchange {
   readonly status: number
   readonly responseHeaders: Readonly<Record<string, string>>
   readonly responseBody: unknown
+  /** Who answered: the hub itself, an injected fault, or the browser-CORS emulation. */
+  readonly source: "hub" | "fault" | "cors"
 }
 
 /** Answers `POST /graphql`; charges its own budget. */
@@ -71,7 +73,7 @@ export const makeHandler = (
     return login === undefined ? "bad" : state.accounts.get(login)
   }
 
-  const finish = (request: Request, url: URL, ctxUser: Account | undefined, resource: Resource, reply: Reply, requestBody: unknown): Response => {
+  const finish = (request: Request, url: URL, ctxUser: Account | undefined, resource: Resource, reply: Reply, requestBody: unknown, source: Exchange["source"] = "hub"): Response => {
     const headers: Record<string, string> = {
       ...corsHeaders,
       "cache-control": "private, max-age=60, s-maxage=60",
@@ -94,7 +96,8 @@ export const makeHandler = (
         requestBody,
         status: reply.status,
         responseHeaders: headers,
-        responseBody: reply.raw !== undefined ? new TextDecoder().decode(reply.raw) : reply.body
+        responseBody: reply.raw !== undefined ? new TextDecoder().decode(reply.raw) : reply.body,
+        source
       }
       for (const l of listeners) l(exchange)
     }
@@ -160,7 +163,7 @@ export const makeHandler = (
     if (request.method === "OPTIONS") return preflight()
     const refused = refusedBrowserHeader(request)
     if (refused !== undefined) {
-      return finish(request, url, undefined, "core", ghError(400, `CORS preflight refuses request header ${refused}`), undefined)
+      return finish(request, url, undefined, "core", ghError(400, `CORS preflight refuses request header ${refused}`), undefined, "cors")
     }
     const text = request.method === "GET" || request.method === "HEAD" ? "" : await request.text()
     const fault = faults.take(request.method, url.pathname)
@@ -175,7 +178,7 @@ export const makeHandler = (
           if (fault.status === 403 || fault.status === 429) s.rateLimited++
         }
         const reply = json(fault.status, fault.body ?? defaultFaultBody(fault.status), fault.headers)
-        return finish(request, url, user, url.pathname === "/graphql" ? "graphql" : "core", reply, text)
+        return finish(request, url, user, url.pathname === "/graphql" ? "graphql" : "core", reply, text, "fault")
       }
       try {
         const { reply, user, resource, body } = await handleLocked(request, url, text)
