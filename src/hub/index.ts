@@ -15,6 +15,7 @@ import { graphqlHandler } from "./graphql.js"
 import { makeHandler, type Exchange } from "./handler.js"
 import { accountRoutes } from "./rest/account.js"
 import { moveRef } from "./rest/branches.js"
+import { compareRoutes } from "./rest/compare.js"
 import { contentsRoutes } from "./rest/contents.js"
 import { gitDataRoutes } from "./rest/git-data.js"
 import { type Account, type HubState, type RepoState, type UserStats } from "./state.js"
@@ -188,7 +189,7 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
 
   const faults = faultBook()
   const listeners = new Set<(e: Exchange) => void>()
-  const routes = [...accountRoutes, ...contentsRoutes, ...gitDataRoutes]
+  const routes = [...accountRoutes, ...contentsRoutes, ...gitDataRoutes, ...compareRoutes]
   const handle = makeHandler(state, faults, routes, graphqlHandler, listeners)
 
   const repoOf = (name: string): RepoState => {

@@ -154,4 +154,18 @@ describe("git database API", () => {
     // `printf 'hello\n' | git hash-object --stdin`
     expect(data.sha).toBe("ce013625030ba8dba906f756967f9e9ca394464a")
   })
+
+  it("compares branches and reads a branch", async () => {
+    const carol = s.client("carol")
+    const head = (await carol.git.getRef({ ...repo, ref: "heads/main" })).data.object.sha
+    await carol.git.createRef({ ...repo, ref: "refs/heads/feature", sha: head })
+    await carol.repos.createOrUpdateFileContents({ ...repo, path: "feature.txt", message: "feature", content: b64("f"), branch: "feature" })
+    const cmp = await carol.repos.compareCommitsWithBasehead({ ...repo, basehead: "main...feature" })
+    expect(cmp.data).toMatchObject({ status: "ahead", ahead_by: 1, behind_by: 0 })
+    expect(cmp.data.files?.map((f) => [f.filename, f.status])).toEqual([["feature.txt", "added"]])
+    expect(cmp.data.commits[0]!.author?.login).toBe("carol")
+    const branch = await carol.repos.getBranch({ ...repo, branch: "feature" })
+    expect(branch.data.commit.commit.message).toBe("feature")
+    expect((await statusOf(carol.repos.getBranch({ ...repo, branch: "nope" }))).status).toBe(404)
+  })
 })
