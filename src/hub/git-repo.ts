@@ -32,6 +32,12 @@ export interface TreeChange {
   readonly entry: { readonly mode: string; readonly sha: string } | null
 }
 
+/** Whether a repository path is one git can store: relative, no empty, ".", ".." or ".git" segment, no control characters. */
+export const isValidPath = (path: string): boolean =>
+  path !== "" &&
+  !/[\u0000-\u001f\u007f]/.test(path) &&
+  path.split("/").every((s) => s !== "" && s !== "." && s !== ".." && s.toLowerCase() !== ".git")
+
 /** The object type an entry's mode points at. */
 export const typeOfMode = (mode: string): "blob" | "tree" | "commit" =>
   isTreeMode(mode) ? "tree" : mode === "160000" ? "commit" : "blob"

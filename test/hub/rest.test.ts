@@ -109,6 +109,12 @@ describe("contents API", () => {
     expect(((await res.json()) as { message: string }).message).toBe("Problems parsing JSON")
     const missing = await fetch(`${s.url}/repos/demo/chat/contents/x.txt`, { method: "PUT", headers: { authorization: `Bearer ${token}` }, body: "{}" })
     expect(missing.status).toBe(422)
+    const alice = s.client("alice")
+    for (const path of ["../escape.txt", "a/.git/config", "nul\u0000byte"]) {
+      expect((await statusOf(alice.repos.createOrUpdateFileContents({ ...repo, path, message: "m", content: b64("x") }))).status).toBe(422)
+    }
+    const tree = await statusOf(alice.git.createTree({ ...repo, tree: [{ path: "a/../b", mode: "100644", type: "blob", content: "x" }] }))
+    expect(tree.status).toBe(422)
   })
 })
 

@@ -5,7 +5,7 @@
 import { FILE_MODE, type Signature } from "../git-objects.js"
 import { findRepo, ghError, githubBase64, invalid, isReply, json, notFound, str, type Ctx, type Reply, type Route } from "../http.js"
 import { statsOf, type RepoState } from "../state.js"
-import type { PathEntry } from "../git-repo.js"
+import { isValidPath, type PathEntry } from "../git-repo.js"
 import { moveRef, resolveRef } from "./branches.js"
 import { gitCommitJson } from "./git-json.js"
 import { HTML_HOST } from "./shapes.js"
@@ -102,7 +102,7 @@ const putContents = async (ctx: Ctx, [owner, name, rawPath]: ReadonlyArray<strin
   if (message === undefined) return invalid('Invalid request.\n\n"message" wasn\'t supplied.')
   if (content === undefined) return invalid('Invalid request.\n\n"content" wasn\'t supplied.')
   if (!BASE64.test(content)) return invalid("content is not valid Base64")
-  if (path === "") return invalid("path cannot be empty")
+  if (!isValidPath(path)) return invalid(`path is not a valid repository path: ${JSON.stringify(path)}`)
   const branch = str(ctx.body, "branch") ?? repo.defaultBranch
   const ref = `refs/heads/${branch}`
   const head = await repo.git.store.getRef(ref)

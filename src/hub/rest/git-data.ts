@@ -4,7 +4,7 @@
  */
 import { isSha, type GitObject } from "../git-objects.js"
 import { findRepo, githubBase64, invalid, isReply, json, notFound, str, type Ctx, type Reply, type Route } from "../http.js"
-import type { TreeChange } from "../git-repo.js"
+import { isValidPath, type TreeChange } from "../git-repo.js"
 import { statsOf, type RepoState } from "../state.js"
 import { moveRef, resolveRef } from "./branches.js"
 import { signatureOf } from "./contents.js"
@@ -72,7 +72,7 @@ const createTree: Handler = async (ctx, repo) => {
     const item = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {}
     const path = typeof item["path"] === "string" ? item["path"].replace(/^\/+|\/+$/g, "") : undefined
     const mode = typeof item["mode"] === "string" ? item["mode"] : undefined
-    if (path === undefined || path === "" || path.split("/").some((s) => s === "" || s === "." || s === "..")) {
+    if (path === undefined || !isValidPath(path)) {
       return invalid("tree.path must be a non-empty relative path")
     }
     if (mode === undefined || !MODES.has(mode)) return invalid(`tree.mode must be one of ${[...MODES].join(", ")}`)
