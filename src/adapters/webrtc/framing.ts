@@ -1,0 +1,163 @@
+/**
+ * Wire framing on one data channel. An envelope whose UTF-8 text fits one frame
+ * travels as a text frame; a larger one is cut into binary chunk frames and glued
+ * back on arrival. Control frames (keepalive, in-band renegotiation) are binary too.
+ * Pure: no channel, no clock; every limit is checked where bytes enter.
+ */
+import { Either } from "effect"
+import { EnvelopeRejected, MAX_ENVELOPE_BYTES } from "../../domain/envelope.js"
+
+/** Largest frame put on or taken off the channel: 16 KiB is what every WebRTC stack delivers unsplit. */
+export const MAX_FRAME_BYTES = 16 * 1024
+/** Bytes of a chunk frame's header: kind, message id, index, count. */
+export const CHUNK_HEADER_BYTES = 13
+/** Payload bytes of one chunk frame. */
+export const CHUNK_PAYLOAD_BYTES = MAX_FRAME_BYTES - CHUNK_HEADER_BYTES
+/** Most chunks one message may have: enough for MAX_ENVELOPE_BYTES, no more. */
+export const MAX_CHUNKS_PER_MESSAGE = Math.ceil(MAX_ENVELOPE_BYTES / CHUNK_PAYLOAD_BYTES)
+/** Most partially received messages kept per peer; the sender serialises, so one is the norm. */
+export const MAX_PENDING_MESSAGES = 4
+/** Longest in-band negotiation frame (an SDP or a candidate, as JSON). */
+export const MAX_CONTROL_BYTES = 70 * 1024
+
+/** Binary frame kinds (first byte). */
+export const FrameKind = { Chunk: 1, Ping: 2, Negotiation: 3 } as const
+
+/** One frame to put on the channel. */
+export type OutFrame = string | Uint8Array<ArrayBuffer>
+
+/** What a received frame amounts to. */
+export type Received =
+  | { readonly _tag: "Message"; readonly text: string }
+  | { readonly _tag: "Partial" }
+  | { readonly _tag: "Ping" }
+  | { readonly _tag: "Negotiation"; readonly json: string }
+  | { readonly _tag: "Rejected"; readonly error: EnvelopeRejected }
+
+const utf8 = new TextEncoder()
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+const malformed = (detail: string): Received => ({ _tag: "Rejected", error: new EnvelopeRejected({ reason: "malformed", detail }) })
+const oversized = (detail: string): Received => ({ _tag: "Rejected", error: new EnvelopeRejected({ reason: "oversized", detail }) })
+
+/** The keepalive frame. */
+export const pingFrame = (): Uint8Array<ArrayBuffer> => Uint8Array.of(FrameKind.Ping)
+
+/** An in-band negotiation frame carrying JSON, or `undefined` when it would exceed the limit. */
+export const negotiationFrame = (json: string): Uint8Array<ArrayBuffer> | undefined => {
+  const body = utf8.encode(json)
+  if (body.length + 1 > MAX_CONTROL_BYTES) return undefined
+  const frame = new Uint8Array(body.length + 1)
+  frame[0] = FrameKind.Negotiation
+  frame.set(body, 1)
+  return frame
+}
+
+/** Cuts an encoded envelope into frames; `messageId` tells its chunks from another message's. */
+export const encodeMessage = (text: string, messageId: number): Either.Either<ReadonlyArray<OutFrame>, string> => {
+  // A string of n UTF-16 units is at most 3n UTF-8 bytes: short text needs no encoding to decide.
+  if (text.length * 3 <= MAX_FRAME_BYTES) return Either.right([text])
+  const bytes = utf8.encode(text)
+  if (bytes.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope of ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
+  if (bytes.length <= MAX_FRAME_BYTES) return Either.right([text])
+  const count = Math.ceil(bytes.length / CHUNK_PAYLOAD_BYTES)
+  const frames: Array<OutFrame> = []
+  for (let index = 0; index < count; index++) {
+    const payload = bytes.subarray(index * CHUNK_PAYLOAD_BYTES, (index + 1) * CHUNK_PAYLOAD_BYTES)
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + payload.length)
+    const view = new DataView(frame.buffer)
+    view.setUint8(0, FrameKind.Chunk)
+    view.setUint32(1, messageId >>> 0)
+    view.setUint32(5, index)
+    view.setUint32(9, count)
+    frame.set(payload, CHUNK_HEADER_BYTES)
+    frames.push(frame)
+  }
+  return Either.right(frames)
+}
+
+interface Partial {
+  readonly count: number
+  readonly parts: Array<Uint8Array>
+  bytes: number
+}
+
+/** Reassembles frames from one peer; holds at most MAX_PENDING_MESSAGES partial messages. */
+export class Reassembler {
+  private readonly pending = new Map<number, Partial>()
+
+  /** Number of partially received messages held. */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  /** Takes one frame as delivered by the channel (string or ArrayBuffer). */
+  receive(data: unknown): Received {
+    if (typeof data === "string") {
+      // A whole envelope never needs more than one frame's worth of text; chunks exist for that.
+      if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8.encode(data).length > MAX_FRAME_BYTES)) {
+        return oversized(`text frame larger than ${MAX_FRAME_BYTES} bytes`)
+      }
+      return { _tag: "Message", text: data }
+    }
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined
+    if (bytes === undefined) return malformed(`unexpected frame type ${typeof data}`)
+    if (bytes.length === 0) return malformed("empty binary frame")
+    if (bytes.length > MAX_CONTROL_BYTES) return oversized(`binary frame larger than ${MAX_CONTROL_BYTES} bytes`)
+    switch (bytes[0]) {
+      case FrameKind.Ping:
+        return { _tag: "Ping" }
+      case FrameKind.Negotiation:
+        return this.decodeText(bytes.subarray(1), (json) => ({ _tag: "Negotiation", json }))
+      case FrameKind.Chunk:
+        return this.chunk(bytes)
+      default:
+        return malformed(`unknown frame kind ${bytes[0]}`)
+    }
+  }
+
+  private decodeText(bytes: Uint8Array, done: (text: string) => Received): Received {
+    try {
+      return done(strictUtf8.decode(bytes))
+    } catch {
+      return malformed("frame is not valid UTF-8")
+    }
+  }
+
+  private chunk(bytes: Uint8Array): Received {
+    if (bytes.length > MAX_FRAME_BYTES) return oversized(`chunk frame larger than ${MAX_FRAME_BYTES} bytes`)
+    if (bytes.length <= CHUNK_HEADER_BYTES) return malformed("chunk frame without payload")
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const id = view.getUint32(1)
+    const index = view.getUint32(5)
+    const count = view.getUint32(9)
+    if (count < 2 || count > MAX_CHUNKS_PER_MESSAGE) return oversized(`message of ${count} chunks`)
+    let partial = this.pending.get(id)
+    if (partial === undefined) {
+      if (index !== 0) return malformed(`chunk ${index} of message ${id} without its start`)
+      if (this.pending.size >= MAX_PENDING_MESSAGES) return oversized(`more than ${MAX_PENDING_MESSAGES} messages in flight`)
+      partial = { count, parts: [], bytes: 0 }
+      this.pending.set(id, partial)
+    }
+    // The channel is ordered and reliable, so a gap or a changed count means a broken sender.
+    if (count !== partial.count || index !== partial.parts.length) {
+      this.pending.delete(id)
+      return malformed(`chunk ${index}/${count} of message ${id} out of order`)
+    }
+    partial.bytes += bytes.length - CHUNK_HEADER_BYTES
+    if (partial.bytes > MAX_ENVELOPE_BYTES) {
+      this.pending.delete(id)
+      return oversized(`message ${id} larger than ${MAX_ENVELOPE_BYTES} bytes`)
+    }
+    partial.parts.push(bytes.slice(CHUNK_HEADER_BYTES))
+    if (partial.parts.length < count) return { _tag: "Partial" }
+    this.pending.delete(id)
+    const whole = new Uint8Array(partial.bytes)
+    let at = 0
+    for (const part of partial.parts) {
+      whole.set(part, at)
+      at += part.length
+    }
+    return this.decodeText(whole, (text) => ({ _tag: "Message", text }))
+  }
+}

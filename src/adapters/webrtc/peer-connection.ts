@@ -1,0 +1,283 @@
+/**
+ * One RTCPeerConnection to one peer, with its single data channel: offer/answer
+ * with complete ICE gathering, framed sends that wait on `bufferedAmount`,
+ * reassembly and identity check of what arrives, keepalive and liveness.
+ * Callbacks from the platform are bridged into Effect with the captured runtime.
+ */
+import { Effect, Either, Fiber, Runtime, Schedule } from "effect"
+import { acceptFrame, EnvelopeRejected, type Description } from "../../domain/envelope.js"
+import type { ChannelState, Incoming, RemotePeer } from "../../ports/PeerTransport.js"
+import { TransportError } from "../../ports/PeerTransport.js"
+import type { SessionIdentity } from "./fingerprint.js"
+import { encodeMessage, MAX_FRAME_BYTES, negotiationFrame, pingFrame, Reassembler, type OutFrame } from "./framing.js"
+import { Negotiator } from "./negotiation.js"
+import type { Tuning } from "./tuning.js"
+
+/** Label of the one data channel; it is pre-negotiated with this id so neither side waits for `datachannel`. */
+export const CHANNEL_LABEL = "skygit"
+/** Stream id of the pre-negotiated data channel. */
+export const CHANNEL_ID = 0
+
+/** Where a connection reports to; both are called synchronously, in order. */
+export interface ConnectionHooks {
+  readonly onState: (state: ChannelState) => void
+  readonly onIncoming: (incoming: Incoming) => void
+}
+
+/** Everything needed to build one connection. */
+export interface ConnectionParams {
+  readonly rtc: { new (config?: RTCConfiguration): RTCPeerConnection }
+  readonly config: RTCConfiguration
+  readonly identity: SessionIdentity
+  readonly remote: RemotePeer
+  readonly attempt: string
+  readonly polite: boolean
+  readonly tuning: Tuning
+  readonly hooks: ConnectionHooks
+}
+
+/** Flow-control figures of one channel, for tests and benchmarks. */
+export interface ChannelStats {
+  readonly bufferedAmount: number
+  readonly maxBufferedAmount: number
+  readonly pendingMessages: number
+}
+
+const isTerminal = (s: ChannelState): boolean => s === "closed" || s === "failed"
+
+/** One connection attempt to one peer. */
+export class PeerConnection {
+  readonly pc: RTCPeerConnection
+  readonly channel: RTCDataChannel
+  /** The description this side produced, kept so a repeated call for the same attempt gets the same one. */
+  localDescription: Description | undefined
+  private stateNow: ChannelState = "connecting"
+  private lastSeen = Date.now()
+  private readonly openedAt = Date.now()
+  private maxBuffered = 0
+  private nextMessageId = 1
+  private readonly rejections: Array<number> = []
+  private readonly reassembler = new Reassembler()
+  private readonly negotiator: Negotiator
+  private readonly sendLock = Effect.unsafeMakeSemaphore(1)
+  private timer: Fiber.RuntimeFiber<unknown> | undefined
+
+  constructor(
+    readonly params: ConnectionParams,
+    private readonly runtime: Runtime.Runtime<never>
+  ) {
+    this.pc = new params.rtc({ ...params.config, certificates: [...params.identity.certificates] })
+    this.channel = this.pc.createDataChannel(CHANNEL_LABEL, { negotiated: true, id: CHANNEL_ID, ordered: true })
+    this.channel.binaryType = "arraybuffer"
+    this.negotiator = new Negotiator({ pc: this.pc, polite: params.polite, sendControl: (json) => this.sendControl(json) })
+    this.channel.onopen = () => this.onOpen()
+    this.channel.onclose = () => this.close("closed")
+    this.channel.onmessage = (e: MessageEvent) => this.receive(e.data)
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === "failed") this.close("failed")
+      else if (this.pc.connectionState === "closed") this.close("closed")
+    }
+    this.pc.oniceconnectionstatechange = () => {
+      // The offerer restarts ICE; the new offer goes in-band if the channel still carries anything.
+      if (this.pc.iceConnectionState === "failed" && !params.polite && this.stateNow === "open") this.pc.restartIce()
+    }
+    this.timer = Runtime.runFork(this.runtime)(this.watchdog)
+  }
+
+  /** The connection's current state. */
+  get state(): ChannelState {
+    return this.stateNow
+  }
+
+  /** Flow-control figures of the channel. */
+  get stats(): ChannelStats {
+    return { bufferedAmount: this.channel.bufferedAmount, maxBufferedAmount: this.maxBuffered, pendingMessages: this.reassembler.pendingCount }
+  }
+
+  /** Creates the complete offer (ICE gathered, bounded by the tuning's timeout). */
+  createOffer(): Effect.Effect<Description, TransportError> {
+    return this.step("failed", async () => {
+      await this.pc.setLocalDescription(await this.pc.createOffer())
+    }).pipe(Effect.zipRight(this.completeLocal()))
+  }
+
+  /** Applies a remote offer and creates the complete answer. */
+  acceptOffer(offer: Description): Effect.Effect<Description, TransportError> {
+    return this.step("bad-description", () => this.pc.setRemoteDescription(offer)).pipe(
+      Effect.zipRight(this.step("failed", async () => this.pc.setLocalDescription(await this.pc.createAnswer()))),
+      Effect.zipRight(this.completeLocal())
+    )
+  }
+
+  /** Applies the remote answer to our offer; a repeated answer is a no-op. */
+  acceptAnswer(answer: Description): Effect.Effect<void, TransportError> {
+    return Effect.suspend(() =>
+      this.pc.signalingState !== "have-local-offer" && this.pc.currentRemoteDescription !== null
+        ? Effect.void
+        : this.step("bad-description", () => this.pc.setRemoteDescription(answer))
+    )
+  }
+
+  /** Sends one encoded envelope, waiting while the channel's buffer is above the high-water mark. */
+  send(text: string): Effect.Effect<void, TransportError> {
+    return Effect.suspend(() => {
+      const frames = encodeMessage(text, this.nextMessageId++)
+      if (Either.isLeft(frames)) return Effect.fail(this.error("oversized", frames.left))
+      // One message's chunks go out back to back: the receiver expects them in order.
+      return this.sendLock.withPermits(1)(Effect.forEach(frames.right, (frame) => this.sendFrame(frame), { discard: true }))
+    })
+  }
+
+  /** Puts one raw frame on the channel (tests use it to play a misbehaving peer). */
+  sendRaw(frame: OutFrame): Effect.Effect<void, TransportError> {
+    return this.sendLock.withPermits(1)(this.sendFrame(frame))
+  }
+
+  /** Closes the connection and reports `state`; later calls do nothing. */
+  close(state: "closed" | "failed"): void {
+    if (isTerminal(this.stateNow)) return
+    this.stateNow = state
+    if (this.timer !== undefined) Runtime.runFork(this.runtime)(Fiber.interruptFork(this.timer))
+    this.timer = undefined
+    try {
+      this.channel.close()
+      this.pc.close()
+    } catch {
+      // Closing an already torn-down native object may throw; it is closed either way.
+    }
+    this.params.hooks.onState(state)
+  }
+
+  /** Handles one frame as if the channel had delivered it. */
+  receive(data: unknown): void {
+    if (isTerminal(this.stateNow)) return
+    this.lastSeen = Date.now()
+    const received = this.reassembler.receive(data)
+    switch (received._tag) {
+      case "Message": {
+        const accepted = acceptFrame(this.params.remote.peer, received.text)
+        if (Either.isRight(accepted)) this.params.hooks.onIncoming({ _tag: "Envelope", peer: this.params.remote.peer, envelope: accepted.right })
+        else this.reject(accepted.left)
+        return
+      }
+      case "Rejected":
+        return this.reject(received.error)
+      case "Negotiation":
+        Runtime.runFork(this.runtime)(
+          this.negotiator.receive(received.json).pipe(
+            Effect.catchAll((detail) => Effect.sync(() => this.reject(new EnvelopeRejected({ reason: "malformed", detail }))))
+          )
+        )
+        return
+      case "Ping":
+      case "Partial":
+        return
+    }
+  }
+
+  private reject(error: EnvelopeRejected): void {
+    this.params.hooks.onIncoming({ _tag: "Rejected", peer: this.params.remote.peer, error })
+    const now = Date.now()
+    this.rejections.push(now)
+    while ((this.rejections[0] ?? now) < now - this.params.tuning.rejectionWindowMs) this.rejections.shift()
+    if (this.rejections.length > this.params.tuning.maxRejectionsPerWindow) this.close("failed")
+  }
+
+  private onOpen(): void {
+    if (this.stateNow !== "connecting") return
+    this.lastSeen = Date.now()
+    this.stateNow = "open"
+    this.pc.onnegotiationneeded = () => Runtime.runFork(this.runtime)(this.negotiator.onNegotiationNeeded)
+    this.pc.onicecandidate = (e: RTCPeerConnectionIceEvent) => this.negotiator.onLocalCandidate(e.candidate)
+    this.params.hooks.onState("open")
+  }
+
+  private sendControl(json: string): boolean {
+    const frame = negotiationFrame(json)
+    if (frame === undefined || this.channel.readyState !== "open") return false
+    try {
+      this.channel.send(frame)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private sendFrame(frame: OutFrame): Effect.Effect<void, TransportError> {
+    const { highWaterMark, lowWaterMark, bufferPollMs } = this.params.tuning
+    const wait = (limit: number): Effect.Effect<void, TransportError> =>
+      Effect.suspend(() => {
+        if (this.channel.readyState !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
+        if (this.channel.bufferedAmount <= limit) return Effect.void
+        return Effect.sleep(bufferPollMs).pipe(Effect.zipRight(wait(lowWaterMark)))
+      })
+    return wait(highWaterMark - MAX_FRAME_BYTES).pipe(
+      Effect.zipRight(
+        Effect.try({
+          try: () => {
+            this.channel.send(frame as string & Uint8Array<ArrayBuffer>)
+            this.maxBuffered = Math.max(this.maxBuffered, this.channel.bufferedAmount)
+          },
+          catch: (e) => this.error("no-connection", `send failed: ${String(e)}`)
+        })
+      )
+    )
+  }
+
+  /** Pings while open, fails a silent or never-opening connection. */
+  private get watchdog(): Effect.Effect<void> {
+    const { keepaliveIntervalMs, livenessTimeoutMs, connectTimeoutMs, highWaterMark } = this.params.tuning
+    const tick = Effect.sync(() => {
+      const now = Date.now()
+      if (this.stateNow === "connecting" && now - this.openedAt > connectTimeoutMs) this.close("failed")
+      else if (this.stateNow === "open" && now - this.lastSeen > livenessTimeoutMs) this.close("failed")
+      else if (this.stateNow === "open" && this.channel.bufferedAmount < highWaterMark) this.sendControlFrame(pingFrame())
+    })
+    return tick.pipe(Effect.repeat(Schedule.spaced(keepaliveIntervalMs)), Effect.asVoid)
+  }
+
+  private sendControlFrame(frame: Uint8Array<ArrayBuffer>): void {
+    try {
+      this.channel.send(frame)
+    } catch {
+      // A channel that cannot take a ping is caught by the liveness check.
+    }
+  }
+
+  private completeLocal(): Effect.Effect<Description, TransportError> {
+    const { pc } = this
+    const gathered = Effect.async<void>((resume) => {
+      const check = () => {
+        if (pc.iceGatheringState === "complete") resume(Effect.void)
+      }
+      pc.addEventListener("icegatheringstatechange", check)
+      check()
+      return Effect.sync(() => pc.removeEventListener("icegatheringstatechange", check))
+    })
+    return gathered.pipe(
+      // Past the timeout the SDP goes out with the candidates found so far.
+      Effect.timeout(this.params.tuning.iceGatherTimeoutMs),
+      Effect.ignore,
+      Effect.zipRight(
+        Effect.suspend(() => {
+          const local = pc.localDescription
+          if (local === null || isTerminal(this.stateNow)) return Effect.fail(this.error("failed", "connection closed before its description was ready"))
+          return this.params.identity.decorate(local.sdp)
+        })
+      ),
+      Effect.map((sdp): Description => {
+        const description: Description = { type: pc.localDescription?.type === "answer" ? "answer" : "offer", sdp }
+        this.localDescription = description
+        return description
+      })
+    )
+  }
+
+  private step(reason: TransportError["reason"], run: () => Promise<void>): Effect.Effect<void, TransportError> {
+    return Effect.tryPromise({ try: run, catch: (e) => this.error(reason, String(e)) })
+  }
+
+  private error(reason: TransportError["reason"], detail: string): TransportError {
+    return new TransportError({ peer: this.params.remote.peer, reason, detail })
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The PeerTransport port on the W3C RTCPeerConnection API. The platform's
+ * globals are injected (`node.ts` for @roamhq/wrtc, `browser.ts` for a page), so
+ * the same code runs in both. One connection per peer: a newer attempt replaces
+ * an older one, and only the current connection of a peer may report or remove it.
+ */
+import { Context, Data, Effect, Layer, Option, PubSub, Runtime, Stream, type Scope } from "effect"
+import { encodeEnvelope, exceedsUtf8, MAX_ENVELOPE_BYTES, type Description, type Envelope } from "../../domain/envelope.js"
+import { peerKey, type PeerId } from "../../domain/identity.js"
+import { isOfferer } from "../../domain/signaling-roles.js"
+import {
+  PeerTransport,
+  TransportError,
+  type ChannelEvent,
+  type ChannelState,
+  type Incoming,
+  type PeerTransportService,
+  type RemotePeer
+} from "../../ports/PeerTransport.js"
+import { certificateIdentity, checkFingerprint, sdpProblem, signingIdentity, type SessionIdentity } from "./fingerprint.js"
+import type { OutFrame } from "./framing.js"
+import { PeerConnection, type ChannelStats } from "./peer-connection.js"
+import { defaultTuning, type Tuning } from "./tuning.js"
+
+/** The platform's WebRTC globals: a browser's `globalThis`, or @roamhq/wrtc's exports. */
+export interface RtcGlobals {
+  readonly RTCPeerConnection: {
+    new (config?: RTCConfiguration): RTCPeerConnection
+    /** Present where a session may pin one certificate for all its connections (browsers). */
+    readonly generateCertificate?: (keygen: AlgorithmIdentifier | EcKeyGenParams) => Promise<RTCCertificate>
+  }
+}
+
+/** Configuration of the WebRTC transport. */
+export interface WebRtcOptions {
+  /** This session; decides the polite side of renegotiation. */
+  readonly self: PeerId
+  readonly rtc: RtcGlobals
+  /** STUN and TURN servers (TURN with `username`/`credential`). */
+  readonly iceServers?: ReadonlyArray<RTCIceServer>
+  /** "relay" forces every connection through TURN. */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy
+  /** Overrides of the default timers and limits (tests shorten them). */
+  readonly tuning?: Partial<Tuning>
+}
+
+/** The transport could not be built (no certificate or identity key). */
+export class WebRtcSetupError extends Data.TaggedError("WebRtcSetupError")<{ readonly detail: string }> {}
+
+/** Introspection and fault injection beyond the port, for tests, benchmarks and calls. */
+export interface WebRtcInternalsService {
+  /** Number of connections held (any state). */
+  readonly connectionCount: Effect.Effect<number>
+  /** The RTCPeerConnection of the current connection to `peer` (calls add tracks to it). */
+  readonly peerConnection: (peer: PeerId) => Effect.Effect<Option.Option<RTCPeerConnection>>
+  /** State of the current connection to `peer`, if any. */
+  readonly state: (peer: PeerId) => Effect.Effect<Option.Option<ChannelState>>
+  /** Flow-control figures of the channel to `peer`. */
+  readonly stats: (peer: PeerId) => Effect.Effect<Option.Option<ChannelStats>>
+  /** Puts a raw frame on the channel to `peer`, bypassing encoding. */
+  readonly sendRaw: (peer: PeerId, frame: OutFrame) => Effect.Effect<void, TransportError>
+}
+
+/** Internals of the WebRTC transport. */
+export class WebRtcInternals extends Context.Tag("skygit/WebRtcInternals")<WebRtcInternals, WebRtcInternalsService>() {}
+
+/** Creates the session identity: a pinned certificate where possible, else a signing key. */
+const makeIdentity = (rtc: RtcGlobals): Effect.Effect<SessionIdentity, WebRtcSetupError> => {
+  const generate = rtc.RTCPeerConnection.generateCertificate
+  const identity =
+    generate === undefined
+      ? signingIdentity
+      : Effect.tryPromise(() => generate.call(rtc.RTCPeerConnection, { name: "ECDSA", namedCurve: "P-256" })).pipe(
+          Effect.flatMap(certificateIdentity)
+        )
+  return Effect.mapError(identity, (e) => new WebRtcSetupError({ detail: String(e) }))
+}
+
+/** Builds the transport and its internals; every connection closes with the scope. */
+export const makeWebRtcTransport = (
+  options: WebRtcOptions
+): Effect.Effect<{ readonly transport: PeerTransportService; readonly internals: WebRtcInternalsService }, WebRtcSetupError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const tuning: Tuning = { ...defaultTuning, ...options.tuning }
+    const identity = yield* makeIdentity(options.rtc)
+    const runtime = yield* Effect.runtime<never>()
+    const publish = Runtime.runSync(runtime)
+    const events = yield* PubSub.unbounded<ChannelEvent>()
+    const incoming = yield* PubSub.unbounded<Incoming>()
+    const connections = new Map<string, PeerConnection>()
+    const config: RTCConfiguration = {
+      iceServers: [...(options.iceServers ?? [])],
+      iceTransportPolicy: options.iceTransportPolicy ?? "all"
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        for (const conn of connections.values()) conn.close("closed")
+        connections.clear()
+      }).pipe(Effect.zipRight(PubSub.shutdown(events)), Effect.zipRight(PubSub.shutdown(incoming)))
+    )
+
+    const current = (peer: PeerId): PeerConnection | undefined => connections.get(peerKey(peer))
+
+    /** Starts a connection for `attempt`, replacing (silently) whatever the peer had. */
+    const start = (remote: RemotePeer, attempt: string): PeerConnection => {
+      const key = peerKey(remote.peer)
+      const previous = connections.get(key)
+      // Remove before closing, so the old connection's "closed" is not reported as the peer's state.
+      connections.delete(key)
+      previous?.close("closed")
+      const conn: PeerConnection = new PeerConnection(
+        {
+          rtc: options.rtc.RTCPeerConnection,
+          config,
+          identity,
+          remote,
+          attempt,
+          polite: !isOfferer(options.self, remote.peer),
+          tuning,
+          hooks: {
+            onState: (state) => {
+              if (connections.get(key) !== conn) return
+              if (state === "closed" || state === "failed") connections.delete(key)
+              publish(PubSub.publish(events, { peer: remote.peer, state } satisfies ChannelEvent))
+            },
+            onIncoming: (item) => {
+              if (connections.get(key) === conn) publish(PubSub.publish(incoming, item))
+            }
+          }
+        },
+        runtime
+      )
+      connections.set(key, conn)
+      publish(PubSub.publish(events, { peer: remote.peer, state: "connecting" } satisfies ChannelEvent))
+      return conn
+    }
+
+    /** Fails the attempt's connection if it is still current, and passes the error on. */
+    const abandon = (conn: PeerConnection) => (error: TransportError) =>
+      Effect.sync(() => conn.close("failed")).pipe(Effect.zipRight(Effect.fail(error)))
+
+    const checkRemote = (remote: RemotePeer, description: Description, expected: "offer" | "answer") =>
+      Effect.gen(function* () {
+        const problem = sdpProblem(description.sdp, expected, description.type)
+        if (problem !== undefined) return yield* new TransportError({ peer: remote.peer, reason: "bad-description", detail: problem })
+        if (!(yield* checkFingerprint(description.sdp, remote.fingerprint))) {
+          return yield* new TransportError({
+            peer: remote.peer,
+            reason: "fingerprint-mismatch",
+            detail: "the SDP does not prove the fingerprint published for this peer"
+          })
+        }
+      })
+
+    const sameAttempt = (remote: RemotePeer, attempt: string): Option.Option<Description> => {
+      const conn = current(remote.peer)
+      return conn !== undefined && conn.params.attempt === attempt && conn.localDescription !== undefined
+        ? Option.some(conn.localDescription)
+        : Option.none()
+    }
+
+    const transport: PeerTransportService = {
+      fingerprint: identity.fingerprint,
+      offer: (remote, attempt) =>
+        Effect.suspend(() =>
+          Option.match(sameAttempt(remote, attempt), {
+            onSome: Effect.succeed,
+            onNone: () => {
+              const conn = start(remote, attempt)
+              return conn.createOffer().pipe(Effect.catchAll(abandon(conn)))
+            }
+          })
+        ),
+      answer: (remote, attempt, offer) =>
+        checkRemote(remote, offer, "offer").pipe(
+          Effect.zipRight(
+            Effect.suspend(() =>
+              Option.match(sameAttempt(remote, attempt), {
+                onSome: Effect.succeed,
+                onNone: () => {
+                  const conn = start(remote, attempt)
+                  return conn.acceptOffer(offer).pipe(Effect.catchAll(abandon(conn)))
+                }
+              })
+            )
+          )
+        ),
+      complete: (remote, attempt, answer) =>
+        checkRemote(remote, answer, "answer").pipe(
+          Effect.zipRight(
+            Effect.suspend(() => {
+              const conn = current(remote.peer)
+              if (conn === undefined || conn.params.attempt !== attempt) {
+                return Effect.fail(new TransportError({ peer: remote.peer, reason: "no-connection", detail: `no pending offer for attempt ${attempt}` }))
+              }
+              return conn.acceptAnswer(answer).pipe(Effect.catchAll(abandon(conn)))
+            })
+          )
+        ),
+      send: (peer, envelope: Envelope) =>
+        Effect.suspend(() => {
+          const text = encodeEnvelope(envelope)
+          if (exceedsUtf8(text, MAX_ENVELOPE_BYTES)) {
+            return Effect.fail(new TransportError({ peer, reason: "oversized", detail: `envelope larger than ${MAX_ENVELOPE_BYTES} bytes` }))
+          }
+          const conn = current(peer)
+          if (conn === undefined || conn.state !== "open") {
+            return Effect.fail(new TransportError({ peer, reason: "no-connection", detail: "no open channel to this peer" }))
+          }
+          return conn.send(text)
+        }),
+      close: (peer) => Effect.sync(() => current(peer)?.close("closed")),
+      incoming: Stream.fromPubSub(incoming),
+      events: Stream.fromPubSub(events)
+    }
+
+    const internals: WebRtcInternalsService = {
+      connectionCount: Effect.sync(() => connections.size),
+      peerConnection: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.pc)),
+      state: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.state)),
+      stats: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.stats)),
+      sendRaw: (peer, frame) =>
+        Effect.suspend(() => {
+          const conn = current(peer)
+          return conn === undefined
+            ? Effect.fail(new TransportError({ peer, reason: "no-connection", detail: "no connection to this peer" }))
+            : conn.sendRaw(frame)
+        })
+    }
+    return { transport, internals }
+  })
+
+/** The PeerTransport on the given WebRTC globals; closes every connection when its scope closes. */
+export const layerWebRtc = (options: WebRtcOptions): Layer.Layer<PeerTransport, WebRtcSetupError> =>
+  Layer.scoped(PeerTransport, Effect.map(makeWebRtcTransport(options), (t) => t.transport))
+
+/** The PeerTransport together with its internals (tests, benchmarks, calls). */
+export const layerWebRtcWithInternals = (options: WebRtcOptions): Layer.Layer<PeerTransport | WebRtcInternals, WebRtcSetupError> =>
+  Layer.scopedContext(
+    Effect.map(makeWebRtcTransport(options), ({ internals, transport }) =>
+      Context.make(PeerTransport, transport).pipe(Context.add(WebRtcInternals, internals))
+    )
+  )

@@ -1,0 +1,49 @@
+/**
+ * Timing and flow-control limits of the WebRTC transport. Defaults are named
+ * constants; tests may shorten the timers through `Tuning`.
+ */
+
+/** How long an offer or answer waits for ICE gathering before going out with what it has. */
+export const ICE_GATHER_TIMEOUT_MS = 5_000
+/** How long a connection may stay "connecting" before it is declared failed. */
+export const CONNECT_TIMEOUT_MS = 30_000
+/** Interval of keepalive pings on an open channel. */
+export const KEEPALIVE_INTERVAL_MS = 2_000
+/** Silence after which an open channel is declared failed: several missed keepalives, not one. */
+export const LIVENESS_TIMEOUT_MS = 10_000
+/** Poll period of `bufferedAmount` while a sender waits: `bufferedamountlow` never fires in @roamhq/wrtc. */
+export const BUFFER_POLL_MS = 2
+/** A sender waits when the channel's buffer would pass this many bytes. */
+export const HIGH_WATER_MARK = 1024 * 1024
+/** A waiting sender resumes once the buffer has drained below this many bytes. */
+export const LOW_WATER_MARK = 256 * 1024
+/** Rejected frames tolerated from one peer per window before its connection is failed. */
+export const MAX_REJECTIONS_PER_WINDOW = 20
+/** Window over which rejections are counted. */
+export const REJECTION_WINDOW_MS = 10_000
+
+/** Timers and limits of one transport. */
+export interface Tuning {
+  readonly iceGatherTimeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly keepaliveIntervalMs: number
+  readonly livenessTimeoutMs: number
+  readonly bufferPollMs: number
+  readonly highWaterMark: number
+  readonly lowWaterMark: number
+  readonly maxRejectionsPerWindow: number
+  readonly rejectionWindowMs: number
+}
+
+/** The default tuning, from the constants above. */
+export const defaultTuning: Tuning = {
+  iceGatherTimeoutMs: ICE_GATHER_TIMEOUT_MS,
+  connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  keepaliveIntervalMs: KEEPALIVE_INTERVAL_MS,
+  livenessTimeoutMs: LIVENESS_TIMEOUT_MS,
+  bufferPollMs: BUFFER_POLL_MS,
+  highWaterMark: HIGH_WATER_MARK,
+  lowWaterMark: LOW_WATER_MARK,
+  maxRejectionsPerWindow: MAX_REJECTIONS_PER_WINDOW,
+  rejectionWindowMs: REJECTION_WINDOW_MS
+}
