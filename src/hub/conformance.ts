@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs"
 import { parse, validate, type GraphQLError } from "graphql"
 import { githubSchema, packageFile } from "./graphql-github.js"
+import type { Exchange } from "./handler.js"
 
 /** A JSON-schema node as OpenAPI 3.0 writes them (the keywords GitHub's description uses). */
 interface Schema {
@@ -136,7 +137,14 @@ const findOperation = (method: string, path: string): Operation | undefined => {
  * Problems of one REST exchange against GitHub's OpenAPI description: the operation exists,
  * the status is documented for it, and a JSON body matches that status's schema.
  */
-export const checkRestExchange = (method: string, url: string, status: number, body: unknown, contentType = "application/json"): ReadonlyArray<string> => {
+export const checkRestExchange = (
+  method: string,
+  url: string,
+  status: number,
+  body: unknown,
+  options: { readonly contentType?: string; readonly accept?: string } = {}
+): ReadonlyArray<string> => {
+  const contentType = options.contentType ?? "application/json"
   const { doc } = load()
   const path = new URL(url, "http://hub.invalid").pathname
   const op = findOperation(method, path)
@@ -148,7 +156,11 @@ export const checkRestExchange = (method: string, url: string, status: number, b
   }
   if (declared === undefined) return [`${where}: status not documented (documented: ${Object.keys(op.responses).join(", ")})`]
   if (!contentType.includes("json") || status === 204 || status === 304) return []
-  const schema = deref(doc, declared).content?.["application/json"]?.schema
+  const content = deref(doc, declared).content ?? {}
+  // A custom media type the request asked for (e.g. vnd.github.object) has its own documented schema.
+  const accept = (options.accept ?? "").replace(/vnd\.github\.v3\./g, "vnd.github.")
+  const media = Object.keys(content).find((m) => m !== "application/json" && accept.includes(m))
+  const schema = content[media ?? "application/json"]?.schema
   if (schema === undefined) return body === undefined || body === null || body === "" ? [] : [`${where}: GitHub documents no JSON body for this status`]
   return checkSchema(doc, schema, body).map((p) => `${where}: ${p}`)
 }
@@ -161,3 +173,23 @@ export const checkGraphqlDocument = (query: string): ReadonlyArray<string> => {
     return [(e as GraphQLError).message]
   }
 }
+
+/**
+ * Problems of everything a hub answered (record with `hub.onExchange`): REST bodies against
+ * the OpenAPI description, executed GraphQL documents against GitHub's schema. Scripted answers
+ * (faults, CORS emulation) and documents the hub refused are skipped: they are deliberate.
+ */
+export const exchangeProblems = (exchanges: ReadonlyArray<Exchange>): ReadonlyArray<string> =>
+  exchanges
+    .filter((e) => e.source === "hub")
+    .flatMap((e) => {
+      if (new URL(e.url).pathname === "/graphql") {
+        const body = e.responseBody as { data?: unknown } | undefined
+        const query = (e.requestBody as { query?: unknown } | undefined)?.query
+        return body?.data !== undefined && typeof query === "string" ? checkGraphqlDocument(query) : []
+      }
+      return checkRestExchange(e.method, e.url, e.status, e.responseBody, {
+        contentType: e.responseHeaders["content-type"] ?? "",
+        accept: e.requestHeaders["accept"] ?? ""
+      })
+    })

@@ -1,7 +1,7 @@
 /** Starts a hub over real HTTP and gives Octokit clients for its users; records every exchange. */
 import { Octokit } from "@octokit/rest"
 import { afterAll, expect } from "vitest"
-import { checkGraphqlDocument, checkRestExchange } from "../../src/hub/conformance.js"
+import { exchangeProblems } from "../../src/hub/conformance.js"
 import { createHub, serveHub, type Exchange, type Hub, type HubOptions } from "../../src/hub/index.js"
 
 /** Every exchange any test in this process made through a harness hub (the conformance test reads it). */
@@ -10,19 +10,8 @@ export const recorded: Array<Exchange> = []
 // Octokit logs every 4xx; the tests provoke many on purpose.
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 
-/** Conformance problems of hub-made answers (faults and CORS emulation excluded: they are scripted). */
-export const conformanceProblems = (exchanges: ReadonlyArray<Exchange>): ReadonlyArray<string> =>
-  exchanges
-    .filter((e) => e.source === "hub")
-    .flatMap((e) => {
-      if (new URL(e.url).pathname === "/graphql") {
-        // Documents the hub executed must be valid on GitHub; refused ones were refused on purpose.
-        const body = e.responseBody as { data?: unknown } | undefined
-        const query = (e.requestBody as { query?: unknown } | undefined)?.query
-        return body?.data !== undefined && typeof query === "string" ? checkGraphqlDocument(query) : []
-      }
-      return checkRestExchange(e.method, e.url, e.status, e.responseBody, e.responseHeaders["content-type"] ?? "")
-    })
+/** Conformance problems of hub-made answers (the shared checker the adapters' contract suites use too). */
+export const conformanceProblems = exchangeProblems
 
 // Every test file using the harness also proves that everything the hub answered it is GitHub-shaped.
 afterAll(() => {

@@ -83,6 +83,8 @@ describe("contents API", () => {
     if (!Array.isArray(listing.data)) throw new Error("expected a directory")
     expect(listing.data.map((e) => [e.name, e.type])).toEqual([["a.txt", "file"], ["sub", "dir"]])
     expect((await statusOf(alice.repos.getContent({ ...repo, path: "dir/a.txt" }))).status).toBe(404)
+    const object = await alice.repos.getContent({ ...repo, path: "dir", ref: "skygit", mediaType: { format: "object" } })
+    expect((object.data as unknown as { type: string; entries: Array<{ name: string }> }).entries.map((e) => e.name)).toEqual(["a.txt", "sub"])
     expect((await s.hub.git.log("demo/chat", "skygit")).slice(0, 2).map((c) => c.paths)).toEqual([["dir/sub/b.txt"], ["dir/a.txt"]])
     expect(s.hub.stats().repos["demo/chat"]!.commits["skygit"]).toBe(2)
   })

@@ -15,6 +15,10 @@ export const MAX_INLINE_CONTENT_BYTES = 1024 * 1024
 /** GitHub refuses files above 100 MB outright. */
 export const MAX_FILE_BYTES = 100 * 1024 * 1024
 
+/** GitHub lists at most this many entries of a directory (use the trees API for more). */
+export const MAX_DIR_ENTRIES = 1_000
+
+const OBJECT_MEDIA = /application\/vnd\.github(?:\.v3)?\.object/
 const RAW_MEDIA = /application\/vnd\.github(?:\.v3)?\.raw(?:\+json)?/
 
 const decodePath = (p: string | undefined): string =>
@@ -59,9 +63,13 @@ const getContents = async (ctx: Ctx, [owner, name, rawPath]: ReadonlyArray<strin
   if (entry === undefined) return notFound()
   if (entry.type === "tree") {
     const listing = []
-    for (const e of (await repo.git.readTree(entry.sha)) ?? []) {
+    for (const e of ((await repo.git.readTree(entry.sha)) ?? []).slice(0, MAX_DIR_ENTRIES)) {
       const child = { ...e, path: path === "" ? e.name : `${path}/${e.name}`, type: e.mode === "40000" ? ("tree" as const) : e.mode === "160000" ? ("commit" as const) : ("blob" as const) }
       listing.push(entryJson(ctx, repo, child, ref, child.type === "blob" ? (await blobBytes(repo, e.sha)).length : 0))
+    }
+    // The object media type wraps a listing in the directory's own entry (a stable shape for clients).
+    if (OBJECT_MEDIA.test(ctx.request.headers.get("accept") ?? "")) {
+      return json(200, { ...entryJson(ctx, repo, entry, ref, 0), content: "", encoding: "none", entries: listing })
     }
     return json(200, listing)
   }
