@@ -128,8 +128,26 @@ export const gitRepo = (store: GitStore) => {
     return false
   }
 
-  /** Commits reachable from `head` but not from `base`, newest first by walk order. */
+  /** Commits reachable from `head` but not from `base`, in walk order from `head`. */
   const commitsBetween = async (base: string | undefined, head: string): Promise<Array<string>> => {
+    // Fast path for the usual fast-forward: walk back from head and stop at base.
+    if (base !== undefined) {
+      const out: Array<string> = []
+      const seen = new Set<string>()
+      const q = [head]
+      let reachedRoot = false
+      while (q.length > 0 && seen.size < MAX_WALK_COMMITS) {
+        const sha = q.shift()!
+        if (sha === base || seen.has(sha)) continue
+        seen.add(sha)
+        out.push(sha)
+        const parents = (await readCommit(sha))?.parents ?? []
+        if (parents.length === 0) reachedRoot = true
+        q.push(...parents)
+      }
+      if (!reachedRoot) return out
+    }
+    // General case (diverged histories): everything reachable from head minus base's history.
     const excluded = new Set<string>()
     if (base !== undefined) {
       const q = [base]

@@ -4,7 +4,8 @@
  * comes from the token, never from the request.
  */
 import { buildSchema, execute, GraphQLError, validate, type DocumentNode, type OperationDefinitionNode } from "graphql"
-import { charge, limitedReply } from "./budget-gate.js"
+import { snapshot } from "../domain/budget.js"
+import { budgetsOf, charge, limitedReply } from "./budget-gate.js"
 import { githubError, parseForGithub } from "./graphql-github.js"
 import { HUB_SCHEMA_SDL } from "./graphql-schema.js"
 import { isoSeconds, json, type Ctx, type Reply } from "./http.js"
@@ -218,7 +219,10 @@ const resolvers = (ctx: Ctx) => {
 
   const root = {
     viewer: () => actor(viewer),
-    rateLimit: () => ({ cost: 1, limit: state.limits.primaryPerHour, nodeCount: 0, remaining: 0, resetAt: isoSeconds(ctx.now), used: 0 }),
+    rateLimit: () => {
+      const b = snapshot(budgetsOf(state, viewer).graphql, ctx.now)
+      return { cost: 1, limit: b.limit, nodeCount: 0, remaining: b.remaining, resetAt: isoSeconds(b.resetAt), used: b.used }
+    },
     repository: ({ owner, name }: { owner: string; name: string }) => {
       const repo = state.repos.get(`${owner}/${name}`.toLowerCase())
       return repo === undefined || !canSee(repo) ? fail("NOT_FOUND", `Could not resolve to a Repository with the name '${owner}/${name}'.`) : repoNode(repo)

@@ -132,6 +132,11 @@ export const makeHandler = (
       params = m?.slice(1).map((p) => p ?? "")
       return m !== null
     })
+    if (user !== undefined && (route === undefined || params === undefined)) {
+      // GitHub counts a request to an unknown path like any other.
+      const verdict = charge(state, user.login, "core", false, now)
+      return done(verdict._tag === "Limited" ? limitedReply(state, user.login, verdict) : notFound())
+    }
     if (route === undefined || params === undefined) return done(notFound())
     if (user === undefined) {
       return done(url.pathname.startsWith("/user") ? ghError(401, "Requires authentication") : notFound())

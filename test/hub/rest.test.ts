@@ -157,6 +157,17 @@ describe("git database API", () => {
     expect((await statusOf(bob.git.getRef({ ...repo, ref: "heads/nope" }))).status).toBe(404)
   })
 
+  it("lets exactly one of two racing writers move the branch head", async () => {
+    const clients = [s.client("alice"), s.client("bob")]
+    const head = (await clients[0]!.git.getRef({ ...repo, ref: "heads/main" })).data.object.sha
+    const tree = (await clients[0]!.git.getCommit({ ...repo, commit_sha: head })).data.tree.sha
+    const commits = await Promise.all(clients.map((c, i) => c.git.createCommit({ ...repo, message: `racer ${i}`, tree, parents: [head] })))
+    const results = await Promise.allSettled(clients.map((c, i) => c.git.updateRef({ ...repo, ref: "heads/main", sha: commits[i]!.data.sha, force: false })))
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"])
+    const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult
+    expect((loser.reason as { status: number }).status).toBe(422)
+  })
+
   it("utf-8 blobs hash like git", async () => {
     const { data } = await s.client("carol").git.createBlob({ ...repo, content: "hello\n", encoding: "utf-8" })
     // `printf 'hello\n' | git hash-object --stdin`
