@@ -1,0 +1,194 @@
+/**
+ * One user's GitHub client for one repository: every request of every SkyGit adapter goes
+ * through `request`, which keeps the budget (`rate-gate.ts`), serialises mutating requests
+ * (GitHub asks for serial writes), spaces content-creating ones, retries transient failures
+ * of idempotent requests with a Schedule, and turns every outcome into a typed value.
+ * Nothing it returns throws.
+ */
+import type { Octokit } from "@octokit/rest"
+import { Clock, Effect, Ref, Schedule } from "effect"
+import { githubLimits, nextWriteAt, type GitHubLimits } from "../../domain/budget.js"
+import { GitHubHttpError, GitHubRateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
+import { makeOctokit, type OctokitOptions } from "./octokit.js"
+import { blockSecondary, clearStreak, emptyGate, observeHeaders, recordWrite, refusal, type GateState, type Resource } from "./rate-gate.js"
+
+/** Retries of an idempotent request after a 5xx or no answer. */
+export const TRANSIENT_RETRIES = 2
+/** First wait before such a retry; doubles, with jitter. */
+export const TRANSIENT_BASE_MS = 200
+
+/** The retry policy for transient failures (a Schedule, so TestClock drives it). */
+export const transientRetry = Schedule.exponential(TRANSIENT_BASE_MS).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(TRANSIENT_RETRIES)))
+
+/** Where SkyGit works: one repository. */
+export interface GitHubClientOptions extends OctokitOptions {
+  readonly owner: string
+  readonly repo: string
+  /** Budgets to plan with; default GitHub's documented ones. */
+  readonly limits?: GitHubLimits
+}
+
+/** A response: status 2xx or 304 (then `data` is undefined). */
+export interface GitHubResponse {
+  readonly status: number
+  readonly data: unknown
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
+/**
+ * `read`: a GET or GraphQL query; `mutation`: a write that creates no content (blobs,
+ * trees, commits, deletions); `content`: a content-creating write (commit on a branch,
+ * Discussion or comment create/update), spaced by the budget model.
+ */
+export type RequestKind = "read" | "mutation" | "content"
+
+/** Options of one request. */
+export interface RequestOptions {
+  readonly kind?: RequestKind
+  /** Sent as `If-None-Match`: a 304 answer is returned, and is free. */
+  readonly etag?: string
+  /** Retry transient failures; default true for reads and mutations (both idempotent here). */
+  readonly retry?: boolean
+  /** `raw` asks for the raw media type (contents over 1 MB). */
+  readonly format?: "raw"
+}
+
+/** A GitHub client bound to one repository and one token. */
+export interface GitHubClient {
+  readonly owner: string
+  readonly repo: string
+  readonly limits: GitHubLimits
+  /** One REST request (`"GET /repos/{owner}/{repo}/..."`; owner and repo are filled in). */
+  readonly request: (route: string, params?: Record<string, unknown>, options?: RequestOptions) => Effect.Effect<GitHubResponse, GitHubFailure>
+  /** One GraphQL document; `data` on success, errors (even with HTTP 200) as failures. */
+  readonly graphql: <A>(query: string, variables: Record<string, unknown>, kind?: RequestKind) => Effect.Effect<A, GitHubFailure>
+  /** The budgets as this client last saw them. */
+  readonly gate: Effect.Effect<GateState>
+}
+
+interface OctokitError {
+  readonly status?: number
+  readonly message?: string
+  readonly response?: { readonly status: number; readonly headers: Record<string, string | undefined>; readonly data: unknown }
+}
+
+const messageOf = (data: unknown, fallback: string): string =>
+  typeof data === "object" && data !== null && typeof (data as { message?: unknown }).message === "string"
+    ? (data as { message: string }).message
+    : fallback
+
+const SECONDARY_MESSAGE = /secondary rate limit|abuse detection/i
+
+/** Classifies a refused request; updates nothing. */
+const classify = (
+  e: OctokitError,
+  now: number
+): { readonly failure: GitHubFailure; readonly headers: Record<string, string | undefined>; readonly retryAfterMs?: number } => {
+  const response = e.response
+  if (response === undefined) return { failure: new GitHubHttpError({ status: NO_RESPONSE, message: e.message ?? "no response" }), headers: {} }
+  const headers = response.headers
+  const message = messageOf(response.data, e.message ?? `HTTP ${response.status}`)
+  if (response.status === 403 || response.status === 429) {
+    const retryAfter = Number(headers["retry-after"])
+    if (headers["retry-after"] !== undefined && Number.isFinite(retryAfter)) {
+      const retryAfterMs = Math.max(0, retryAfter * 1000)
+      return { failure: new GitHubRateLimited({ limit: "secondary", retryAfterMs }), headers, retryAfterMs }
+    }
+    if (headers["x-ratelimit-remaining"] === "0") {
+      const reset = Number(headers["x-ratelimit-reset"]) * 1000
+      return { failure: new GitHubRateLimited({ limit: "primary", retryAfterMs: Math.max(0, (Number.isFinite(reset) ? reset : now) - now) }), headers }
+    }
+    if (SECONDARY_MESSAGE.test(message)) return { failure: new GitHubRateLimited({ limit: "secondary", retryAfterMs: 0 }), headers }
+  }
+  return { failure: new GitHubHttpError({ status: response.status, message }), headers }
+}
+
+/** A client for `options.owner/options.repo`. */
+export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<GitHubClient> =>
+  Effect.gen(function* () {
+    const limits = options.limits ?? githubLimits
+    const octokit: Octokit = makeOctokit(options)
+    const gate = yield* Ref.make(emptyGate(limits))
+    const writeLock = yield* Effect.makeSemaphore(1)
+
+    const sendOnce = (route: string, params: Record<string, unknown>, kind: RequestKind, opts: RequestOptions) =>
+      Effect.gen(function* () {
+        const resource: Resource = route === "POST /graphql" ? "graphql" : "core"
+        let now = yield* Clock.currentTimeMillis
+        const refused = refusal(yield* Ref.get(gate), resource, now)
+        if (refused !== undefined) return yield* Effect.fail(new GitHubRateLimited(refused))
+        if (kind === "content") {
+          const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+          if (at > now) yield* Effect.sleep(at - now)
+          now = yield* Clock.currentTimeMillis
+          yield* Ref.update(gate, (g) => recordWrite(g, now))
+        }
+        const headers: Record<string, string> = opts.etag === undefined ? {} : { "if-none-match": opts.etag }
+        const outcome = yield* Effect.either(
+          Effect.tryPromise({
+            try: (signal) =>
+              octokit.request(route, {
+                owner: options.owner,
+                repo: options.repo,
+                ...params,
+                headers,
+                ...(opts.format === "raw" ? { mediaType: { format: "raw" } } : {}),
+                request: { signal }
+              }),
+            catch: (e) => e as OctokitError
+          })
+        )
+        const after = yield* Clock.currentTimeMillis
+        if (outcome._tag === "Right") {
+          const r = outcome.right
+          const h = r.headers as Record<string, string | undefined>
+          yield* Ref.update(gate, (g) => clearStreak(observeHeaders(g, h)))
+          return { status: r.status, data: r.data as unknown, headers: h } satisfies GitHubResponse
+        }
+        const e = outcome.left
+        if (e.response?.status === 304) {
+          const h = e.response.headers
+          yield* Ref.update(gate, (g) => observeHeaders(g, h))
+          return { status: 304, data: undefined, headers: h } satisfies GitHubResponse
+        }
+        const { failure, headers: h, retryAfterMs } = classify(e, after)
+        yield* Ref.update(gate, (g) => {
+          const seen = observeHeaders(g, h)
+          if (failure._tag === "GitHubRateLimited" && failure.limit === "secondary") return blockSecondary(seen, retryAfterMs, after, limits)
+          return failure._tag === "GitHubRateLimited" ? seen : clearStreak(seen)
+        })
+        if (failure._tag === "GitHubRateLimited" && failure.limit === "secondary" && retryAfterMs === undefined) {
+          // No retry-after: report the backoff the gate now enforces.
+          const g = yield* Ref.get(gate)
+          return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - after) }))
+        }
+        return yield* Effect.fail(failure)
+      })
+
+    const request = (route: string, params: Record<string, unknown> = {}, opts: RequestOptions = {}) => {
+      const kind = opts.kind ?? "read"
+      const once = sendOnce(route, params, kind, opts)
+      const serialised = kind === "read" ? once : writeLock.withPermits(1)(once)
+      return (opts.retry ?? kind !== "content") ? Effect.retry(serialised, { schedule: transientRetry, while: isTransient }) : serialised
+    }
+
+    const graphql = <A>(query: string, variables: Record<string, unknown>, kind: RequestKind = "read") =>
+      Effect.flatMap(request("POST /graphql", { query, variables }, { kind, retry: kind === "read" }), (r) =>
+        Effect.gen(function* () {
+          const body = (r.data ?? {}) as { data?: unknown; errors?: ReadonlyArray<{ type?: string; message?: string }> }
+          const errors = body.errors ?? []
+          if (errors.length === 0) return body.data as A
+          const now = yield* Clock.currentTimeMillis
+          if (errors.some((e) => e.type === "RATE_LIMITED")) {
+            const reset = Number(r.headers["x-ratelimit-reset"]) * 1000
+            return yield* Effect.fail(new GitHubRateLimited({ limit: "primary", retryAfterMs: Number.isFinite(reset) ? Math.max(0, reset - now) : limits.secondaryDefaultRetryMs }))
+          }
+          const first = errors[0]!
+          return yield* Effect.fail(
+            new GitHubHttpError({ status: GRAPHQL_ERROR, message: errors.map((e) => e.message ?? "error").join("; "), ...(first.type === undefined ? {} : { type: first.type }) })
+          )
+        })
+      )
+
+    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate) }
+  })

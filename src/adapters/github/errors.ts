@@ -1,0 +1,42 @@
+/**
+ * What a GitHub request can fail with, before an adapter maps it to its port's error:
+ * an HTTP (or GraphQL) refusal with its status, or a rate limit with when to retry.
+ */
+import { Data } from "effect"
+
+/** Status used for failures where no HTTP answer arrived (network, CORS refusal, abort). */
+export const NO_RESPONSE = 0
+/** Status used for a GraphQL document answered 200 with `errors`. */
+export const GRAPHQL_ERROR = 200
+
+/** GitHub answered with an error (or nothing reached it): `status` 0 means no answer. */
+export class GitHubHttpError extends Data.TaggedError("GitHubHttpError")<{
+  readonly status: number
+  readonly message: string
+  /** GraphQL error `type` (NOT_FOUND, FORBIDDEN, ...), when it was one. */
+  readonly type?: string
+}> {}
+
+/** GitHub refused for budget; `retryAfterMs` is when a retry may succeed. */
+export class GitHubRateLimited extends Data.TaggedError("GitHubRateLimited")<{
+  readonly limit: "primary" | "secondary"
+  readonly retryAfterMs: number
+}> {}
+
+/** Any failure of one GitHub request. */
+export type GitHubFailure = GitHubHttpError | GitHubRateLimited
+
+/** Whether a failure is worth retrying at once: no answer, or a server error. */
+export const isTransient = (f: GitHubFailure): boolean =>
+  f._tag === "GitHubHttpError" && (f.status === NO_RESPONSE || f.status >= 500)
+
+/** One line saying what went wrong, for port errors' `detail`. */
+export const describe = (f: GitHubFailure, what: string): string =>
+  f._tag === "GitHubRateLimited"
+    ? `${what}: ${f.limit} rate limit, retry in ${f.retryAfterMs} ms`
+    : f.status === NO_RESPONSE
+      ? `${what}: GitHub could not be reached (${f.message})`
+      : `${what}: HTTP ${f.status}${f.type === undefined ? "" : ` ${f.type}`}: ${f.message}`
+
+/** SkyGit was set up to do something it must not (write to the default branch). */
+export class GitHubMisconfigured extends Data.TaggedError("GitHubMisconfigured")<{ readonly detail: string }> {}

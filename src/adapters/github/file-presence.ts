@@ -1,0 +1,172 @@
+/**
+ * Presence, file form: `.messages/presence.json` on SkyGit's branch, read with a
+ * conditional GET (a 304 is free and returns the cached document) and written with
+ * compare-and-swap on the blob sha. A writer that loses (409 stale sha, 422 missing sha)
+ * re-reads, applies its change to the latest document and retries on a Schedule, so no
+ * write is lost silently. A corrupt or oversized document fails reads with a reason and
+ * is replaced by the next publish.
+ */
+import { Clock, Effect, Either, Layer, Ref, Schedule } from "effect"
+import { PRESENCE_PATH } from "../../domain/commit-layout.js"
+import { applyChange, decodeDocument, emptyDocument, encodeDocument, type PresenceChange } from "../../domain/presence-doc.js"
+import {
+  Presence,
+  PresenceConflict,
+  PresenceMalformed,
+  type PresenceError,
+  type PresenceService,
+  type PresenceSnapshot
+} from "../../ports/Presence.js"
+import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
+import { makeSkygitBranch, SKIP_CI } from "./branch.js"
+import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import type { GitHubFailure } from "./errors.js"
+import { toPresenceError } from "./port-errors.js"
+
+/** Compare-and-swap losses one publish absorbs before it reports PresenceConflict. */
+export const MAX_PUBLISH_ATTEMPTS = 8
+/** First wait after a loss; doubles, with jitter, so racing writers spread out. */
+export const CAS_RETRY_BASE_MS = 50
+/** The commit message of every presence write. */
+export const PRESENCE_COMMIT_MESSAGE = `SkyGit presence ${SKIP_CI}`
+
+const casRetry = Schedule.exponential(CAS_RETRY_BASE_MS).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1)))
+
+/** What this client last saw of the file. */
+interface Seen {
+  /** Blob sha of the file; undefined when it does not exist (or was never read). */
+  readonly sha: string | undefined
+  readonly etag: string | undefined
+  readonly snapshot: PresenceSnapshot
+  /** Why the current file cannot be read (it is still replaced by the next publish). */
+  readonly malformed: string | undefined
+  readonly everRead: boolean
+}
+
+const initial: Seen = { sha: undefined, etag: undefined, snapshot: { document: emptyDocument, skipped: [], changed: false }, malformed: undefined, everRead: false }
+
+/** A compare-and-swap loss, internal to the retry loop. */
+class Lost {
+  readonly _tag = "Lost"
+}
+
+interface ContentsFile {
+  readonly sha: string
+  readonly size?: number
+  readonly content?: string
+  readonly encoding?: string
+}
+
+/** Options of the file-form adapter. */
+export interface FilePresenceOptions {
+  /** SkyGit's branch; default `skygit`. */
+  readonly branch?: string
+}
+
+/** Presence in file form over `client`. */
+export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresenceOptions = {}): Effect.Effect<PresenceService> =>
+  Effect.gen(function* () {
+    const branch = yield* makeSkygitBranch(client, options.branch)
+    const seen = yield* Ref.make(initial)
+    const fail = (f: GitHubFailure | Parameters<typeof toPresenceError>[0], what: string) => Effect.fail(toPresenceError(f, what))
+
+    const malformed = (sha: string, etag: string | undefined, detail: string) =>
+      Effect.zipRight(
+        Ref.update(seen, (s) => ({ ...s, sha, etag, malformed: detail, everRead: true })),
+        Effect.fail(new PresenceMalformed({ detail: `${PRESENCE_PATH}@${sha.slice(0, 12)}: ${detail}; the next publish replaces it` }))
+      )
+
+    const read: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.gen(function* () {
+      const before = yield* Ref.get(seen)
+      const r = yield* client
+        .request("GET /repos/{owner}/{repo}/contents/{path}", { path: PRESENCE_PATH, ref: branch.name }, before.etag === undefined ? {} : { etag: before.etag })
+        .pipe(
+          Effect.map(Either.right),
+          // A missing file or branch is an empty channel, not an error.
+          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Either.left("missing" as const))),
+          Effect.catchAll((f) => fail(f, `reading ${PRESENCE_PATH}`))
+        )
+      if (Either.isLeft(r)) {
+        const snapshot: PresenceSnapshot = { document: emptyDocument, skipped: [], changed: before.snapshot.document !== emptyDocument }
+        yield* Ref.set(seen, { ...initial, snapshot: { ...snapshot, changed: false }, everRead: true })
+        return snapshot
+      }
+      const response = r.right
+      if (response.status === 304) {
+        if (before.malformed !== undefined) return yield* malformed(before.sha ?? "unknown", before.etag, before.malformed)
+        return { ...before.snapshot, changed: false }
+      }
+      const file = response.data as ContentsFile
+      const etag = response.headers["etag"]
+      if (file.encoding !== "base64" || typeof file.content !== "string") {
+        return yield* malformed(file.sha, etag, `${file.size ?? "?"} bytes, over the 1 MB the contents API returns inline`)
+      }
+      let text: string
+      try {
+        text = decodeBase64Utf8(file.content)
+      } catch (e) {
+        return yield* malformed(file.sha, etag, `not UTF-8 text (${String(e)})`)
+      }
+      return yield* Either.match(decodeDocument(text), {
+        onLeft: (e) => malformed(file.sha, etag, e.detail),
+        onRight: ({ document, skipped }) => {
+          const snapshot: PresenceSnapshot = { document, skipped, changed: true }
+          return Effect.as(Ref.set(seen, { sha: file.sha, etag, snapshot, malformed: undefined, everRead: true }), snapshot)
+        }
+      })
+    })
+
+    // Re-read after a loss; a corrupt document is simply overwritten by the retry.
+    const reread = read.pipe(Effect.asVoid, Effect.catchTag("PresenceMalformed", () => Effect.void))
+
+    const attempt = (change: PresenceChange): Effect.Effect<void, PresenceError | Lost> =>
+      Effect.gen(function* () {
+        const s = yield* Ref.get(seen)
+        const base = s.malformed === undefined ? s.snapshot.document : emptyDocument
+        const next = applyChange(base, change, yield* Clock.currentTimeMillis)
+        const params = {
+          path: PRESENCE_PATH,
+          branch: branch.name,
+          message: PRESENCE_COMMIT_MESSAGE,
+          content: encodeBase64Utf8(encodeDocument(next)),
+          ...(s.sha === undefined ? {} : { sha: s.sha })
+        }
+        const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, { kind: "content" }).pipe(Effect.either)
+        if (Either.isRight(outcome)) {
+          const sha = (outcome.right.data as { content?: { sha?: string } }).content?.sha
+          yield* Ref.set(seen, { sha, etag: undefined, snapshot: { document: next, skipped: [], changed: true }, malformed: undefined, everRead: true })
+          return
+        }
+        const f = outcome.left
+        if (f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422)) {
+          yield* reread
+          return yield* Effect.fail(new Lost())
+        }
+        if (f._tag === "GitHubHttpError" && f.status === 404) {
+          // The branch does not exist yet: create it from the default branch, then retry.
+          yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          return yield* Effect.fail(new Lost())
+        }
+        return yield* fail(f, `writing ${PRESENCE_PATH}`)
+      })
+
+    const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+      Effect.gen(function* () {
+        // Never write before knowing the branch is not the default one.
+        yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
+        if (!(yield* Ref.get(seen)).everRead) yield* reread
+        yield* attempt(change).pipe(
+          Effect.retry({ schedule: casRetry, while: (e) => e instanceof Lost }),
+          Effect.catchIf(
+            (e): e is Lost => e instanceof Lost,
+            () => Effect.fail(new PresenceConflict({ detail: `lost ${MAX_PUBLISH_ATTEMPTS} compare-and-swap races on ${PRESENCE_PATH} in a row` }))
+          )
+        )
+      })
+
+    return { form: "file", identities: "claimed", writesForOthers: true, publish, read } satisfies PresenceService
+  })
+
+/** Layer: file-form presence for one token on one repository. */
+export const layerGitHubFilePresence = (options: GitHubClientOptions & FilePresenceOptions) =>
+  Layer.effect(Presence, Effect.flatMap(makeGitHubClient(options), (client) => makeGitHubFilePresence(client, options)))
