@@ -116,4 +116,26 @@ describe("GraphQL Discussions", () => {
       await hub.close()
     }
   })
+
+  it("charges comment creation to the content window REST writes share, answering 403 with retry-after", async () => {
+    const hub = await serve({ limits: { ...githubLimits, contentPerMinute: 2 } })
+    try {
+      const alice = hub.client("alice")
+      const info = await alice.graphql<RepoInfo>(REPO_INFO, { owner: "demo", name: "chat" })
+      const created = await alice.graphql<{ createDiscussion: { discussion: { id: string } } }>(
+        `mutation($r: ID!, $c: ID!) { createDiscussion(input: {repositoryId: $r, categoryId: $c, title: "t", body: "b"}) { discussion { id } } }`,
+        { r: info.repository.id, c: info.repository.discussionCategories.nodes[0]!.id }
+      )
+      await alice.repos.createOrUpdateFileContents({ owner: "demo", repo: "chat", path: "w.txt", message: "w", content: Buffer.from("w").toString("base64") })
+      const refused = await statusOf(
+        alice.graphql(`mutation($d: ID!) { addDiscussionComment(input: {discussionId: $d, body: "x"}) { comment { id } } }`, { d: created.createDiscussion.discussion.id })
+      )
+      expect(refused.status).toBe(403)
+      expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0)
+      // Queries are not content-creating and still answer.
+      expect((await alice.graphql<{ viewer: { login: string } }>("{ viewer { login } }")).viewer.login).toBe("alice")
+    } finally {
+      await hub.close()
+    }
+  })
 })
