@@ -89,8 +89,6 @@ const resolvers = (ctx: Ctx) => {
     }
   }
 
-  const repoOfDiscussion = (d: Discussion): RepoState => [...state.repos.values()].find((r) => r.discussions.includes(d))!
-
   const categoryNode = (repo: RepoState, c: Category) => ({
     __typename: "DiscussionCategory",
     id: c.id,
@@ -123,8 +121,10 @@ const resolvers = (ctx: Ctx) => {
       const parent = d.comments.find((x) => x.id === c.replyTo)
       return parent === undefined ? null : commentNode(repo, d, parent)
     },
-    replies: (args: PageArgs) =>
-      connection(d.comments.filter((x) => x.replyTo === c.id).map((x) => commentNode(repo, d, x)), (_, i) => d.comments.filter((x) => x.replyTo === c.id)[i]!.serial, args, "replies"),
+    replies: (args: PageArgs) => {
+      const replies = d.comments.filter((x) => x.replyTo === c.id)
+      return connection(replies.map((x) => commentNode(repo, d, x)), (_, i) => replies[i]!.serial, args, "replies")
+    },
     userContentEdits: (args: PageArgs) =>
       connection(
         c.edits.map((e, i) => ({
@@ -308,7 +308,7 @@ const resolvers = (ctx: Ctx) => {
       return { clientMutationId: input.clientMutationId ?? null, discussion: discussionNode(repo, d) }
     }
   }
-  return { root, saved: () => contentChanged?.persist() ?? Promise.resolve(), repoOfDiscussion }
+  return { root, saved: () => contentChanged?.persist() ?? Promise.resolve() }
 }
 
 const operationOf = (document: DocumentNode, name: string | undefined): OperationDefinitionNode | undefined =>

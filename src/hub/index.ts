@@ -18,7 +18,7 @@ import { moveRef } from "./rest/branches.js"
 import { compareRoutes } from "./rest/compare.js"
 import { contentsRoutes } from "./rest/contents.js"
 import { gitDataRoutes } from "./rest/git-data.js"
-import { type Account, type HubState, type RepoState, type UserStats } from "./state.js"
+import { emptyStats, type Account, type HubState, type RepoState, type UserStats } from "./state.js"
 import { serveHub } from "./server.js"
 
 export type { Exchange } from "./handler.js"
@@ -224,7 +224,7 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
       }
     },
     stats: () => ({
-      users: Object.fromEntries(options.users.map((u) => [u, { ...(state.stats.get(u) ?? { requests: 0, notModified: 0, writes: 0, conflicts: 0, rateLimited: 0 }) }])),
+      users: Object.fromEntries(options.users.map((u) => [u, { ...(state.stats.get(u) ?? emptyStats()) }])),
       repos: Object.fromEntries([...state.repos.values()].map((r) => [r.fullName, { commits: Object.fromEntries(r.commitsByBranch) }]))
     }),
     onExchange: (listener) => {

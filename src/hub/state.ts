@@ -3,7 +3,7 @@
  * Discussions), per-user budgets and counters. Handlers mutate it under the hub's lock.
  */
 import { emptyBudget, githubLimits, type BudgetState, type GitHubLimits } from "../domain/budget.js"
-import { gitRepo, type GitRepo } from "./git-repo.js"
+import type { GitRepo } from "./git-repo.js"
 
 /** A user or organisation account. */
 export interface Account {
@@ -126,4 +126,3 @@ export const newNodeId = (state: HubState, prefix: string): string =>
 export const canAccess = (repo: RepoState, login: string): boolean =>
   repo.owner.login === login || repo.collaborators === undefined || repo.collaborators.has(login)
 
-export { gitRepo }
