@@ -54,6 +54,9 @@ export class PeerConnection {
   private stateNow: ChannelState = "connecting"
   private lastSeen = Date.now()
   private readonly openedAt = Date.now()
+  /** Upper bound of the channel's bufferedAmount: last value read plus bytes sent since. */
+  private knownBuffered = 0
+  /** Largest value the bound took: the channel's buffer never held more. */
   private maxBuffered = 0
   private nextMessageId = 1
   private readonly rejections: Array<number> = []
@@ -197,6 +200,7 @@ export class PeerConnection {
     if (frame === undefined || this.channel.readyState !== "open") return false
     try {
       this.channel.send(frame)
+      this.knownBuffered += frame.byteLength
       return true
     } catch {
       return false
@@ -205,18 +209,24 @@ export class PeerConnection {
 
   private sendFrame(frame: OutFrame): Effect.Effect<void, TransportError> {
     const { highWaterMark, lowWaterMark, bufferPollMs } = this.params.tuning
+    // An upper bound of the frame's UTF-8 size is enough: it only makes the wait a little earlier.
+    const size = typeof frame === "string" ? Math.min(frame.length * 3, MAX_FRAME_BYTES) : frame.byteLength
     const wait = (limit: number): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
-        if (this.channel.readyState !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
-        if (this.channel.bufferedAmount <= limit) return Effect.void
+        if (this.stateNow !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
+        if (this.knownBuffered + size <= limit) return Effect.void
+        // Reading bufferedAmount is a blocking call into the native thread: only when the bound says so.
+        this.knownBuffered = this.channel.bufferedAmount
+        if (this.knownBuffered + size <= limit) return Effect.void
         return Effect.sleep(bufferPollMs).pipe(Effect.zipRight(wait(lowWaterMark)))
       })
-    return wait(highWaterMark - MAX_FRAME_BYTES).pipe(
+    return wait(highWaterMark).pipe(
       Effect.zipRight(
         Effect.try({
           try: () => {
             this.channel.send(frame as string & Uint8Array<ArrayBuffer>)
-            this.maxBuffered = Math.max(this.maxBuffered, this.channel.bufferedAmount)
+            this.knownBuffered += size
+            this.maxBuffered = Math.max(this.maxBuffered, this.knownBuffered)
           },
           catch: (e) => this.error("no-connection", `send failed: ${String(e)}`)
         })
@@ -239,6 +249,7 @@ export class PeerConnection {
   private sendControlFrame(frame: Uint8Array<ArrayBuffer>): void {
     try {
       this.channel.send(frame)
+      this.knownBuffered += frame.byteLength
     } catch {
       // A channel that cannot take a ping is caught by the liveness check.
     }

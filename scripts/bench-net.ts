@@ -1,0 +1,111 @@
+/**
+ * Raw transport benchmark: this process and one child process (test/webrtc/fixtures/peer.ts),
+ * each with the WebRTC PeerTransport on @roamhq/wrtc, over loopback. Measures connect time
+ * (offer until both channels open), RTT of small envelopes, and throughput of 64 KiB envelopes.
+ *
+ *   npm run bench:net -- [--json] [--connects 5] [--rtt 500] [--bulk 640]
+ */
+import { performance } from "node:perf_hooks"
+import { Effect, Option, Queue, Stream } from "effect"
+import { makePeerId } from "../src/domain/identity.js"
+import type { Envelope } from "../src/domain/envelope.js"
+import { nodeRtc } from "../src/adapters/webrtc/node.js"
+import { makeWebRtcTransport } from "../src/adapters/webrtc/transport.js"
+import { awaitMessage, remoteJson, spawnPeer } from "../test/webrtc/child.js"
+
+/** Size of one bulk envelope's payload. */
+const BULK_PAYLOAD_BYTES = 64 * 1024
+
+const arg = (name: string, fallback: number): number => {
+  const at = process.argv.indexOf(`--${name}`)
+  const value = at < 0 ? Number.NaN : Number(process.argv[at + 1])
+  return Number.isFinite(value) && value > 0 ? value : fallback
+}
+const json = process.argv.includes("--json")
+const connects = arg("connects", 5)
+const rttSamples = arg("rtt", 500)
+const bulkCount = arg("bulk", 640)
+
+const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(3))
+}
+
+const self = makePeerId("bench-a", "a")
+const other = makePeerId("bench-b", "b")
+const envelope = (id: string, name: string, data: unknown): Envelope => ({
+  v: 1,
+  id,
+  type: "custom",
+  from: self,
+  to: null,
+  timestamp: 0,
+  payload: { name, data }
+})
+
+const bench = Effect.gen(function* () {
+  const { internals, transport } = yield* makeWebRtcTransport({ self, rtc: nodeRtc })
+  const replies = yield* Queue.unbounded<Envelope>()
+  yield* Effect.forkScoped(
+    Stream.runForEach(transport.incoming, (i) => (i._tag === "Envelope" ? Queue.offer(replies, i.envelope) : Effect.void))
+  )
+  const child = yield* spawnPeer(other)
+  const remote = { peer: other, fingerprint: Option.some(child.fingerprint) }
+  const mine = remoteJson({ peer: self, fingerprint: Option.some(transport.fingerprint) })
+
+  const connectMs: Array<number> = []
+  for (let i = 0; i < connects; i++) {
+    const start = performance.now()
+    const offer = yield* transport.offer(remote, `c${i}`)
+    const { reply } = yield* child.request({ cmd: "answer", remote: mine, attempt: `c${i}`, description: offer })
+    if (reply === null) return yield* Effect.die(new Error("child refused the offer"))
+    yield* transport.complete(remote, `c${i}`, reply)
+    yield* awaitMessage(child, (m) => (m.event === "open" ? true : undefined))
+    while (Option.getOrUndefined(yield* internals.state(other)) !== "open") yield* Effect.sleep(1)
+    connectMs.push(performance.now() - start)
+  }
+
+  const rttMs: Array<number> = []
+  for (let i = 0; i < rttSamples; i++) {
+    const start = performance.now()
+    yield* transport.send(other, envelope(`p${i}`, "ping", i))
+    yield* Queue.take(replies)
+    rttMs.push(performance.now() - start)
+  }
+
+  const payload = "x".repeat(BULK_PAYLOAD_BYTES)
+  const start = performance.now()
+  for (let i = 0; i < bulkCount; i++) yield* transport.send(other, envelope(`b${i}`, "bulk", payload))
+  const sentAt = performance.now()
+  yield* transport.send(other, envelope("end", "bulk", { end: true }))
+  const done = yield* Queue.take(replies)
+  const seconds = (performance.now() - start) / 1000
+  const delivered = done.type === "custom" ? (done.payload.data as { count: number }).count - 1 : 0
+  const stats = Option.getOrUndefined(yield* internals.stats(other))
+
+  return {
+    processes: 2,
+    connectMs: { p50: percentile(connectMs, 50), p99: percentile(connectMs, 99), samples: connectMs.length },
+    rttMs: { p50: percentile(rttMs, 50), p99: percentile(rttMs, 99), samples: rttMs.length },
+    throughputMBps: Number(((delivered * BULK_PAYLOAD_BYTES) / 1e6 / seconds).toFixed(1)),
+    bulk: {
+      envelopes: delivered,
+      envelopeBytes: BULK_PAYLOAD_BYTES,
+      seconds: Number(seconds.toFixed(3)),
+      // Time until the last send returned; the rest is the receiver catching up.
+      sendSeconds: Number(((sentAt - start) / 1000).toFixed(3))
+    },
+    maxBufferedAmount: stats?.maxBufferedAmount ?? null
+  }
+})
+
+Effect.runPromise(Effect.scoped(bench)).then(
+  (result) => {
+    console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
+    process.exit(0)
+  },
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
