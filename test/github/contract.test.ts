@@ -6,12 +6,14 @@
 import { afterAll, expect } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeGitHubConversationRepo } from "../../src/adapters/github/conversation-repo.js"
+import { makeGitHubDiscussionPresence } from "../../src/adapters/github/discussion-presence.js"
 import { makeGitHubFilePresence } from "../../src/adapters/github/file-presence.js"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
 import { exchangeProblems } from "../../src/hub/conformance.js"
 import type { Exchange } from "../../src/hub/index.js"
 import { conversationRepoContract } from "../contract/conversation-repo.contract.js"
 import { presenceContract } from "../contract/presence.contract.js"
+import { writeRawComment } from "./discussion-raw.js"
 import { REPO, servedHub } from "./hub-fixture.js"
 
 const seen: Array<ReadonlyArray<Exchange>> = []
@@ -32,6 +34,15 @@ presenceContract(
   Effect.map(hub, (s) => ({
     client: (user: string) => Effect.flatMap(s.client(user), (c) => makeGitHubFilePresence(c)),
     writeRaw: (_author: string, text: string) => Effect.promise(() => s.hub.faults.corruptFile(REPO, "skygit", PRESENCE_PATH, text))
+  }))
+)
+
+presenceContract(
+  "github discussion over the hub",
+  "discussion",
+  Effect.map(hub, (s) => ({
+    client: (user: string) => Effect.flatMap(s.client(user), makeGitHubDiscussionPresence),
+    writeRaw: (author: string, text: string) => Effect.flatMap(s.client(author), (c) => writeRawComment(c, text))
   }))
 )
 
