@@ -6,7 +6,7 @@
  * write is lost silently. A corrupt or oversized document fails reads with a reason and
  * is replaced by the next publish.
  */
-import { Clock, Effect, Either, Layer, Ref, Schedule } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
 import { applyChange, decodeDocument, emptyDocument, encodeDocument, type PresenceChange } from "../../domain/presence-doc.js"
 import {
@@ -27,10 +27,16 @@ import { toPresenceError } from "./port-errors.js"
 export const MAX_PUBLISH_ATTEMPTS = 8
 /** First wait after a loss; doubles, with jitter, so racing writers spread out. */
 export const CAS_RETRY_BASE_MS = 50
+/** Longest wait between two attempts: a storm of losses still ends within seconds. */
+export const CAS_RETRY_MAX_MS = 800
 /** The commit message of every presence write. */
 export const PRESENCE_COMMIT_MESSAGE = `SkyGit presence ${SKIP_CI}`
 
-const casRetry = Schedule.exponential(CAS_RETRY_BASE_MS).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1)))
+const casRetry = Schedule.exponential(CAS_RETRY_BASE_MS).pipe(
+  Schedule.modifyDelay((d) => Duration.min(d, Duration.millis(CAS_RETRY_MAX_MS))),
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1))
+)
 
 /** What this client last saw of the file. */
 interface Seen {

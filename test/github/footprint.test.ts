@@ -1,0 +1,57 @@
+/**
+ * SkyGit's footprint on a repository: nothing on the default branch, `[skip ci]` on every
+ * commit it makes, conditional polling, and no header a browser's CORS preflight refuses.
+ */
+import { expect, it } from "@effect/vitest"
+import { Clock, Effect, Exit, Option } from "effect"
+import { makeGitHubConversationRepo } from "../../src/adapters/github/conversation-repo.js"
+import { makeGitHubFilePresence } from "../../src/adapters/github/file-presence.js"
+import { REFUSED_HEADER } from "../../src/adapters/github/octokit.js"
+import { noChange } from "../../src/domain/presence-doc.js"
+import { entry, message, peer } from "../support/fixtures.js"
+import { REPO, servedHub } from "./hub-fixture.js"
+
+const heartbeat = (user: string) => Effect.map(Clock.currentTimeMillis, (now) => ({ ...noChange, upsert: [entry(peer(user), now)] }))
+const HUB_COMMITS = /^Initial commit|\(fault injection\)/
+
+it.scopedLive("0 commits on the default branch, [skip ci] on every SkyGit commit, 304s on unchanged polls", () =>
+  Effect.gen(function* () {
+    const s = yield* servedHub()
+    const presence = yield* makeGitHubFilePresence(yield* s.client("alice"))
+    const repo = yield* makeGitHubConversationRepo(yield* s.client("bob"))
+    let head = yield* repo.head
+    for (let i = 0; i < 3; i++) {
+      yield* presence.publish(yield* heartbeat("alice"))
+      const now = yield* Clock.currentTimeMillis
+      head = Option.some((yield* repo.commit({ expectedHead: head, messages: [message(`m${i}`, now, "héllo 👋")], at: now })).head)
+    }
+    const before = s.hub.stats().users["carol"]!.notModified
+    const carol = yield* makeGitHubFilePresence(yield* s.client("carol"))
+    yield* carol.read
+    const again = yield* carol.read
+    expect(again.changed).toBe(false)
+    expect(s.hub.stats().users["carol"]!.notModified).toBe(before + 1)
+
+    const main = yield* Effect.promise(() => s.hub.git.log(REPO, "main"))
+    expect(main.length).toBe(1)
+    expect(s.hub.stats().repos[REPO]!.commits["main"] ?? 0).toBe(0)
+    const ours = (yield* Effect.promise(() => s.hub.git.log(REPO, "skygit"))).filter((c) => !HUB_COMMITS.test(c.message))
+    expect(ours.length).toBe(6)
+    for (const c of ours) expect(c.message).toContain("[skip ci]")
+    expect(s.exchanges.filter((e) => REFUSED_HEADER in e.requestHeaders)).toEqual([])
+  })
+)
+
+it.scopedLive("a SkyGit branch configured as the default branch is refused before any write", () =>
+  Effect.gen(function* () {
+    const s = yield* servedHub()
+    const presence = yield* makeGitHubFilePresence(yield* s.client("alice"), { branch: "main" })
+    const repo = yield* makeGitHubConversationRepo(yield* s.client("alice"), { branch: "main" })
+    const p = yield* Effect.exit(presence.publish(yield* heartbeat("alice")))
+    const now = yield* Clock.currentTimeMillis
+    const r = yield* Effect.exit(repo.commit({ expectedHead: Option.none(), messages: [message("m", now)], at: now }))
+    expect(Exit.isFailure(p) && JSON.stringify(p)).toContain("default branch")
+    expect(Exit.isFailure(r) && JSON.stringify(r)).toContain("RepoUnavailable")
+    expect((yield* Effect.promise(() => s.hub.git.log(REPO, "main"))).length).toBe(1)
+  })
+)
