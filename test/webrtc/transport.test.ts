@@ -26,8 +26,10 @@ describe("WebRTC transport, two peers in one process", () => {
   it.scopedLive("fails send without a connection, and above MAX_ENVELOPE_BYTES", () =>
     Effect.gen(function* () {
       const a = yield* makeNode(alice)
+      const b = yield* makeNode(bob)
       const none = yield* Effect.flip(a.transport.send(bob, customEnvelope(alice, "m1", "x")))
       expect(none.reason).toBe("no-connection")
+      yield* connect(a, b)
       const big = yield* Effect.flip(a.transport.send(bob, customEnvelope(alice, "m2", "x".repeat(MAX_ENVELOPE_BYTES))))
       expect(big.reason).toBe("oversized")
     })
@@ -79,6 +81,9 @@ describe("WebRTC transport, identity", () => {
       const offer = yield* a.transport.offer(remoteOf(b), "t1")
       const wrongType = yield* Effect.flip(a.transport.complete(remoteOf(b), "t1", offer))
       expect(wrongType.reason).toBe("bad-description")
+      const answer = yield* b.transport.answer(remoteOf(a), "t1", offer)
+      const staleAttempt = yield* Effect.flip(a.transport.complete(remoteOf(b), "t0", answer))
+      expect(staleAttempt.reason).toBe("bad-description")
     })
   )
 

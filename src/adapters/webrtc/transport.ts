@@ -192,7 +192,7 @@ export const makeWebRtcTransport = (
             Effect.suspend(() => {
               const conn = current(remote.peer)
               if (conn === undefined || conn.params.attempt !== attempt) {
-                return Effect.fail(new TransportError({ peer: remote.peer, reason: "no-connection", detail: `no pending offer for attempt ${attempt}` }))
+                return Effect.fail(new TransportError({ peer: remote.peer, reason: "bad-description", detail: `an answer to attempt ${attempt}, which this session is not making` }))
               }
               return conn.acceptAnswer(answer).pipe(Effect.catchAll(abandon(conn)))
             })
@@ -200,13 +200,14 @@ export const makeWebRtcTransport = (
         ),
       send: (peer, envelope: Envelope) =>
         Effect.suspend(() => {
-          const text = encodeEnvelope(envelope)
-          if (exceedsUtf8(text, MAX_ENVELOPE_BYTES)) {
-            return Effect.fail(new TransportError({ peer, reason: "oversized", detail: `envelope larger than ${MAX_ENVELOPE_BYTES} bytes` }))
-          }
+          // Same order of checks as the memory adapter, so both fail alike under the contract suite.
           const conn = current(peer)
           if (conn === undefined || conn.state !== "open") {
             return Effect.fail(new TransportError({ peer, reason: "no-connection", detail: "no open channel to this peer" }))
+          }
+          const text = encodeEnvelope(envelope)
+          if (exceedsUtf8(text, MAX_ENVELOPE_BYTES)) {
+            return Effect.fail(new TransportError({ peer, reason: "oversized", detail: `envelope larger than ${MAX_ENVELOPE_BYTES} bytes` }))
           }
           return conn.send(text)
         }),
