@@ -129,6 +129,22 @@ describe("budgets", () => {
     })
   )
 
+  it.scopedLive("a full content window is reported as a secondary limit before asking GitHub", () =>
+    Effect.gen(function* () {
+      const s = yield* servedHub()
+      const alice = yield* makeGitHubFilePresence(yield* s.client("alice"))
+      yield* alice.publish(yield* heartbeat("alice"))
+      const bob = yield* makeGitHubFilePresence(yield* s.client("bob", { ...FAST_LIMITS, contentPerMinute: 2 }))
+      yield* bob.publish(yield* heartbeat("bob"))
+      yield* bob.publish(yield* heartbeat("bob"))
+      const sent = s.exchanges.length
+      const f = failureOf(yield* Effect.exit(bob.publish(yield* heartbeat("bob"))))
+      expect(f).toMatchObject({ _tag: "PresenceRateLimited", limit: "secondary" })
+      expect((f as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(5_000)
+      expect(s.exchanges.length).toBe(sent)
+    })
+  )
+
   it.scopedLive("a secondary limit without retry-after backs off at least a minute (domain backoffMs)", () =>
     Effect.gen(function* () {
       const s = yield* servedHub()

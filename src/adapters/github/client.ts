@@ -20,6 +20,13 @@ export const TRANSIENT_BASE_MS = 200
 /** The retry policy for transient failures (a Schedule, so TestClock drives it). */
 export const transientRetry = Schedule.exponential(TRANSIENT_BASE_MS).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(TRANSIENT_RETRIES)))
 
+/**
+ * Longest a content-creating request waits for its slot (GitHub's 1 s spacing). A later
+ * slot (the 80/min or 500/h window is full) is reported as a secondary limit instead of
+ * holding the caller for minutes.
+ */
+export const MAX_WRITE_WAIT_MS = 5_000
+
 /** Where SkyGit works: one repository. */
 export interface GitHubClientOptions extends OctokitOptions {
   readonly owner: string
@@ -49,8 +56,6 @@ export interface RequestOptions {
   readonly etag?: string
   /** Retry transient failures; default true for reads and mutations (both idempotent here). */
   readonly retry?: boolean
-  /** `raw` asks for the raw media type (contents over 1 MB). */
-  readonly format?: "raw"
 }
 
 /** A GitHub client bound to one repository and one token. */
@@ -119,6 +124,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         if (refused !== undefined) return yield* Effect.fail(new GitHubRateLimited(refused))
         if (kind === "content") {
           const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+          if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
           if (at > now) yield* Effect.sleep(at - now)
           now = yield* Clock.currentTimeMillis
           yield* Ref.update(gate, (g) => recordWrite(g, now))
@@ -132,7 +138,6 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
                 repo: options.repo,
                 ...params,
                 headers,
-                ...(opts.format === "raw" ? { mediaType: { format: "raw" } } : {}),
                 request: { signal }
               }),
             catch: (e) => e as OctokitError
