@@ -38,6 +38,9 @@ const casRetry = Schedule.exponential(CAS_RETRY_BASE_MS).pipe(
   Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1))
 )
 
+// GitHub answers a PUT to a missing branch 404 "Branch x not found" (some paths say 422).
+const MISSING_BRANCH = /branch .* not found/i
+
 /** What this client last saw of the file. */
 interface Seen {
   /** Blob sha of the file; undefined when it does not exist (or was never read). */
@@ -144,13 +147,13 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
           return
         }
         const f = outcome.left
-        if (f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422)) {
-          yield* reread
-          return yield* Effect.fail(new Lost())
-        }
-        if (f._tag === "GitHubHttpError" && f.status === 404) {
+        if (f._tag === "GitHubHttpError" && (f.status === 404 || (f.status === 422 && MISSING_BRANCH.test(f.message)))) {
           // The branch does not exist yet: create it from the default branch, then retry.
           yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          return yield* Effect.fail(new Lost())
+        }
+        if (f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422)) {
+          yield* reread
           return yield* Effect.fail(new Lost())
         }
         return yield* fail(f, `writing ${PRESENCE_PATH}`)
