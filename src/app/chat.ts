@@ -1,0 +1,122 @@
+/**
+ * Chat: conversations, broadcast and direct messages. Every peer keeps every
+ * message it holds in its durable pending queue until it sees it committed, and
+ * hands what is uncommitted to each new leader (and again if the leader stays
+ * silent about it), so a message is lost only if every peer holding it dies
+ * before a commit.
+ */
+import { Effect, PubSub } from "effect"
+import { MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
+import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
+import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { broadcast, openPeers, sendTo } from "./mesh.js"
+
+const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
+  Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
+
+/** Sends a chat message to everyone (or, with `to`, to one user's sessions, our own other sessions and the leader). */
+export const sendChat = (
+  ctx: PeerContext,
+  conversation: ConversationId,
+  text: string,
+  to: Recipient | null
+): Effect.Effect<Message> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    ctx.state.messageSeq += 1
+    const message: Message = {
+      id: makeMessageId(ctx.self.sessionId, at, ctx.state.messageSeq),
+      conversation,
+      author: ctx.self.username,
+      session: ctx.self.sessionId,
+      sentAt: at,
+      text: text.slice(0, MAX_MESSAGE_TEXT)
+    }
+    yield* store(ctx, ctx.store.addPending([message]), undefined)
+    yield* PubSub.publish(ctx.messages, message)
+    const envelope: EnvelopeOf<"chat"> = {
+      v: 1,
+      id: envelopeId(ctx, at),
+      type: "chat",
+      from: ctx.self,
+      to: null,
+      timestamp: at,
+      payload: { _tag: "message", message }
+    }
+    // A direct message still reaches the leader, which must commit it.
+    const recipients = openPeers(ctx).filter(
+      (p) =>
+        to === null ||
+        sameUser(p.username, to.username) ||
+        sameUser(p.username, ctx.self.username) ||
+        (ctx.state.leader !== undefined && samePeer(p, ctx.state.leader))
+    )
+    yield* Effect.forEach(recipients, (p) => sendTo(ctx, p, envelope), { discard: true })
+    return message
+  })
+
+/** Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes. */
+export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const pending = (yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)).filter((m) => m.sentAt < olderThan)
+    if (pending.length === 0) return
+    const at = yield* now
+    ctx.state.lastHandoffAt = at
+    for (let i = 0; i < pending.length; i += MAX_HANDOFF_MESSAGES) {
+      yield* sendTo(ctx, leader, {
+        v: 1,
+        id: envelopeId(ctx, at),
+        type: "chat",
+        from: ctx.self,
+        to: { username: leader.username, sessionId: leader.sessionId },
+        timestamp: at,
+        payload: { _tag: "handoff", messages: pending.slice(i, i + MAX_HANDOFF_MESSAGES) }
+      })
+    }
+  })
+
+/** Tells every neighbor which messages are now committed, so they stop holding them. */
+export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Message>, head: string): Effect.Effect<void> =>
+  Effect.forEach(
+    Array.from({ length: Math.ceil(messages.length / 5_000) }, (_, i) => messages.slice(i * 5_000, (i + 1) * 5_000)),
+    (chunk) =>
+      broadcast(ctx, (id, at) => ({
+        v: 1,
+        id,
+        type: "chat",
+        from: ctx.self,
+        to: null,
+        timestamp: at,
+        payload: { _tag: "committed", ids: chunk.map((m) => m.id), head }
+      })),
+    { discard: true }
+  )
+
+/** Handles a chat envelope from a neighbor. */
+export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const p = envelope.payload
+    switch (p._tag) {
+      case "message": {
+        const m = p.message
+        // The sender's identity is the connection's, which the transport verified.
+        if (!sameUser(m.author, envelope.from.username) || m.session !== envelope.from.sessionId) {
+          return yield* reject(ctx, envelope.from, `message ${m.id} claims author ${m.author}/${m.session}`)
+        }
+        yield* store(ctx, ctx.store.addPending([m]), undefined)
+        return yield* PubSub.publish(ctx.messages, m)
+      }
+      case "handoff":
+        if (!ctx.state.isLeader) return
+        return yield* store(ctx, ctx.store.addPending(p.messages), undefined)
+      case "committed": {
+        if (ctx.state.leader === undefined || !samePeer(ctx.state.leader, envelope.from)) {
+          return yield* reject(ctx, envelope.from, "commit notice from a peer that is not the leader")
+        }
+        const ids = new Set<string>(p.ids)
+        const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
+        return yield* store(ctx, ctx.store.markCommitted(pending.filter((m) => ids.has(m.id))), undefined)
+      }
+    }
+  })

@@ -1,0 +1,46 @@
+/** Timing of one peer. Every figure is configuration; defaults are for real use. */
+
+/** How often things happen and how long they may take. */
+export interface PeerConfig {
+  /** In-mesh heartbeat period and the silence after which a neighbor counts as gone. */
+  readonly meshHeartbeatMs: number
+  readonly meshExpiryMs: number
+  /** How often the presence channel entries of the mesh are refreshed, and when an entry is stale. */
+  readonly presenceRefreshMs: number
+  readonly presenceExpiryMs: number
+  /** Presence polling: normal period, fast period while joining or awaiting an answer, slowest period. */
+  readonly pollBaseMs: number
+  readonly pollFastMs: number
+  readonly pollMaxMs: number
+  /** How long an offer waits for its answer and the connection to open. */
+  readonly signalTimeoutMs: number
+  /** Reconnect backoff. */
+  readonly reconnectBaseMs: number
+  readonly reconnectMaxMs: number
+  /** How long a joining peer waits to reach everyone online before it may lead a partial mesh. */
+  readonly leaderGraceMs: number
+  /** The leader commits once the oldest uncommitted message is this old (well under 10 minutes). */
+  readonly commitAfterMs: number
+  /** Non-leaders hand messages still uncommitted after this long to the leader again. */
+  readonly handoffResendMs: number
+  /** Clock of the peer's housekeeping. */
+  readonly tickMs: number
+}
+
+/** Defaults: a joiner is in the mesh within seconds; nothing waits 10 minutes to be committed. */
+export const defaultPeerConfig: PeerConfig = {
+  meshHeartbeatMs: 5_000,
+  meshExpiryMs: 15_000,
+  presenceRefreshMs: 120_000,
+  presenceExpiryMs: 300_000,
+  pollBaseMs: 15_000,
+  pollFastMs: 3_000,
+  pollMaxMs: 300_000,
+  signalTimeoutMs: 30_000,
+  reconnectBaseMs: 2_000,
+  reconnectMaxMs: 120_000,
+  leaderGraceMs: 60_000,
+  commitAfterMs: 8 * 60_000,
+  handoffResendMs: 90_000,
+  tickMs: 1_000
+}

@@ -1,0 +1,54 @@
+/**
+ * What every part of one peer shares: its identity, timing, ports, state, and
+ * the actor that serializes every change of that state.
+ */
+import { Clock, Effect, type PubSub } from "effect"
+import type { Envelope } from "../domain/envelope.js"
+import { peerKey, type PeerId } from "../domain/identity.js"
+import type { Message } from "../domain/message.js"
+import type { ConversationRepoService } from "../ports/ConversationRepo.js"
+import type { LocalStoreService } from "../ports/LocalStore.js"
+import type { PeerTransportService } from "../ports/PeerTransport.js"
+import type { PresenceService } from "../ports/Presence.js"
+import type { PeerConfig } from "./config.js"
+import { MAX_REJECTIONS_KEPT, type PeerState } from "./peer-state.js"
+
+/** One peer's shared context. */
+export interface PeerContext {
+  readonly self: PeerId
+  readonly config: PeerConfig
+  readonly state: PeerState
+  readonly presence: PresenceService
+  readonly transport: PeerTransportService
+  readonly repo: ConversationRepoService
+  readonly store: LocalStoreService
+  /** Runs `effect` on the actor fiber, after everything queued before it. */
+  readonly inActor: (effect: Effect.Effect<void>) => Effect.Effect<void>
+  /** Runs `effect` in the background for as long as the peer lives; failures are logged, never fatal. */
+  readonly fork: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
+  /** Chat messages as they arrive or are sent, for the UI. */
+  readonly messages: PubSub.PubSub<Message>
+  /** Custom envelopes as they arrive, for extensions (calls). */
+  readonly custom: PubSub.PubSub<Envelope>
+  /** Serializes flushes: the timer, closing and a manual flush never run at once. */
+  readonly flushLock: Effect.Semaphore
+}
+
+/** The current time in epoch ms. */
+export const now = Clock.currentTimeMillis
+
+/** Remembers a refused frame, entry or signal for the UI (bounded). */
+export const reject = (ctx: PeerContext, from: PeerId | string, reason: string): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) =>
+    Effect.sync(() => {
+      const r = ctx.state.rejections
+      r.push({ at, from: typeof from === "string" ? from : peerKey(from), reason })
+      if (r.length > MAX_REJECTIONS_KEPT) r.splice(0, r.length - MAX_REJECTIONS_KEPT)
+    })
+  )
+
+/** A fresh envelope id from this session. */
+export const envelopeId = (ctx: PeerContext, at: number): string => {
+  ctx.state.messageSeq += 1
+  return `${ctx.self.sessionId}.${at.toString(36)}.${ctx.state.messageSeq.toString(36)}`
+}

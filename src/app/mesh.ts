@@ -1,0 +1,260 @@
+/**
+ * The mesh manager: one connection per online peer, with explicit states.
+ * Signaling goes through the presence channel only while no mesh path exists
+ * (and then only from the sponsor, batched), otherwise it is relayed by a
+ * connected neighbor. In-mesh heartbeats carry each peer's neighbor list, from
+ * which every peer derives its component, relay routes and leader.
+ */
+import { Effect, Option } from "effect"
+import { isFresh } from "../domain/heartbeat.js"
+import { isAddressedTo, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
+import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
+import { componentOf, relayTo } from "../domain/mesh-view.js"
+import { answersPresenceOffer, isOfferer, presenceOfferTargets } from "../domain/signaling-roles.js"
+import type { ChannelEvent } from "../ports/PeerTransport.js"
+import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+
+/** Peers with an open connection. */
+export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
+  Array.from(ctx.state.links.values())
+    .filter((l) => l.state === "open")
+    .map((l) => l.peer)
+
+/** The peers this peer can reach through the mesh, itself included. */
+export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => componentOf(ctx.self, openPeers(ctx), ctx.state.reports)
+
+/** Peers the presence channel shows online (fresh entries, self excluded). */
+export const onlinePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
+  Array.from(ctx.state.online.values())
+    .filter((e) => isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs: ctx.config.presenceExpiryMs }))
+    .map((e) => ({ username: e.username, sessionId: e.sessionId }))
+
+const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
+  const key = peerKey(peer)
+  let link = ctx.state.links.get(key)
+  if (link === undefined) {
+    link = { peer, state: "discovered", attempt: undefined, via: undefined, deadline: 0, failures: 0, retryAt: 0, heardAt: 0 }
+    ctx.state.links.set(key, link)
+    if (!ctx.state.firstKnown.has(key)) ctx.state.firstKnown.set(key, at)
+  }
+  return link
+}
+
+/** Sends an envelope to one peer; a failed send is not an error of the caller. */
+export const sendTo = (ctx: PeerContext, peer: PeerId, envelope: Envelope): Effect.Effect<void> =>
+  Effect.catchAll(ctx.transport.send(peer, envelope), (e) => reject(ctx, peer, `send failed: ${e.reason}: ${e.detail}`))
+
+/** Sends one envelope to every open connection that it is addressed to. */
+export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => Envelope): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    const envelope = make(envelopeId(ctx, at), at)
+    return Effect.forEach(
+      openPeers(ctx).filter((p) => isAddressedTo(envelope.to, p)),
+      (p) => sendTo(ctx, p, envelope),
+      { discard: true }
+    )
+  })
+
+const heartbeat = (ctx: PeerContext, id: string, at: number, leaving?: boolean): EnvelopeOf<"presence"> => ({
+  v: 1,
+  id,
+  type: "presence",
+  from: ctx.self,
+  to: null,
+  timestamp: at,
+  payload: { _tag: "heartbeat", neighbors: openPeers(ctx).slice(0, 256), ...(leaving === true ? { leaving } : {}) }
+})
+
+/** Sends an in-mesh heartbeat to every neighbor (or a goodbye when leaving). */
+export const sendHeartbeats = (ctx: PeerContext, leaving?: boolean): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    ctx.state.lastBeatAt = at
+    return broadcast(ctx, (id, t) => heartbeat(ctx, id, t, leaving))
+  })
+
+/** Marks a connection attempt failed and schedules the next one. */
+const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
+  const wasLive = link.attempt !== undefined || link.state === "open"
+  link.failures += 1
+  link.state = stateAfterFailure(link.failures)
+  link.retryAt = at + reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs)
+  link.attempt = undefined
+  link.via = undefined
+  return wasLive ? ctx.transport.close(link.peer) : Effect.void
+}
+
+const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> =>
+  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint)
+
+/** Sends a signaling payload towards `target` through a neighbor that reaches it. */
+const relay = (ctx: PeerContext, target: PeerId, payload: SignalPayload): Effect.Effect<boolean> =>
+  Option.match(relayTo(target, openPeers(ctx), ctx.state.reports), {
+    onNone: () => Effect.succeed(false),
+    onSome: (via) =>
+      Effect.flatMap(now, (at) =>
+        Effect.as(
+          sendTo(ctx, via, { v: 1, id: envelopeId(ctx, at), type: "signal", from: ctx.self, to: null, timestamp: at, payload }),
+          true
+        )
+      )
+  })
+
+/** Delivers our half of a signaling exchange the way the other half came. */
+const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, description: Description): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    if (link.attempt !== attempt) return Effect.void
+    // Our answer is out: what remains is ICE and DTLS.
+    if (description.type === "answer") link.state = "connecting"
+    if (link.via === "presence") {
+      ctx.state.outbox.set(peerKey(link.peer), { to: link.peer, attempt, sdp: description.sdp, type: description.type })
+      return Effect.void
+    }
+    return Effect.flatMap(
+      relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }),
+      (sent) => (sent ? Effect.void : failLink(ctx, link, at))
+    )
+  })
+
+const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: number): Effect.Effect<void> => {
+  ctx.state.attemptSeq += 1
+  const attempt = `${ctx.self.sessionId}.${ctx.state.attemptSeq}`
+  link.state = "signaling"
+  link.attempt = attempt
+  link.via = via
+  link.deadline = at + ctx.config.signalTimeoutMs
+  return ctx.fork(
+    ctx.transport.offer({ peer: link.peer, fingerprint: fingerprintOf(ctx, link.peer) }, attempt).pipe(
+      Effect.matchEffect({
+        onFailure: (e) => ctx.inActor(Effect.zipRight(reject(ctx, link.peer, `offer failed: ${e.detail}`), Effect.flatMap(now, (t) => failLink(ctx, link, t)))),
+        onSuccess: (offer) => ctx.inActor(deliverDescription(ctx, link, attempt, offer))
+      })
+    )
+  )
+}
+
+/** Acts on an offer or answer addressed to this peer, from the presence channel or the mesh. */
+export const handleDescription = (
+  ctx: PeerContext,
+  origin: PeerId,
+  attempt: string,
+  description: Description,
+  via: "presence" | "mesh"
+): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    const key = `${peerKey(origin)}/${attempt}/${description.type}`
+    if (ctx.state.handled.has(key) || samePeer(origin, ctx.self)) return Effect.void
+    ctx.state.handled.add(key)
+    if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
+    const link = linkOf(ctx, origin, at)
+    const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
+    if (description.type === "offer") {
+      if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
+      if (via === "presence" && !answersPresenceOffer(ctx.self, component(ctx), origin)) return Effect.void
+      if (link.state === "open" && link.attempt === attempt) return Effect.void
+      link.state = "signaling"
+      link.attempt = attempt
+      link.via = via
+      link.deadline = at + ctx.config.signalTimeoutMs
+      return ctx.fork(
+        ctx.transport.answer(remote, attempt, description).pipe(
+          Effect.matchEffect({
+            onFailure: (e) =>
+              ctx.inActor(Effect.zipRight(reject(ctx, origin, `offer refused: ${e.reason}: ${e.detail}`), link.attempt === attempt ? failLink(ctx, link, at) : Effect.void)),
+            onSuccess: (answer) => ctx.inActor(deliverDescription(ctx, link, attempt, answer))
+          })
+        )
+      )
+    }
+    if (link.attempt !== attempt || link.state !== "signaling") return Effect.void
+    link.state = "connecting"
+    return ctx.fork(
+      Effect.catchAll(ctx.transport.complete(remote, attempt, description), (e) =>
+        ctx.inActor(Effect.zipRight(reject(ctx, origin, `answer refused: ${e.reason}: ${e.detail}`), link.attempt === attempt ? failLink(ctx, link, at) : Effect.void))
+      )
+    )
+  })
+
+/** Applies a connection state change reported by the transport. */
+export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    const link = linkOf(ctx, event.peer, at)
+    switch (event.state) {
+      case "open":
+        link.state = "open"
+        link.failures = 0
+        link.heardAt = at
+        if (!ctx.state.firstOpen.has(peerKey(event.peer))) ctx.state.firstOpen.set(peerKey(event.peer), at)
+        return Effect.flatMap(now, (t) => sendTo(ctx, event.peer, heartbeat(ctx, envelopeId(ctx, t), t)))
+      case "connecting":
+        // The transport starts an attempt as we make or answer an offer: that is still signaling.
+        if (link.state !== "open" && link.state !== "signaling") link.state = "connecting"
+        return Effect.void
+      case "closed":
+      case "failed":
+        ctx.state.reports.delete(peerKey(event.peer))
+        return link.state === "discovered" ? Effect.void : failLink(ctx, link, at)
+    }
+  })
+
+/** Handles an in-mesh heartbeat or a signaling envelope. */
+export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"> | EnvelopeOf<"signal">): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) => {
+    const from = envelope.from
+    if (envelope.type === "presence") {
+      if (envelope.payload.leaving === true) {
+        ctx.state.reports.delete(peerKey(from))
+        ctx.state.online.delete(peerKey(from))
+        ctx.state.departed.add(peerKey(from))
+        return Effect.void
+      }
+      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: envelope.payload.neighbors, heardAt: at })
+      for (const n of envelope.payload.neighbors) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+      return Effect.void
+    }
+    const p = envelope.payload
+    if (!samePeer(p.target, ctx.self)) {
+      // A relay forwards unchanged; the target verifies the SDP against what origin published.
+      const direct = ctx.state.links.get(peerKey(p.target))
+      if (direct?.state !== "open") return reject(ctx, from, "signal for a peer this session is not connected to")
+      return sendTo(ctx, p.target, { ...envelope, id: envelopeId(ctx, at), from: ctx.self, timestamp: at })
+    }
+    if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh")
+    return Effect.void
+  })
+
+/**
+ * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
+ * and start the connections that this peer's role and position call for.
+ */
+export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const s = ctx.state
+    for (const [key, report] of s.reports) if (at - report.heardAt >= ctx.config.meshExpiryMs) s.reports.delete(key)
+    for (const link of s.links.values()) {
+      if (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) {
+        yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
+        yield* failLink(ctx, link, at)
+      } else if ((link.state === "signaling" || link.state === "connecting") && at > link.deadline) {
+        yield* failLink(ctx, link, at)
+      }
+    }
+    const comp = component(ctx)
+    const online = onlinePeers(ctx, at).filter((p) => !s.departed.has(peerKey(p)))
+    for (const p of [...online, ...comp]) if (!samePeer(p, ctx.self)) linkOf(ctx, p, at)
+    const wanted = new Set([...online, ...comp].map(peerKey))
+    const sponsored = new Set(presenceOfferTargets(ctx.self, comp, online).map(peerKey))
+    const open = openPeers(ctx)
+    for (const [key, link] of s.links) {
+      if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
+        s.links.delete(key)
+        continue
+      }
+      if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
+      if (!isOfferer(ctx.self, link.peer)) continue
+      if (Option.isSome(relayTo(link.peer, open, s.reports))) yield* startOffer(ctx, link, "mesh", at)
+      else if (sponsored.has(key)) yield* startOffer(ctx, link, "presence", at)
+    }
+  })

@@ -1,0 +1,91 @@
+/**
+ * The state one peer's actor owns, and the view of it that the UI and the
+ * simulator read. Only the actor fiber mutates `PeerState`.
+ */
+import type { BudgetState } from "../domain/budget.js"
+import type { PeerId } from "../domain/identity.js"
+import type { LinkState } from "../domain/link.js"
+import type { NeighborReport } from "../domain/mesh-view.js"
+import type { PresenceEntry } from "../domain/presence-doc.js"
+
+/** The mesh manager's record of the connection to one peer. */
+export interface Link {
+  readonly peer: PeerId
+  state: LinkState
+  /** The current connection attempt, if any. */
+  attempt: string | undefined
+  /** Which way the current attempt was signaled. */
+  via: "presence" | "mesh" | undefined
+  /** Until when the current signaling attempt may take. */
+  deadline: number
+  failures: number
+  retryAt: number
+  /** Last time anything arrived from this peer. */
+  heardAt: number
+}
+
+/** A notice the UI shows: GitHub slowed us down, until when, and why. */
+export interface RateNotice {
+  readonly limit: "primary" | "secondary"
+  readonly until: number
+  readonly detail: string
+}
+
+/** A frame or presence entry that was refused, kept for the UI and tests. */
+export interface Rejection {
+  readonly at: number
+  readonly from: string
+  readonly reason: string
+}
+
+/** Everything the actor of one peer owns. */
+export interface PeerState {
+  readonly startedAt: number
+  readonly links: Map<string, Link>
+  readonly reports: Map<string, NeighborReport>
+  /** Fresh presence-channel entries by peer key (self excluded). */
+  online: Map<string, PresenceEntry>
+  /** The entries of the last read document, all of them (the refresher copies fingerprints from it). */
+  known: Map<string, PresenceEntry>
+  /** Peers that said goodbye: not reconnected until the presence channel shows them again. */
+  readonly departed: Set<string>
+  /** Signaling messages already acted on: `origin/attempt/type`. */
+  readonly handled: Set<string>
+  /** Offers made but not yet published to the presence channel. */
+  readonly outbox: Map<string, { readonly to: PeerId; readonly attempt: string; readonly sdp: string; readonly type: "offer" | "answer" }>
+  lastBeatAt: number
+  lastOwnEntryAt: number
+  lastRefreshAt: number
+  publishing: boolean
+  budget: BudgetState
+  rateNotice: RateNotice | undefined
+  presenceProblem: string | undefined
+  isLeader: boolean
+  leader: PeerId | undefined
+  lastHandoffAt: number
+  readonly rejections: Array<Rejection>
+  /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
+  readonly firstKnown: Map<string, number>
+  readonly firstOpen: Map<string, number>
+  attemptSeq: number
+  messageSeq: number
+  closing: boolean
+}
+
+/** What a UI (or the simulator) sees of one peer. */
+export interface PeerView {
+  readonly self: PeerId
+  readonly links: ReadonlyArray<{ readonly peer: PeerId; readonly state: LinkState }>
+  readonly online: ReadonlyArray<PeerId>
+  readonly component: ReadonlyArray<PeerId>
+  readonly leader: PeerId | undefined
+  readonly isLeader: boolean
+  readonly rateNotice: RateNotice | undefined
+  readonly presenceProblem: string | undefined
+  readonly rejections: ReadonlyArray<Rejection>
+}
+
+/** Most rejections remembered for display. */
+export const MAX_REJECTIONS_KEPT = 100
+/** Most signaling ids remembered as handled before the oldest are forgotten. */
+export const MAX_HANDLED_SIGNALS = 5_000

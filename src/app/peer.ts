@@ -1,0 +1,208 @@
+/**
+ * One SkyGit peer: the mesh manager, the presence heartbeat loop, chat and the
+ * leader's committer, composed over the ports. Every change of the peer's state
+ * runs on one actor fiber, so no two handlers ever interleave.
+ */
+import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Schedule, Stream, type Scope } from "effect"
+import { emptyBudget } from "../domain/budget.js"
+import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { actsAsLeader } from "../domain/mesh-view.js"
+import { electLeader } from "../domain/election.js"
+import type { Envelope, Recipient } from "../domain/envelope.js"
+import type { ConversationId, Message } from "../domain/message.js"
+import { ConversationRepo } from "../ports/ConversationRepo.js"
+import { LocalStore } from "../ports/LocalStore.js"
+import { PeerTransport } from "../ports/PeerTransport.js"
+import { Presence } from "../ports/Presence.js"
+import { handoff, onChat, sendChat } from "./chat.js"
+import { flush, flushDue, initialCommitter, type FlushReport } from "./committer.js"
+import { defaultPeerConfig, type PeerConfig } from "./config.js"
+import { now, reject, type PeerContext } from "./context.js"
+import { component, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import type { PeerState, PeerView } from "./peer-state.js"
+import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
+
+/** A running peer, as the UI, the headless peer and the simulator drive it. */
+export interface PeerHandle {
+  readonly self: PeerId
+  /** Sends a chat message; `to` makes it a direct message. */
+  readonly send: (conversation: ConversationId, text: string, to?: Recipient) => Effect.Effect<Message>
+  /** Chat messages as they are sent or arrive. */
+  readonly messages: Stream.Stream<Message>
+  /** Custom envelopes as they arrive. */
+  readonly custom: Stream.Stream<Envelope>
+  /** The peer's current view (connections, online peers, leader, notices). */
+  readonly view: Effect.Effect<PeerView>
+  /** The last messages of a conversation held locally. */
+  readonly history: (conversation: ConversationId, limit: number) => Effect.Effect<ReadonlyArray<Message>>
+  /** Commits now if this peer leads (a manual flush); serialized with every other flush. */
+  readonly flushNow: Effect.Effect<FlushReport>
+  /** Internal state, read-only, for the simulator's figures. */
+  readonly state: PeerState
+}
+
+/** Options of one peer. */
+export interface PeerOptions {
+  readonly self: PeerId
+  readonly config?: Partial<PeerConfig>
+}
+
+const initialState = (startedAt: number): PeerState => ({
+  startedAt,
+  links: new Map(),
+  reports: new Map(),
+  online: new Map(),
+  known: new Map(),
+  departed: new Set(),
+  handled: new Set(),
+  outbox: new Map(),
+  lastBeatAt: 0,
+  lastOwnEntryAt: 0,
+  lastRefreshAt: 0,
+  publishing: false,
+  budget: emptyBudget(),
+  rateNotice: undefined,
+  presenceProblem: undefined,
+  isLeader: false,
+  leader: undefined,
+  lastHandoffAt: 0,
+  rejections: [],
+  firstKnown: new Map(),
+  firstOpen: new Map(),
+  attemptSeq: 0,
+  messageSeq: 0,
+  closing: false
+})
+
+/** The view a UI renders. */
+const viewOf = (ctx: PeerContext, at: number): PeerView => ({
+  self: ctx.self,
+  links: Array.from(ctx.state.links.values()).map((l) => ({ peer: l.peer, state: l.state })),
+  online: onlinePeers(ctx, at),
+  component: component(ctx),
+  leader: ctx.state.leader,
+  isLeader: ctx.state.isLeader,
+  rateNotice: ctx.state.rateNotice,
+  presenceProblem: ctx.state.presenceProblem,
+  rejections: [...ctx.state.rejections]
+})
+
+/** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
+export const startPeer = (
+  options: PeerOptions
+): Effect.Effect<PeerHandle, never, Scope.Scope | Presence | PeerTransport | ConversationRepo | LocalStore> =>
+  Effect.gen(function* () {
+    const config = { ...defaultPeerConfig, ...options.config }
+    const startedAt = yield* now
+    const actor = yield* Queue.unbounded<Effect.Effect<void>>()
+    const fibers = yield* FiberSet.make()
+    const ctx: PeerContext = {
+      self: options.self,
+      config,
+      state: initialState(startedAt),
+      presence: yield* Presence,
+      transport: yield* PeerTransport,
+      repo: yield* ConversationRepo,
+      store: yield* LocalStore,
+      inActor: (effect) => Queue.offer(actor, effect).pipe(Effect.asVoid),
+      fork: (effect) =>
+        FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
+      messages: yield* PubSub.unbounded<Message>(),
+      custom: yield* PubSub.unbounded<Envelope>(),
+      flushLock: yield* Effect.makeSemaphore(1)
+    }
+    const committer = initialCommitter()
+
+    const tick = Effect.gen(function* () {
+      const at = yield* now
+      const s = ctx.state
+      if (at - s.lastBeatAt >= config.meshHeartbeatMs) yield* sendHeartbeats(ctx)
+      yield* reconcile(ctx)
+      const comp = component(ctx)
+      const leads = actsAsLeader({
+        self: ctx.self,
+        component: comp,
+        online: onlinePeers(ctx, at).filter((p) => !s.departed.has(peerKey(p))),
+        upForMs: at - s.startedAt,
+        graceMs: config.leaderGraceMs
+      })
+      const leader = Option.getOrUndefined(electLeader(comp))
+      const leaderChanged = leader !== undefined && (s.leader === undefined || !samePeer(leader, s.leader))
+      s.leader = leader
+      if (leads && !s.isLeader) {
+        s.isLeader = true
+        committer.synced = false
+        yield* ctx.fork(flush(ctx, committer))
+      } else if (!leads && s.isLeader) {
+        s.isLeader = false
+        committer.synced = false
+      }
+      if (s.isLeader) {
+        const pending = yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)
+        if (flushDue(pending, at, config.commitAfterMs)) yield* ctx.fork(flush(ctx, committer))
+      } else if (leader !== undefined && !samePeer(leader, ctx.self)) {
+        const open = s.links.get(peerKey(leader))?.state === "open"
+        if (open && (leaderChanged || s.lastHandoffAt === 0)) yield* handoff(ctx, leader, at + 1)
+        else if (open && at - s.lastHandoffAt >= config.handoffResendMs) yield* handoff(ctx, leader, at - config.commitAfterMs)
+      }
+      yield* publishDue(ctx)
+    })
+
+    const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
+      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
+      const envelope = incoming.envelope
+      return Effect.flatMap(now, (at) => {
+        const link = ctx.state.links.get(peerKey(envelope.from))
+        if (link !== undefined) link.heardAt = at
+        switch (envelope.type) {
+          case "presence":
+          case "signal":
+            return onMeshEnvelope(ctx, envelope)
+          case "chat":
+            return onChat(ctx, envelope)
+          case "custom":
+            return PubSub.publish(ctx.custom, envelope)
+        }
+      })
+    }
+
+    // Subscribe before anything can connect, so no event is missed.
+    const incoming = yield* Stream.toPull(ctx.transport.incoming)
+    const events = yield* Stream.toPull(ctx.transport.events)
+    const pump = <A>(pull: Effect.Effect<ReadonlyArray<A> | Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
+      ctx.fork(Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, (a) => ctx.inActor(handle(a)), { discard: true }))))
+    yield* pump(incoming, onIncoming)
+    yield* pump(events, (e) => onChannel(ctx, e))
+    yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
+    yield* ctx.fork(Effect.repeat(ctx.inActor(tick), Schedule.spaced(config.tickMs)))
+    yield* ctx.fork(pollLoop(ctx))
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        ctx.state.closing = true
+        if (ctx.state.isLeader) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
+        yield* sendHeartbeats(ctx, true)
+        yield* withdraw(ctx)
+      })
+    )
+
+    return {
+      self: ctx.self,
+      send: (conversation, text, to) =>
+        Effect.flatMap(Deferred.make<Message>(), (done) =>
+          Effect.zipRight(
+            ctx.inActor(Effect.flatMap(sendChat(ctx, conversation, text, to ?? null), (m) => Deferred.succeed(done, m))),
+            Deferred.await(done)
+          )
+        ),
+      messages: Stream.fromPubSub(ctx.messages),
+      custom: Stream.fromPubSub(ctx.custom),
+      view: Effect.map(now, (at) => viewOf(ctx, at)),
+      history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
+      flushNow: Effect.suspend(() =>
+        ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
+      ),
+      state: ctx.state
+    } satisfies PeerHandle
+  })

@@ -1,0 +1,159 @@
+/**
+ * The heartbeat loop on the presence channel: polls it (fast while joining or
+ * awaiting an answer, else at a pace the budget affords), answers signaling
+ * addressed to this peer, and writes entries and signaling slots as rarely as
+ * staleness allows. In file form one peer of each mesh component refreshes the
+ * entries of all its members; in Discussion form each user edits only its own
+ * comment. Rate limits widen the polls and raise a notice the UI shows.
+ */
+import { Duration, Effect, Option } from "effect"
+import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
+import { electLeader } from "../domain/election.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
+import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
+import { now, reject, type PeerContext } from "./context.js"
+import { component, handleDescription } from "./mesh.js"
+
+/** Polls kept back from the primary budget for writes and what the user asks for. */
+export const POLL_RESERVE = 500
+
+const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
+  const fingerprint = samePeer(peer, ctx.self) ? ctx.transport.fingerprint : ctx.state.known.get(peerKey(peer))?.fingerprint
+  return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
+}
+
+/** How long to wait before the next poll. */
+export const nextPollDelay = (ctx: PeerContext, at: number): number => {
+  const s = ctx.state
+  if (s.rateNotice !== undefined && at < s.rateNotice.until) return Math.max(ctx.config.pollFastMs, s.rateNotice.until - at)
+  // A peer still alone shortly after start polls fast: others may be writing their first entries.
+  const joining = component(ctx).length <= 1 && (s.online.size > 0 || at - s.startedAt < 2 * ctx.config.pollBaseMs)
+  const awaiting = Array.from(s.links.values()).some((l) => l.via === "presence" && l.attempt !== undefined)
+  const budgeted = pollDelayMs({
+    baseMs: ctx.config.pollBaseMs,
+    maxMs: ctx.config.pollMaxMs,
+    budget: snapshot(s.budget, at),
+    now: at,
+    reserve: POLL_RESERVE
+  })
+  return joining || awaiting || s.outbox.size > 0 ? Math.min(ctx.config.pollFastMs, budgeted) : budgeted
+}
+
+const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effect<void> => {
+  switch (e._tag) {
+    case "PresenceRateLimited":
+      ctx.state.rateNotice = {
+        limit: e.limit,
+        until: at + e.retryAfterMs,
+        detail:
+          e.limit === "primary"
+            ? "GitHub's hourly request budget is spent: presence updates are paused until it refills."
+            : "GitHub is throttling writes: presence updates are slowed down."
+      }
+      return Effect.void
+    case "PresenceMalformed":
+      ctx.state.presenceProblem = `The presence channel could not be read: ${e.detail}`
+      return Effect.void
+    case "PresenceUnavailable":
+    case "PresenceConflict":
+      ctx.state.presenceProblem = `Presence channel: ${e.detail}`
+      return Effect.void
+  }
+}
+
+const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const s = ctx.state
+    s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
+    if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
+    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
+    if (!snap.changed) return
+    s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
+    s.online = new Map(
+      Array.from(s.known).filter(([key, e]) => !s.departed.has(key) && !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
+    )
+    for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
+    const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs
+    for (const sig of snap.document.signals) {
+      // In Discussion form the adapter already dropped slots whose sender is not the comment's author.
+      if (samePeer(sig.to, ctx.self) && fresh(sig)) yield* handleDescription(ctx, sig.from, sig.attempt, sig.description, "presence")
+    }
+  })
+
+/** Polls the presence channel forever, at the pace `nextPollDelay` sets. */
+export const pollLoop = (ctx: PeerContext): Effect.Effect<never> =>
+  Effect.forever(
+    Effect.gen(function* () {
+      const result = yield* Effect.either(ctx.presence.read)
+      yield* ctx.inActor(
+        result._tag === "Right"
+          ? onPolled(ctx, result.right)
+          : Effect.flatMap(now, (at) => noteError(ctx, result.left, at))
+      )
+      const delay = yield* Effect.map(now, (at) => nextPollDelay(ctx, at))
+      yield* Effect.sleep(Duration.millis(delay))
+    })
+  )
+
+/** The peers whose entries this peer refreshes, or none when another peer does it. */
+const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
+  const comp = component(ctx)
+  const mine = ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username))
+  const refresher = electLeader(mine)
+  return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
+}
+
+/** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
+export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const s = ctx.state
+    if (s.publishing || s.closing) return
+    if (s.rateNotice !== undefined && at < s.rateNotice.until) return
+    if (at < nextWriteAt(s.budget, at)) return
+    const scope = refreshScope(ctx)
+    const refreshDue = scope.length > 0 && at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs
+    const firstEntry = s.lastOwnEntryAt === 0
+    if (!refreshDue && !firstEntry && s.outbox.size === 0) return
+    const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : firstEntry ? [entryOf(ctx, ctx.self, at)] : []
+    const sent = Array.from(s.outbox.values())
+    const signals: Array<PresenceSignal> = sent.map((o) => ({
+      from: ctx.self,
+      to: o.to,
+      attempt: o.attempt,
+      description: { type: o.type, sdp: o.sdp },
+      at
+    }))
+    s.publishing = true
+    yield* ctx.fork(
+      Effect.either(ctx.presence.publish({ ...noChange, upsert, signals })).pipe(
+        Effect.flatMap((result) =>
+          ctx.inActor(
+            Effect.gen(function* () {
+              const t = yield* now
+              s.publishing = false
+              s.budget = record(s.budget, "write", t)
+              if (result._tag === "Left") {
+                yield* noteError(ctx, result.left, t)
+                return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
+              }
+              for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
+              if (upsert.length > 0) {
+                s.lastOwnEntryAt = t
+                if (refreshDue) s.lastRefreshAt = t
+              }
+            })
+          )
+        )
+      )
+    )
+  })
+
+/** Removes this session's entry from the presence channel (on a graceful close). */
+export const withdraw = (ctx: PeerContext): Effect.Effect<void> =>
+  ctx.presence.publish({ ...noChange, remove: [ctx.self] }).pipe(
+    Effect.timeout("10 seconds"),
+    Effect.catchAll(() => Effect.void)
+  )

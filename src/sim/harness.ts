@@ -1,0 +1,139 @@
+/**
+ * A whole mesh in one process: many peers on the in-memory GitHub and the
+ * simulated network, each in its own scope, started, stopped and crashed at
+ * will. Tests and the simulator CLI drive it under Effect's TestClock.
+ */
+import { Effect, Exit, Layer, Scope } from "effect"
+import { makeConversationRepo } from "../adapters/memory/conversation-repo.js"
+import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/github-world.js"
+import { emptyStoreState, makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
+import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.js"
+import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/presence.js"
+import { makePeerId, type PeerId } from "../domain/identity.js"
+import { startPeer, type PeerHandle } from "../app/peer.js"
+import type { PeerConfig } from "../app/config.js"
+import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
+import { LocalStore } from "../ports/LocalStore.js"
+import { PeerTransport } from "../ports/PeerTransport.js"
+import { Presence, PresenceUnavailable, type PresenceService } from "../ports/Presence.js"
+
+/** Where a simulated peer's GitHub traffic goes: presence and history services for one user. */
+export interface GitHubBackend {
+  readonly presence: (user: string) => PresenceService
+  readonly repo: (user: string) => ConversationRepoService
+}
+
+/** The in-memory GitHub as a backend. */
+export const memoryBackend = (world: MemoryGitHub, form: "file" | "discussion"): GitHubBackend => ({
+  presence: (user) => (form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user)),
+  repo: (user) => makeConversationRepo(world, user)
+})
+
+/** A running simulated peer. */
+export interface SimPeer {
+  readonly id: PeerId
+  readonly handle: PeerHandle
+  readonly store: MemoryStoreState
+  readonly power: { on: boolean }
+  readonly scope: Scope.CloseableScope
+}
+
+/** Cuts a service off when its peer's power is off, as a dead process would be. */
+const guardPresence = (p: PresenceService, power: { on: boolean }): PresenceService => {
+  const dead = Effect.fail(new PresenceUnavailable({ detail: "this peer has crashed" }))
+  return { ...p, publish: (c) => (power.on ? p.publish(c) : dead), read: Effect.suspend(() => (power.on ? p.read : dead)) }
+}
+const guardRepo = (r: ConversationRepoService, power: { on: boolean }): ConversationRepoService => {
+  const dead = Effect.fail(new RepoUnavailable({ detail: "this peer has crashed" }))
+  return {
+    head: Effect.suspend(() => (power.on ? r.head : dead)),
+    readSince: (t) => (power.on ? r.readSince(t) : dead),
+    commit: (b) => (power.on ? r.commit(b) : dead)
+  }
+}
+
+/** Options of a simulated mesh. */
+export interface MeshOptions {
+  readonly presence: "file" | "discussion"
+  readonly network?: Partial<NetworkOptions>
+  readonly github?: MemoryGitHubOptions
+  readonly config?: Partial<PeerConfig>
+  /** Another GitHub than the in-memory one (the local hub through the real adapters). */
+  readonly backend?: (world: MemoryGitHub) => GitHubBackend
+}
+
+/** A simulated mesh. */
+export class Mesh {
+  readonly peers = new Map<string, SimPeer>()
+  private sessions = 0
+
+  private constructor(
+    readonly world: MemoryGitHub,
+    readonly network: MemoryNetwork,
+    readonly backend: GitHubBackend,
+    readonly options: MeshOptions
+  ) {}
+
+  /** A mesh whose background work lives as long as the current scope. */
+  static make(options: MeshOptions): Effect.Effect<Mesh, never, Scope.Scope> {
+    return Effect.gen(function* () {
+      const world = new MemoryGitHub(options.github)
+      const network = yield* MemoryNetwork.make(options.network)
+      const backend = options.backend?.(world) ?? memoryBackend(world, options.presence)
+      const mesh = new Mesh(world, network, backend, options)
+      yield* Effect.addFinalizer(() => mesh.shutdown)
+      return mesh
+    })
+  }
+
+  /** Starts a session of `user` (a new session id each time); `store` carries a device's storage across a restart. */
+  start(user: string, store: MemoryStoreState = emptyStoreState(), session?: string): Effect.Effect<SimPeer> {
+    return Effect.gen(this, function* () {
+      this.sessions += 1
+      const id = makePeerId(user, session ?? `s${this.sessions}`)
+      const scope = yield* Scope.make()
+      const power = { on: true }
+      const transport = yield* Scope.extend(this.network.attach(id), scope)
+      const services = Layer.mergeAll(
+        Layer.succeed(Presence, guardPresence(this.backend.presence(user), power)),
+        Layer.succeed(ConversationRepo, guardRepo(this.backend.repo(user), power)),
+        Layer.succeed(LocalStore, makeMemoryStore(store)),
+        Layer.succeed(PeerTransport, transport)
+      )
+      const handle = yield* startPeer({ self: id, config: this.options.config ?? {} }).pipe(
+        Effect.provide(services),
+        Scope.extend(scope)
+      )
+      const peer: SimPeer = { id, handle, store, power, scope }
+      this.peers.set(`${id.username}/${id.sessionId}`, peer)
+      return peer
+    })
+  }
+
+  /** Closes a peer gracefully: it flushes if it leads, says goodbye and withdraws its presence. */
+  stop(peer: SimPeer): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.peers.delete(`${peer.id.username}/${peer.id.sessionId}`)) return Effect.void
+      return Scope.close(peer.scope, Exit.void)
+    })
+  }
+
+  /** Kills a peer with no goodbye and no flush; its device storage survives. */
+  crash(peer: SimPeer): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.peers.delete(`${peer.id.username}/${peer.id.sessionId}`)) return Effect.void
+      peer.power.on = false
+      return Effect.zipRight(this.network.crash(peer.id), Scope.close(peer.scope, Exit.void))
+    })
+  }
+
+  /** Stops every peer gracefully and at once. */
+  get shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => Effect.forEach(this.running, (p) => this.stop(p), { discard: true, concurrency: "unbounded" }))
+  }
+
+  /** The running peers. */
+  get running(): ReadonlyArray<SimPeer> {
+    return Array.from(this.peers.values())
+  }
+}

@@ -1,0 +1,72 @@
+/** Whole-mesh behaviour in virtual time on the memory adapters. */
+import { describe, expect, it } from "vitest"
+import { Effect } from "effect"
+import { peerKey, samePeer } from "../../src/domain/identity.js"
+import { ConversationId } from "../../src/domain/message.js"
+import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
+import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
+
+const general = ConversationId.make("general")
+const minutes = (n: number) => Effect.sleep(`${n} minutes`)
+const seconds = (n: number) => Effect.sleep(`${n} seconds`)
+
+/** Runs a scenario on a fresh mesh in virtual time. */
+const scenario = <A>(options: MeshOptions, body: (mesh: Mesh) => Effect.Effect<A>) =>
+  runVirtualOrThrow(Effect.scoped(Effect.flatMap(Mesh.make(options), body)))
+
+/** Whether every pair of running peers has an open connection. */
+const fullMesh = (mesh: Mesh) =>
+  Effect.gen(function* () {
+    for (const p of mesh.running) {
+      const view = yield* p.handle.view
+      for (const q of mesh.running) {
+        if (samePeer(p.id, q.id)) continue
+        if (!view.links.some((l) => samePeer(l.peer, q.id) && l.state === "open")) return false
+      }
+    }
+    return true
+  })
+
+const leaders = (peers: ReadonlyArray<SimPeer>) =>
+  Effect.map(Effect.forEach(peers, (p) => p.handle.view), (views) => views.filter((v) => v.isLeader).map((v) => peerKey(v.self)))
+
+describe("mesh", () => {
+  it("two peers discover each other and agree on a leader", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const bob = yield* mesh.start("bob")
+        const alice = yield* mesh.start("Alice")
+        yield* seconds(40)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        const views = yield* Effect.forEach([alice, bob], (p) => p.handle.view)
+        expect(views.map((v) => v.leader && peerKey(v.leader))).toEqual([peerKey(alice.id), peerKey(alice.id)])
+        expect(yield* leaders(mesh.running)).toEqual([peerKey(alice.id)])
+      })
+    ))
+
+  it("ten peers reach a full mesh", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        for (const u of ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]) yield* mesh.start(u)
+        yield* minutes(2)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        expect((yield* leaders(mesh.running)).length).toBe(1)
+      })
+    ))
+
+  it("chat reaches everyone and the leader commits it", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const a = yield* mesh.start("alice")
+        const b = yield* mesh.start("bob")
+        yield* mesh.start("carol")
+        yield* seconds(40)
+        yield* b.handle.send(general, "hello 👋")
+        yield* seconds(5)
+        expect((yield* a.handle.history(general, 10)).map((m) => m.text)).toEqual(["hello 👋"])
+        yield* minutes(9)
+        expect(mesh.world.commits.length).toBe(1)
+        expect(b.store.pending.size).toBe(0)
+      })
+    ))
+})
