@@ -4,7 +4,10 @@ import { MemoryGitHub } from "../../src/adapters/memory/github-world.js"
 import { makeConversationRepo } from "../../src/adapters/memory/conversation-repo.js"
 import { emptyStoreState, makeMemoryStore } from "../../src/adapters/memory/local-store.js"
 import { makeDiscussionPresence, makeFilePresence } from "../../src/adapters/memory/presence.js"
+import { MemoryNetwork } from "../../src/adapters/memory/network.js"
+import type { PeerId } from "../../src/domain/identity.js"
 import { conversationRepoContract } from "./conversation-repo.contract.js"
+import { peerTransportContract } from "./peer-transport.contract.js"
 import { localStoreContract } from "./local-store.contract.js"
 import { presenceContract } from "./presence.contract.js"
 
@@ -54,5 +57,16 @@ localStoreContract(
   Effect.sync(() => {
     const state = emptyStoreState()
     return { open: Effect.sync(() => makeMemoryStore(state)) }
+  })
+)
+
+peerTransportContract(
+  "simulated network",
+  Effect.gen(function* () {
+    const network = yield* MemoryNetwork.make({ latencyMs: 5, jitterMs: 0 })
+    return {
+      transport: (self: PeerId) => network.attach(self),
+      injectRaw: (from: PeerId, to: PeerId, text: string) => network.injectRaw(from, to, text)
+    }
   })
 )
