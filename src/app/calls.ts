@@ -1,0 +1,252 @@
+/**
+ * The calls service of one session: it feeds what happens (user actions, call
+ * signals from peers, lost channels, the clock) through the pure call state
+ * machine and carries out its commands on the Media and PeerTransport ports.
+ * Everything runs on one permit, in order; the UI only renders `changes`.
+ */
+import { Clock, Data, Effect, Option, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import {
+  DEFAULT_RING_TIMEOUT_MS,
+  initialCalls,
+  isFinal,
+  isIdle,
+  step,
+  type Call,
+  type CallCommand,
+  type CallId,
+  type CallInput,
+  type CallMedia,
+  type CallsState
+} from "../domain/call.js"
+import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { Media, type LocalTrack, type RemoteTrack, type RemoteTrackEvent } from "../ports/Media.js"
+import { PeerTransport } from "../ports/PeerTransport.js"
+import { callEnvelope, callSignalOf, PendingSignals, trySend } from "./calls-wire.js"
+
+/** How often ring deadlines are checked. */
+export const CALL_TICK_MS = 1_000
+/** Most problems kept for the UI. */
+export const MAX_CALL_PROBLEMS = 20
+
+/** Options of the calls service. */
+export interface CallsOptions {
+  readonly self: PeerId
+  /** How long a call rings before unanswered legs are missed. */
+  readonly ringTimeoutMs?: number
+  readonly tickMs?: number
+  /** Makes a call id (random by default). */
+  readonly newCallId?: Effect.Effect<CallId>
+}
+
+/** What the UI renders: the current (or last) call, the local tracks, the tracks peers send. */
+export interface CallsView {
+  readonly call: Call | undefined
+  readonly local: ReadonlyArray<LocalTrack>
+  readonly remote: ReadonlyArray<RemoteTrack>
+  /** Recent problems (capture refused, a send failed), newest last. */
+  readonly problems: ReadonlyArray<string>
+}
+
+/** A call could not be started. */
+export class CallRefused extends Data.TaggedError("CallRefused")<{ readonly reason: "in-a-call" | "no-peers" }> {}
+
+/** The calls of one session. */
+export interface CallsService {
+  /** The current view. */
+  readonly view: Effect.Effect<CallsView>
+  /** The view now and at every change. */
+  readonly changes: Stream.Stream<CallsView>
+  /** Calls `peers` (several make a group call); returns the call id. */
+  readonly dial: (peers: ReadonlyArray<PeerId>, media: CallMedia) => Effect.Effect<CallId, CallRefused>
+  /** Answers the ringing incoming call. */
+  readonly accept: Effect.Effect<void>
+  /** Declines the ringing incoming call. */
+  readonly reject: Effect.Effect<void>
+  /** Leaves the call: tracks stop and come off every connection. */
+  readonly hangUp: Effect.Effect<void>
+  readonly setMicMuted: (muted: boolean) => Effect.Effect<void>
+  readonly setCameraOff: (off: boolean) => Effect.Effect<void>
+  readonly setScreenSharing: (on: boolean) => Effect.Effect<void>
+}
+
+const emptyView: CallsView = { call: undefined, local: [], remote: [], problems: [] }
+
+/** Starts the calls service of `self` in the current scope; the call is hung up when the scope closes. */
+export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, never, Scope.Scope | PeerTransport | Media> =>
+  Effect.gen(function* () {
+    const transport = yield* PeerTransport
+    const media = yield* Media
+    const self = options.self
+    const lock = yield* Effect.makeSemaphore(1)
+    const view = yield* SubscriptionRef.make(emptyView)
+    const pending = new PendingSignals()
+    const newCallId = options.newCallId ?? Effect.sync(() => crypto.randomUUID())
+    let state: CallsState = initialCalls(self, options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS)
+    let local: ReadonlyArray<LocalTrack> = []
+    let sequence = 0
+
+    const update = (f: (v: CallsView) => CallsView) => SubscriptionRef.update(view, f)
+    const problem = (text: string) =>
+      update((v) => ({ ...v, problems: [...v.problems, text].slice(-MAX_CALL_PROBLEMS) }))
+    const liveCall = (): CallId | undefined => (state.call !== undefined && !isFinal(state.call) ? state.call.id : undefined)
+
+    const sendSignal = (cmd: Extract<CallCommand, { _tag: "Send" }>) =>
+      Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        sequence += 1
+        const envelope = callEnvelope(self, cmd.to, cmd.signal, `${self.sessionId}.call.${at.toString(36)}.${sequence.toString(36)}`, at)
+        const sent = yield* trySend(transport, envelope, cmd.to).pipe(
+          Effect.catchAll((detail) => Effect.as(problem(`call signal to ${cmd.to.username} failed: ${detail}`), true))
+        )
+        if (!sent) pending.hold(cmd.to, cmd.signal)
+      })
+
+    const capture = (source: LocalTrack["source"]) =>
+      media.capture(source).pipe(
+        Effect.tap((t) => Effect.sync(() => (local = [...local, t]))),
+        Effect.asVoid
+      )
+
+    const sendAll = (peer: PeerId, tracks: ReadonlyArray<LocalTrack>) =>
+      Effect.forEach(tracks, (t) => media.send(peer, t), { discard: true })
+
+    const connected = (): ReadonlyArray<PeerId> => state.call?.legs.filter((l) => l.state === "accepted").map((l) => l.peer) ?? []
+
+    /** Carries out one command; what it returns is fed back into the state machine. */
+    const run = (cmd: CallCommand): Effect.Effect<ReadonlyArray<CallInput>> => {
+      switch (cmd._tag) {
+        case "Send":
+          return Effect.as(sendSignal(cmd), [])
+        case "Acquire":
+          return capture("microphone").pipe(
+            Effect.zipRight(cmd.media === "video" ? capture("camera").pipe(
+              // Without a camera the call goes on with voice, shown as camera off.
+              Effect.catchAll((e) => Effect.as(problem(`${e._tag}: ${e.detail}`), [{ _tag: "SetCameraOff", off: true } as const]))
+            ) : Effect.succeed([])),
+            Effect.map((follow): ReadonlyArray<CallInput> => (Array.isArray(follow) ? follow : [])),
+            Effect.catchAll((e) => Effect.as(problem(`${e._tag}: ${e.detail}`), [{ _tag: "HangUp", reason: `cannot capture the ${e.source}` } as const]))
+          )
+        case "Release":
+          return Effect.gen(function* () {
+            for (const t of local) yield* media.stop(t)
+            local = []
+            return []
+          })
+        case "Watch":
+          return media.open(cmd.peer).pipe(
+            Effect.as([]),
+            Effect.catchAll((e) => Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), []))
+          )
+        case "Connect":
+          return media.open(cmd.peer).pipe(
+            Effect.zipRight(sendAll(cmd.peer, local)),
+            Effect.as([]),
+            Effect.catchAll((e) => Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), [{ _tag: "LinkLost", peer: cmd.peer } as const]))
+          )
+        case "Disconnect":
+          return Effect.as(media.close(cmd.peer), [])
+        case "Enable":
+          return Effect.as(
+            Effect.forEach(local.filter((t) => t.source === cmd.source), (t) => media.setEnabled(t, cmd.enabled), { discard: true }),
+            []
+          )
+        case "Screen":
+          return cmd.on ? startScreen : stopScreen
+      }
+    }
+
+    const startScreen: Effect.Effect<ReadonlyArray<CallInput>> = media.capture("screen").pipe(
+      Effect.tap((t) => Effect.sync(() => (local = [...local, t]))),
+      Effect.flatMap((t) => Effect.forEach(connected(), (peer) => Effect.ignore(media.send(peer, t)), { discard: true })),
+      Effect.as([]),
+      Effect.catchAll((e) => Effect.as(problem(`${e._tag}: ${e.detail}`), [{ _tag: "SetScreenSharing", on: false } as const]))
+    )
+
+    const stopScreen: Effect.Effect<ReadonlyArray<CallInput>> = Effect.gen(function* () {
+      const screens = local.filter((t) => t.source === "screen")
+      for (const t of screens) {
+        for (const peer of connected()) yield* media.unsend(peer, t)
+        yield* media.stop(t)
+      }
+      local = local.filter((t) => t.source !== "screen")
+      return []
+    })
+
+    /** Steps the machine with `input` and everything its commands feed back. */
+    const process = (input: CallInput): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const queue: Array<CallInput> = [input]
+        while (queue.length > 0) {
+          const next = queue.shift()!
+          const at = yield* Clock.currentTimeMillis
+          const result = step(state, next, at)
+          state = result.state
+          for (const cmd of result.commands) queue.push(...(yield* run(cmd)))
+        }
+        const call = state.call
+        yield* update((v) => ({ ...v, call, local }))
+      })
+
+    const dispatch = (input: CallInput) => lock.withPermits(1)(process(input))
+
+    const onRemote = (event: RemoteTrackEvent) =>
+      update((v) => {
+        const others = v.remote.filter((t) => !(t.id === event.track.id && samePeer(t.peer, event.track.peer)))
+        return { ...v, remote: event._tag === "Added" ? [...others, event.track] : others }
+      })
+
+    // Subscribe before returning, so nothing that happens after is missed.
+    const incoming = yield* Stream.toPull(transport.incoming)
+    const events = yield* Stream.toPull(transport.events)
+    const remote = yield* Stream.toPull(media.remote)
+    const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
+      Effect.forkScoped(Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, handle, { discard: true }))).pipe(Effect.ignore))
+
+    yield* pump(incoming, (item) =>
+      item._tag === "Envelope"
+        ? Option.match(callSignalOf(self, item.envelope), {
+            onNone: () => Effect.void,
+            onSome: ({ from, signal }) => dispatch({ _tag: "Signal", from, signal })
+          })
+        : Effect.void
+    )
+    yield* pump(events, (event) => {
+      if (event.state === "closed" || event.state === "failed") return dispatch({ _tag: "LinkLost", peer: event.peer })
+      if (event.state !== "open") return Effect.void
+      return lock.withPermits(1)(
+        Effect.forEach(pending.take(event.peer, liveCall()), (signal) => sendSignal({ _tag: "Send", to: event.peer, signal }), { discard: true })
+      )
+    })
+    yield* pump(remote, onRemote)
+    yield* Effect.forkScoped(Effect.repeat(dispatch({ _tag: "Tick" }), Schedule.spaced(options.tickMs ?? CALL_TICK_MS)))
+    yield* Effect.addFinalizer(() => dispatch({ _tag: "HangUp", reason: "session closed" }))
+
+    const userAction = (input: CallInput) => dispatch(input)
+
+    return {
+      view: SubscriptionRef.get(view),
+      changes: view.changes,
+      dial: (peers, kind) =>
+        Effect.gen(function* () {
+          const wanted = peers.filter((p) => !samePeer(p, self))
+          if (wanted.length === 0) return yield* new CallRefused({ reason: "no-peers" })
+          const id = yield* newCallId
+          return yield* lock.withPermits(1)(
+            Effect.suspend(() =>
+              isIdle(state)
+                ? Effect.as(process({ _tag: "Dial", id, peers: wanted, media: kind }), id)
+                : Effect.fail(new CallRefused({ reason: "in-a-call" }))
+            )
+          )
+        }),
+      accept: userAction({ _tag: "Accept" }),
+      reject: userAction({ _tag: "Reject" }),
+      hangUp: userAction({ _tag: "HangUp" }),
+      setMicMuted: (muted) => userAction({ _tag: "SetMicMuted", muted }),
+      setCameraOff: (off) => userAction({ _tag: "SetCameraOff", off }),
+      setScreenSharing: (on) => userAction({ _tag: "SetScreenSharing", on })
+    } satisfies CallsService
+  })
+
+/** The stable key of a remote track, for rendering lists. */
+export const remoteTrackKey = (track: RemoteTrack): string => `${peerKey(track.peer)}/${track.id}`
