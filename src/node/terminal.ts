@@ -1,0 +1,144 @@
+/**
+ * The headless peer's terminal: prints connection and presence changes as they happen,
+ * chat as it arrives, and turns each input line into a chat message to `general` or a
+ * command (`/who`, `/flush`, `/quit`; with `--bench` also `/rtt`, `/bulk`, `/stats`).
+ * With `--json` every output line is one JSON object, for tests and the benchmark.
+ */
+import { Effect, Queue, Schedule, Stream, type Scope } from "effect"
+import { peerKey, type PeerId } from "../domain/identity.js"
+import { ConversationId, type Message } from "../domain/message.js"
+import type { PeerView } from "../app/peer-state.js"
+import type { NodePeerOptions } from "./options.js"
+import type { RunningPeer } from "./run-peer.js"
+
+/** How often the view is compared with the last one printed. */
+export const VIEW_POLL_MS = 100
+/** The conversation plain input lines go to. */
+export const DEFAULT_CONVERSATION = ConversationId.make("general")
+
+/** Where the terminal reads and writes. */
+export interface TerminalIo {
+  /** Input lines; the stream ends at end of input. */
+  readonly lines: Stream.Stream<string>
+  /** Writes one output line. */
+  readonly write: (line: string) => void
+  /** A status line for people (stderr in the CLI). */
+  readonly status: (line: string) => void
+}
+
+const summary = (view: PeerView) => ({
+  links: view.links.map((l) => ({ peer: peerKey(l.peer), state: l.state })).sort((a, b) => (a.peer < b.peer ? -1 : 1)),
+  online: view.online.map(peerKey).sort(),
+  leader: view.leader === undefined ? null : peerKey(view.leader),
+  isLeader: view.isLeader,
+  presenceProblem: view.presenceProblem ?? null,
+  rateNotice: view.rateNotice?.detail ?? null
+})
+
+const messageJson = (m: Message, self: PeerId) => ({
+  id: m.id,
+  conversation: m.conversation,
+  author: m.author,
+  session: m.session,
+  sentAt: m.sentAt,
+  text: m.text,
+  own: m.session === self.sessionId
+})
+
+const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+}
+
+/** Starts printing and reading; `quit` is run on `/quit` or end of input. */
+export const startTerminal = (
+  peer: RunningPeer,
+  options: NodePeerOptions,
+  io: TerminalIo,
+  quit: Effect.Effect<unknown>
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const out = (event: string, data: Record<string, unknown>, text: string) =>
+      io.write(options.json ? JSON.stringify({ event, at: Date.now(), ...data }) : text)
+    const self = peerKey(peer.self)
+    out("ready", { self, fingerprint: peer.transport.fingerprint, startedAt: peer.startedAt, dataDir: peer.dataDir, pid: process.pid }, `joined ${options.repository} as ${self} (store ${peer.dataDir})`)
+
+    const describeView = (s: ReturnType<typeof summary>) =>
+      [
+        `online: ${s.online.length === 0 ? "nobody else" : s.online.join(", ")}`,
+        `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${l.peer} ${l.state}`).join(", ")}`,
+        `leader: ${s.leader ?? "none"}${s.isLeader ? " (this peer)" : ""}`,
+        ...(s.presenceProblem === null ? [] : [`presence: ${s.presenceProblem}`]),
+        ...(s.rateNotice === null ? [] : [`GitHub: ${s.rateNotice}`])
+      ].join("\n")
+
+    let last = ""
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.flatMap(peer.handle.view, (view) =>
+          Effect.sync(() => {
+            const s = summary(view)
+            const key = JSON.stringify(s)
+            if (key === last) return
+            last = key
+            out("view", s, describeView(s))
+          })
+        ),
+        Schedule.spaced(VIEW_POLL_MS)
+      )
+    )
+
+    yield* Effect.forkScoped(
+      Stream.runForEach(peer.handle.messages, (m) =>
+        Effect.sync(() => out("message", messageJson(m, peer.self), `[${m.conversation}] <${m.author}> ${m.text}`))
+      )
+    )
+
+    const target = (key: string | undefined) =>
+      Effect.flatMap(peer.handle.view, (view) => Effect.succeed(view.links.find((l) => peerKey(l.peer) === key?.toLowerCase())?.peer))
+
+    const command = (line: string): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const [name, ...args] = line.trim().split(/\s+/)
+        switch (name) {
+          case "/quit":
+            return yield* quit
+          case "/who": {
+            const s = summary(yield* peer.handle.view)
+            return out("who", s, describeView(s))
+          }
+          case "/flush": {
+            const report = yield* peer.handle.flushNow
+            return out("flushed", { committed: report.committed.length, already: report.alreadyCommitted.length }, `flushed: ${report.committed.length} committed`)
+          }
+          case "/stats": {
+            const rss = process.memoryUsage().rss / 1e6
+            return out("stats", { rssMB: rss, connections: yield* peer.internals.connectionCount }, `rss ${rss.toFixed(1)} MB`)
+          }
+          case "/rtt":
+          case "/bulk": {
+            const to = yield* target(args[0])
+            if (peer.bench === undefined || to === undefined) return out("error", { line }, `${name}: needs --bench and a linked peer`)
+            if (name === "/rtt") {
+              const samples = yield* Effect.either(peer.bench.rtt(to, Number(args[1] ?? 100)))
+              if (samples._tag === "Left") return out("error", { line, detail: samples.left.detail }, samples.left.detail)
+              return out("rtt", { to: args[0], samples: samples.right }, `rtt p50 ${percentile(samples.right, 50).toFixed(3)} ms`)
+            }
+            const result = yield* Effect.either(peer.bench.bulk(to, Number(args[1] ?? 100), Number(args[2] ?? 65_536)))
+            if (result._tag === "Left") return out("error", { line, detail: result.left.detail }, result.left.detail)
+            return out("bulk", { to: args[0], ...result.right }, `${result.right.mbps.toFixed(1)} MB/s`)
+          }
+          default:
+            return out("error", { line }, `unknown command ${name} (try /who, /flush, /quit)`)
+        }
+      })
+
+    const onLine = (line: string): Effect.Effect<void> => {
+      if (line.trim() === "") return Effect.void
+      if (line.startsWith("/")) return command(line)
+      return Effect.asVoid(peer.handle.send(DEFAULT_CONVERSATION, line))
+    }
+    const input = yield* Queue.unbounded<string>()
+    yield* Effect.forkScoped(Stream.runForEach(io.lines, (l) => Queue.offer(input, l)).pipe(Effect.zipRight(Queue.offer(input, "/quit"))))
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(input), onLine)))
+  })
