@@ -142,7 +142,10 @@ const settle = (call: Call, at: number, commands: Array<CallCommand>, everAccept
   if (accepted) return call.phase === "accepted" ? call : { ...call, phase: "accepted" }
   if (waiting) return call
   if (call.joined) commands.push({ _tag: "Release" })
-  return { ...call, phase: finalPhase(call, everAccepted || call.phase === "accepted"), endedAt: at, reason: call.reason ?? "no one left in the call" }
+  // Legs between others who never joined end with the call.
+  const legs = call.legs.map((l) => (l.state === "ringing" ? { ...l, state: "ended" as const } : l))
+  const phase = finalPhase(call, everAccepted || call.phase === "accepted")
+  return { ...call, legs, phase, endedAt: at, reason: call.reason ?? "no one left in the call" }
 }
 
 const updateLeg = (call: Call, peer: PeerId, f: (leg: Leg) => Leg): Call => ({
