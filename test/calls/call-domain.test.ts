@@ -24,6 +24,12 @@ const RING_MS = 30_000
 const tags = (commands: ReadonlyArray<CallCommand>) => commands.map((c) => (c._tag === "Send" ? `Send:${c.signal._tag}>${c.to.username}` : c._tag === "Connect" || c._tag === "Disconnect" || c._tag === "Watch" ? `${c._tag}:${c.peer.username}` : c._tag))
 const sends = (commands: ReadonlyArray<CallCommand>) => commands.flatMap((c) => (c._tag === "Send" ? [c] : []))
 
+// ES2022 lib has no findLastIndex.
+const lastIndex = <A>(xs: ReadonlyArray<A>, f: (a: A) => boolean): number => {
+  for (let i = xs.length - 1; i >= 0; i--) if (f(xs[i]!)) return i
+  return -1
+}
+
 /** Drives a set of sessions, delivering every Send at once, in order. */
 class Room {
   readonly states = new Map<string, CallsState>()
@@ -314,8 +320,8 @@ describe("property: every session ends clean", () => {
           expect(log.filter((c) => c._tag === "Release").length).toBe(acquired)
           // Whatever was connected last was disconnected after.
           for (const q of peers) {
-            const lastConnect = log.findLastIndex((c) => c._tag === "Connect" && peerKey(c.peer) === peerKey(q))
-            const lastDisconnect = log.findLastIndex((c) => c._tag === "Disconnect" && peerKey(c.peer) === peerKey(q))
+            const lastConnect = lastIndex(log, (c) => c._tag === "Connect" && peerKey(c.peer) === peerKey(q))
+            const lastDisconnect = lastIndex(log, (c) => c._tag === "Disconnect" && peerKey(c.peer) === peerKey(q))
             expect(lastDisconnect >= lastConnect).toBe(true)
           }
         }
