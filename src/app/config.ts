@@ -2,7 +2,11 @@
 
 /** How often things happen and how long they may take. */
 export interface PeerConfig {
-  /** In-mesh heartbeat period and the silence after which a neighbor counts as gone. */
+  /**
+   * In-mesh heartbeat period and the silence after which a neighbor counts as gone.
+   * A crash is usually noticed sooner: the transport reports a failed connection
+   * within seconds (its own keepalive, ICE consent); a goodbye is immediate.
+   */
   readonly meshHeartbeatMs: number
   readonly meshExpiryMs: number
   /** How often the presence channel entries of the mesh are refreshed, and when an entry is stale. */
@@ -19,6 +23,11 @@ export interface PeerConfig {
   readonly reconnectMaxMs: number
   /** How long a joining peer waits to reach everyone online before it may lead a partial mesh. */
   readonly leaderGraceMs: number
+  /**
+   * A peer that becomes the smallest of its component waits this long before it
+   * leads, so the previous leader (which steps down at once) is not leading too.
+   */
+  readonly leaderSettleMs: number
   /** The leader commits once the oldest uncommitted message is this old (well under 10 minutes). */
   readonly commitAfterMs: number
   /** Non-leaders hand messages still uncommitted after this long to the leader again. */
@@ -29,8 +38,8 @@ export interface PeerConfig {
 
 /** Defaults: a joiner is in the mesh within seconds; nothing waits 10 minutes to be committed. */
 export const defaultPeerConfig: PeerConfig = {
-  meshHeartbeatMs: 5_000,
-  meshExpiryMs: 15_000,
+  meshHeartbeatMs: 10_000,
+  meshExpiryMs: 30_000,
   presenceRefreshMs: 120_000,
   presenceExpiryMs: 300_000,
   pollBaseMs: 15_000,
@@ -40,6 +49,7 @@ export const defaultPeerConfig: PeerConfig = {
   reconnectBaseMs: 2_000,
   reconnectMaxMs: 120_000,
   leaderGraceMs: 60_000,
+  leaderSettleMs: 3_000,
   commitAfterMs: 8 * 60_000,
   handoffResendMs: 90_000,
   tickMs: 1_000

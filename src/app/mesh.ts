@@ -7,14 +7,14 @@
  */
 import { Effect, Option } from "effect"
 import { isFresh } from "../domain/heartbeat.js"
-import { isAddressedTo, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
+import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
 import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { componentOf, relayTo } from "../domain/mesh-view.js"
 import { answersPresenceOffer, isOfferer, presenceOfferTargets } from "../domain/signaling-roles.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
-import { MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
 
 /** Peers with an open connection. */
 export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
@@ -22,8 +22,19 @@ export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
     .filter((l) => l.state === "open")
     .map((l) => l.peer)
 
-/** The peers this peer can reach through the mesh, itself included. */
-export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => componentOf(ctx.self, openPeers(ctx), ctx.state.reports)
+/** Records that the open set or a neighbor list changed. */
+const touch = (ctx: PeerContext): void => {
+  ctx.state.meshVersion += 1
+}
+
+/** The peers this peer can reach through the mesh, itself included (recomputed only after a change). */
+export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  if (s.componentCache?.version !== s.meshVersion) {
+    s.componentCache = { version: s.meshVersion, members: componentOf(ctx.self, openPeers(ctx), s.reports) }
+  }
+  return s.componentCache.members
+}
 
 /** Peers the presence channel shows online (fresh entries, self excluded). */
 export const onlinePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
@@ -57,25 +68,41 @@ export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => En
     )
   })
 
-const heartbeat = (ctx: PeerContext, id: string, at: number, leaving?: boolean): EnvelopeOf<"presence"> => ({
-  v: 1,
-  id,
-  type: "presence",
-  from: ctx.self,
-  to: null,
-  timestamp: at,
-  payload: { _tag: "heartbeat", neighbors: openPeers(ctx).slice(0, 256), ...(leaving === true ? { leaving } : {}) }
-})
+const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => neighbors.map(peerKey).sort().join(" ")
+
+/** Whether the open set differs from the neighbor list last sent. */
+export const neighborsChanged = (ctx: PeerContext): boolean => neighborSignature(openPeers(ctx).slice(0, MAX_NEIGHBORS)) !== ctx.state.lastNeighbors
+
+const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leaving?: boolean): EnvelopeOf<"presence"> => {
+  const neighbors = openPeers(ctx).slice(0, MAX_NEIGHBORS)
+  const signature = neighborSignature(neighbors)
+  const send = full || signature !== ctx.state.lastNeighbors || at - ctx.state.lastNeighborsAt >= FULL_NEIGHBOR_LIST_EVERY_MS
+  if (send && !full) {
+    ctx.state.lastNeighbors = signature
+    ctx.state.lastNeighborsAt = at
+  }
+  return {
+    v: 1,
+    id,
+    type: "presence",
+    from: ctx.self,
+    to: null,
+    timestamp: at,
+    payload: { _tag: "heartbeat", ...(send ? { neighbors } : {}), ...(leaving === true ? { leaving } : {}) }
+  }
+}
 
 /** Sends an in-mesh heartbeat to every neighbor (or a goodbye when leaving). */
 export const sendHeartbeats = (ctx: PeerContext, leaving?: boolean): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     ctx.state.lastBeatAt = at
-    return broadcast(ctx, (id, t) => heartbeat(ctx, id, t, leaving))
+    const envelope = heartbeat(ctx, envelopeId(ctx, at), at, false, leaving)
+    return Effect.forEach(openPeers(ctx), (p) => sendTo(ctx, p, envelope), { discard: true })
   })
 
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
+  touch(ctx)
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1
   link.state = stateAfterFailure(link.failures)
@@ -180,13 +207,15 @@ export const handleDescription = (
 export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const link = linkOf(ctx, event.peer, at)
+    touch(ctx)
     switch (event.state) {
       case "open":
         link.state = "open"
         link.failures = 0
         link.heardAt = at
         if (!ctx.state.firstOpen.has(peerKey(event.peer))) ctx.state.firstOpen.set(peerKey(event.peer), at)
-        return Effect.flatMap(now, (t) => sendTo(ctx, event.peer, heartbeat(ctx, envelopeId(ctx, t), t)))
+        // A new neighbor gets our full list at once, so it can route and elect right away.
+        return Effect.flatMap(now, (t) => sendTo(ctx, event.peer, heartbeat(ctx, envelopeId(ctx, t), t, true)))
       case "connecting":
         // The transport starts an attempt as we make or answer an offer: that is still signaling.
         if (link.state !== "open" && link.state !== "signaling") link.state = "connecting"
@@ -204,13 +233,19 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
     const from = envelope.from
     if (envelope.type === "presence") {
       if (envelope.payload.leaving === true) {
+        touch(ctx)
         ctx.state.reports.delete(peerKey(from))
         ctx.state.online.delete(peerKey(from))
         ctx.state.departed.add(peerKey(from))
         return Effect.void
       }
-      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: envelope.payload.neighbors, heardAt: at })
-      for (const n of envelope.payload.neighbors) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+      const listed = envelope.payload.neighbors
+      const previous = ctx.state.reports.get(peerKey(from))
+      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: listed ?? previous?.neighbors ?? [], heardAt: at })
+      if (listed !== undefined) {
+        touch(ctx)
+        for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+      }
       return Effect.void
     }
     const p = envelope.payload
@@ -232,7 +267,12 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
   Effect.gen(function* () {
     const at = yield* now
     const s = ctx.state
-    for (const [key, report] of s.reports) if (at - report.heardAt >= ctx.config.meshExpiryMs) s.reports.delete(key)
+    for (const [key, report] of s.reports) {
+      if (at - report.heardAt >= ctx.config.meshExpiryMs) {
+        s.reports.delete(key)
+        touch(ctx)
+      }
+    }
     for (const link of s.links.values()) {
       if (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) {
         yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")

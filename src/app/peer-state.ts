@@ -54,6 +54,12 @@ export interface PeerState {
   /** Offers made but not yet published to the presence channel. */
   readonly outbox: Map<string, { readonly to: PeerId; readonly attempt: string; readonly sdp: string; readonly type: "offer" | "answer" }>
   lastBeatAt: number
+  /** The neighbor list last sent in full, and when. */
+  lastNeighbors: string
+  lastNeighborsAt: number
+  /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
+  meshVersion: number
+  componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
   lastOwnEntryAt: number
   lastRefreshAt: number
   publishing: boolean
@@ -61,8 +67,12 @@ export interface PeerState {
   rateNotice: RateNotice | undefined
   presenceProblem: string | undefined
   isLeader: boolean
+  /** Since when this peer has been eligible to lead without interruption. */
+  eligibleSince: number | undefined
   leader: PeerId | undefined
   lastHandoffAt: number
+  /** The leader this peer last handed its uncommitted messages to. */
+  handedTo: string | undefined
   readonly rejections: Array<Rejection>
   /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
   readonly firstKnown: Map<string, number>
@@ -85,6 +95,8 @@ export interface PeerView {
   readonly rejections: ReadonlyArray<Rejection>
 }
 
+/** A full neighbor list goes out at least this often, even unchanged. */
+export const FULL_NEIGHBOR_LIST_EVERY_MS = 30_000
 /** Most rejections remembered for display. */
 export const MAX_REJECTIONS_KEPT = 100
 /** Most signaling ids remembered as handled before the oldest are forgotten. */

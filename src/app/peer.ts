@@ -18,7 +18,7 @@ import { handoff, onChat, sendChat } from "./chat.js"
 import { flush, flushDue, initialCommitter, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, reject, type PeerContext } from "./context.js"
-import { component, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import { component, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
 
@@ -57,6 +57,10 @@ const initialState = (startedAt: number): PeerState => ({
   handled: new Set(),
   outbox: new Map(),
   lastBeatAt: 0,
+  lastNeighbors: "",
+  lastNeighborsAt: 0,
+  meshVersion: 0,
+  componentCache: undefined,
   lastOwnEntryAt: 0,
   lastRefreshAt: 0,
   publishing: false,
@@ -64,8 +68,10 @@ const initialState = (startedAt: number): PeerState => ({
   rateNotice: undefined,
   presenceProblem: undefined,
   isLeader: false,
+  eligibleSince: undefined,
   leader: undefined,
   lastHandoffAt: 0,
+  handedTo: undefined,
   rejections: [],
   firstKnown: new Map(),
   firstOpen: new Map(),
@@ -116,18 +122,20 @@ export const startPeer = (
     const tick = Effect.gen(function* () {
       const at = yield* now
       const s = ctx.state
-      if (at - s.lastBeatAt >= config.meshHeartbeatMs) yield* sendHeartbeats(ctx)
+      // Beat on schedule, and at once when our neighbor set changed: others route and elect from it.
+      if (at - s.lastBeatAt >= config.meshHeartbeatMs || neighborsChanged(ctx)) yield* sendHeartbeats(ctx)
       yield* reconcile(ctx)
       const comp = component(ctx)
-      const leads = actsAsLeader({
+      const eligible = actsAsLeader({
         self: ctx.self,
         component: comp,
         online: onlinePeers(ctx, at).filter((p) => !s.departed.has(peerKey(p))),
         upForMs: at - s.startedAt,
         graceMs: config.leaderGraceMs
       })
+      s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
+      const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)
       const leader = Option.getOrUndefined(electLeader(comp))
-      const leaderChanged = leader !== undefined && (s.leader === undefined || !samePeer(leader, s.leader))
       s.leader = leader
       if (leads && !s.isLeader) {
         s.isLeader = true
@@ -141,9 +149,14 @@ export const startPeer = (
         const pending = yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)
         if (flushDue(pending, at, config.commitAfterMs)) yield* ctx.fork(flush(ctx, committer))
       } else if (leader !== undefined && !samePeer(leader, ctx.self)) {
-        const open = s.links.get(peerKey(leader))?.state === "open"
-        if (open && (leaderChanged || s.lastHandoffAt === 0)) yield* handoff(ctx, leader, at + 1)
-        else if (open && at - s.lastHandoffAt >= config.handoffResendMs) yield* handoff(ctx, leader, at - config.commitAfterMs)
+        // Each new leader gets everything we hold uncommitted, as soon as we can reach it;
+        // after that, only what it has left uncommitted for too long.
+        if (s.links.get(peerKey(leader))?.state === "open") {
+          if (s.handedTo !== peerKey(leader)) {
+            s.handedTo = peerKey(leader)
+            yield* handoff(ctx, leader, at + 1)
+          } else if (at - s.lastHandoffAt >= config.handoffResendMs) yield* handoff(ctx, leader, at - config.commitAfterMs)
+        }
       }
       yield* publishDue(ctx)
     })
@@ -169,8 +182,13 @@ export const startPeer = (
     // Subscribe before anything can connect, so no event is missed.
     const incoming = yield* Stream.toPull(ctx.transport.incoming)
     const events = yield* Stream.toPull(ctx.transport.events)
-    const pump = <A>(pull: Effect.Effect<ReadonlyArray<A> | Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
-      ctx.fork(Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, (a) => ctx.inActor(handle(a)), { discard: true }))))
+    // A pull fails with None when its stream ends (the transport closed): the pump then just stops.
+    const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
+      ctx.fork(
+        Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, (a) => ctx.inActor(handle(a)), { discard: true }))).pipe(
+          Effect.catchAll(() => Effect.void)
+        )
+      )
     yield* pump(incoming, onIncoming)
     yield* pump(events, (e) => onChannel(ctx, e))
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))

@@ -29,7 +29,9 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   if (s.rateNotice !== undefined && at < s.rateNotice.until) return Math.max(ctx.config.pollFastMs, s.rateNotice.until - at)
   // A peer still alone shortly after start polls fast: others may be writing their first entries.
   const joining = component(ctx).length <= 1 && (s.online.size > 0 || at - s.startedAt < 2 * ctx.config.pollBaseMs)
-  const awaiting = Array.from(s.links.values()).some((l) => l.via === "presence" && l.attempt !== undefined)
+  const awaiting = Array.from(s.links.values()).some(
+    (l) => l.via === "presence" && (l.state === "signaling" || l.state === "connecting")
+  )
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
     maxMs: ctx.config.pollMaxMs,

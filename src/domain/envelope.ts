@@ -43,10 +43,14 @@ export const ChatPayload = Schema.Union(
 /** Chat traffic. */
 export type ChatPayload = typeof ChatPayload.Type
 
-/** In-mesh presence: a heartbeat listing the sender's open connections. */
+/**
+ * In-mesh presence: a heartbeat listing the sender's open connections. The list is
+ * left out when it has not changed since the sender's last one (and sent in full
+ * periodically), so a large mesh does not decode every neighbor list every beat.
+ */
 export const PresencePayload = Schema.Union(
   Schema.TaggedStruct("heartbeat", {
-    neighbors: Schema.Array(PeerId).pipe(Schema.maxItems(MAX_NEIGHBORS)),
+    neighbors: Schema.optional(Schema.Array(PeerId).pipe(Schema.maxItems(MAX_NEIGHBORS))),
     /** Present when the sender leaves on purpose, so others need not wait for expiry. */
     leaving: Schema.optional(Schema.Boolean)
   })
@@ -101,13 +105,15 @@ const envelopeOf = <T extends string, P extends Schema.Schema.Any>(type: T, payl
     payload
   })
 
+const byType = {
+  chat: envelopeOf("chat", ChatPayload),
+  presence: envelopeOf("presence", PresencePayload),
+  signal: envelopeOf("signal", SignalPayload),
+  custom: envelopeOf("custom", CustomPayload)
+}
+
 /** The mesh envelope, discriminated by `type`. */
-export const Envelope = Schema.Union(
-  envelopeOf("chat", ChatPayload),
-  envelopeOf("presence", PresencePayload),
-  envelopeOf("signal", SignalPayload),
-  envelopeOf("custom", CustomPayload)
-)
+export const Envelope = Schema.Union(byType.chat, byType.presence, byType.signal, byType.custom)
 /** The mesh envelope. */
 export type Envelope = typeof Envelope.Type
 /** The envelope of one `type`. */
@@ -119,9 +125,21 @@ export class EnvelopeRejected extends Data.TaggedError("EnvelopeRejected")<{
   readonly detail: string
 }> {}
 
-const decodeJson = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
-const encodeJson = Schema.encodeSync(Schema.parseJson(Envelope))
+const decoders = {
+  chat: Schema.decodeUnknownEither(byType.chat),
+  presence: Schema.decodeUnknownEither(byType.presence),
+  signal: Schema.decodeUnknownEither(byType.signal),
+  custom: Schema.decodeUnknownEither(byType.custom)
+}
 const utf8 = new TextEncoder()
+
+const parseJson = (raw: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(raw))
+  } catch (e) {
+    return Either.left(e instanceof Error ? e.message : "invalid JSON")
+  }
+}
 
 /** Whether a string's UTF-8 encoding exceeds `max` bytes (encodes only when the length alone cannot tell). */
 export const exceedsUtf8 = (s: string, max: number): boolean =>
@@ -137,8 +155,16 @@ export const decodeEnvelope = (raw: unknown): Either.Either<Envelope, EnvelopeRe
   if (exceedsUtf8(raw, MAX_ENVELOPE_BYTES)) {
     return Either.left(new EnvelopeRejected({ reason: "oversized", detail: `frame larger than ${MAX_ENVELOPE_BYTES} bytes` }))
   }
+  const json = parseJson(raw)
+  if (Either.isLeft(json)) return Either.left(new EnvelopeRejected({ reason: "malformed", detail: clip(`not JSON: ${json.left}`) }))
+  // Dispatch on `type` first: one schema to run instead of a four-way union.
+  const type = typeof json.right === "object" && json.right !== null ? (json.right as { type?: unknown }).type : undefined
+  const decode = typeof type === "string" && Object.hasOwn(decoders, type) ? decoders[type as keyof typeof decoders] : undefined
+  if (decode === undefined) {
+    return Either.left(new EnvelopeRejected({ reason: "malformed", detail: clip(`unknown envelope type ${JSON.stringify(type)}`) }))
+  }
   return Either.mapLeft(
-    decodeJson(raw),
+    decode(json.right) as Either.Either<Envelope, ParseResult.ParseError>,
     (e) => new EnvelopeRejected({ reason: "malformed", detail: clip(ParseResult.TreeFormatter.formatErrorSync(e)) })
   )
 }
@@ -160,8 +186,11 @@ export const acceptFrame = (connectionPeer: PeerId, raw: unknown): Either.Either
         )
   )
 
-/** Encodes an envelope to the text that goes on the wire. */
-export const encodeEnvelope = (envelope: Envelope): string => encodeJson(envelope)
+/**
+ * Encodes an envelope to the text that goes on the wire. The schema has no
+ * transformations (its encoded form is its type), so plain JSON is exact.
+ */
+export const encodeEnvelope = (envelope: Envelope): string => JSON.stringify(envelope)
 
 /** Whether `peer` is an addressee of an envelope sent `to`. */
 export const isAddressedTo = (to: Recipient | null, peer: PeerId): boolean =>

@@ -127,9 +127,15 @@ export class Mesh {
     })
   }
 
-  /** Stops every peer gracefully and at once. */
+  /**
+   * Everyone leaves, one after another a second apart, leaders last: each leaving
+   * non-leader hands what it holds to the leader, which commits on its way out.
+   */
   get shutdown(): Effect.Effect<void> {
-    return Effect.suspend(() => Effect.forEach(this.running, (p) => this.stop(p), { discard: true, concurrency: "unbounded" }))
+    return Effect.suspend(() => {
+      const order = [...this.running].sort((a, b) => Number(a.handle.state.isLeader) - Number(b.handle.state.isLeader))
+      return Effect.forEach(order, (p) => Effect.zipRight(this.stop(p), Effect.sleep("1 second")), { discard: true })
+    })
   }
 
   /** The running peers. */

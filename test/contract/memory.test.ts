@@ -21,9 +21,7 @@ presenceContract(
     return {
       client: (user: string) => Effect.succeed(makeFilePresence(w, user)),
       writeRaw: (_author: string, text: string) =>
-        Effect.sync(() => {
-          w.presenceFile = { text, sha: w.nextSha("b") }
-        })
+        Effect.sync(() => void w.writePresenceFile(text))
     }
   })
 )

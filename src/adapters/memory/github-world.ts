@@ -56,14 +56,18 @@ export class MemoryGitHub {
   readonly latencyMs: number
   readonly stats = new Map<string, UserStats>()
   readonly faults: WorldFaults = { conflicts: 0, rateLimitedUntil: 0, unavailableUntil: 0 }
-  /** The presence file: its text and blob sha (version). */
+  /** The presence file: its text and blob sha (version). Set through `writePresenceFile`. */
   presenceFile: { text: string; sha: string } | undefined = undefined
+  /** How many commits the presence file took (each is a commit on GitHub). */
+  presenceWrites = 0
   /** The presence Discussion's comments by author (case-folded login). */
   readonly comments = new Map<string, { id: string; author: string; body: string; version: number }>()
   /** Commits of the SkyGit branch, oldest first. */
   readonly commits: Array<WorldCommit> = []
   /** Every file of the branch's head tree. */
   readonly files = new Map<string, string>()
+  /** How many comment creations and edits the presence Discussion took. */
+  commentEdits = 0
   private readonly budgets = new Map<string, BudgetState>()
   private counter = 0
   private commentsVersion = 0
@@ -131,6 +135,14 @@ export class MemoryGitHub {
     })
   }
 
+  /** Replaces the presence file (one commit). */
+  writePresenceFile(text: string): string {
+    const sha = this.nextSha("b")
+    this.presenceFile = { text, sha }
+    this.presenceWrites += 1
+    return sha
+  }
+
   /** Whether a scripted conflict should make this compare-and-swap lose. */
   takeConflict(): boolean {
     if (this.faults.conflicts <= 0) return false
@@ -163,6 +175,7 @@ export class MemoryGitHub {
 
   /** Creates or replaces the comment of `author`. */
   putComment(author: string, body: string): void {
+    this.commentEdits += 1
     const key = normalizeLogin(author)
     this.commentsVersion += 1
     const old = this.comments.get(key)

@@ -86,9 +86,7 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
         const file = world.presenceFile
         if ((file !== undefined && cached?.sha !== file.sha) || world.takeConflict()) return "lost" as const
         const text = encodeDocument(applyChange(base, change, now))
-        const sha = world.nextSha("b")
-        world.presenceFile = { text, sha }
-        return { text, sha }
+        return { text, sha: world.writePresenceFile(text) }
       })
       .pipe(
         Effect.mapError(toPresenceError),

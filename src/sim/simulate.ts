@@ -1,0 +1,301 @@
+/**
+ * The whole-mesh simulation behind `npm run sim`: N peers on the memory adapters
+ * (or the local hub through the real GitHub adapters), chatting for M simulated
+ * minutes under optional faults, and the figures the Core issue asks for.
+ * Deterministic: the same options give the same report, byte for byte.
+ */
+import { Effect } from "effect"
+import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
+import { seededRandom } from "../adapters/memory/network.js"
+import type { MemoryGitHub } from "../adapters/memory/github-world.js"
+import { layoutBatch, parseFile } from "../domain/commit-layout.js"
+import { peerKey, samePeer } from "../domain/identity.js"
+import { ConversationId, makeMessageId, type Message } from "../domain/message.js"
+import type { PeerConfig } from "../app/config.js"
+import { p50p99 } from "./figures.js"
+import { Mesh, type GitHubBackend, type SimPeer } from "./harness.js"
+
+/** Faults the simulator can inject. */
+export type Fault = "crash" | "partition" | "conflict" | "ratelimit"
+
+/** What to simulate. */
+export interface SimOptions {
+  readonly peers: number
+  readonly minutes: number
+  readonly presence: "file" | "discussion"
+  readonly seed: number
+  readonly history: number
+  readonly faults: ReadonlyArray<Fault>
+  readonly config?: Partial<PeerConfig>
+  /** Another GitHub than the in-memory one; `label` names it in the report. */
+  readonly backend?: { readonly label: string; readonly make: (world: MemoryGitHub) => GitHubBackend }
+}
+
+/** The simulator's figures (issue: Core, section 6). */
+export interface SimReport {
+  readonly peers: number
+  readonly minutes: number
+  readonly presence: "file" | "discussion"
+  readonly seed: number
+  readonly messagesSent: number
+  readonly messagesCommitted: number
+  readonly messagesLost: number
+  readonly duplicatesCommitted: number
+  readonly maxCommitLatencyMs: number
+  readonly leaderChanges: number
+  readonly maxSimultaneousLeaders: number
+  readonly github: { readonly requests: number; readonly notModified: number; readonly writes: number; readonly conflicts: number; readonly rateLimited: number }
+  readonly perPeerPerHour: { readonly requests: number; readonly writes: number }
+  readonly repoWritesPerHour: number
+  readonly discoveryMs: { readonly p50: number; readonly p99: number }
+  readonly fullMeshMs: { readonly p50: number; readonly p99: number }
+  readonly commitBytes: { readonly p50: number; readonly max: number }
+}
+
+const MINUTE = 60_000
+/** Mean time between two messages of one peer. */
+const MEAN_MESSAGE_GAP_MS = 2 * MINUTE
+/** Peers join over this window at the start. */
+const JOIN_WINDOW_MS = 2 * MINUTE
+/** Texts the simulated users type: ASCII, accents, emoji and CJK, so UTF-8 is exercised everywhere. */
+const TEXTS = ["hello", "on it 👍", "réunion à 15h ?", "コミットしました", "LGTM 🚀", "which branch?", "수고하셨습니다", "ok"]
+/** Messages per file when pre-filling history. */
+const HISTORY_FILE_SIZE = 1_000
+
+interface Session {
+  readonly peer: SimPeer
+  readonly start: number
+  end: number | undefined
+  meshedAt: number | undefined
+}
+
+const userName = (i: number) => `user${String(i).padStart(3, "0")}`
+
+/** Runs one simulation in the current (virtual-time) runtime. */
+export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const random = seededRandom(options.seed)
+      const mesh = yield* Mesh.make({
+        presence: options.presence,
+        network: { seed: options.seed },
+        ...(options.config === undefined ? {} : { config: options.config }),
+        ...(options.backend === undefined ? {} : { backend: options.backend.make })
+      })
+      const world = mesh.world
+      const t0 = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const general = ConversationId.make("general")
+
+      // History already committed before anyone comes online.
+      for (let f = 0; f * HISTORY_FILE_SIZE < options.history; f++) {
+        const count = Math.min(HISTORY_FILE_SIZE, options.history - f * HISTORY_FILE_SIZE)
+        const msgs: Array<Message> = Array.from({ length: count }, (_, i) => ({
+          id: makeMessageId("history", t0 - 86_400_000 + f * HISTORY_FILE_SIZE + i, i),
+          conversation: general,
+          author: userName(0) as Message["author"],
+          session: "history" as Message["session"],
+          sentAt: t0 - 86_400_000 + f * HISTORY_FILE_SIZE + i,
+          text: TEXTS[i % TEXTS.length]!
+        }))
+        world.appendCommit(userName(0), t0 - 86_400_000 + f, layoutBatch(msgs, t0 - 86_400_000 + f))
+      }
+      const historyCommits = world.commits.length
+
+      const sessions: Array<Session> = []
+      const stores = new Map<string, MemoryStoreState>()
+      const sent = new Map<string, Message>()
+      const ends = t0 + options.minutes * MINUTE
+      let maxLeaders = 0
+      let leaderChanges = 0
+      const wasLeader = new Map<string, boolean>()
+      let partitioned = false
+
+      const startUser = (user: string) =>
+        Effect.gen(function* () {
+          const store = stores.get(user) ?? emptyStoreState()
+          stores.set(user, store)
+          const peer = yield* mesh.start(user, store)
+          sessions.push({ peer, start: yield* Effect.clockWith((c) => c.currentTimeMillis), end: undefined, meshedAt: undefined })
+          return peer
+        })
+      const sessionOf = (peer: SimPeer) => sessions.find((s) => s.peer === peer)!
+
+      // Joins spread over the first minutes, in a seeded order.
+      const joins = Array.from({ length: options.peers }, (_, i) => ({ user: userName(i), at: Math.floor(random() * JOIN_WINDOW_MS) })).sort(
+        (a, b) => a.at - b.at || a.user.localeCompare(b.user)
+      )
+      // Fault plan: times are drawn now so the plan does not depend on what happens.
+      const faults = new Set(options.faults)
+      const plan: Array<{ at: number; run: () => Effect.Effect<void> }> = []
+      const schedule = (at: number, run: () => Effect.Effect<void>) => {
+        if (at < options.minutes * MINUTE) plan.push({ at: t0 + at, run })
+      }
+      for (const j of joins) schedule(j.at, () => Effect.asVoid(startUser(j.user)))
+      if (faults.has("crash")) {
+        for (let at = 7 * MINUTE; at < options.minutes * MINUTE - 5 * MINUTE; at += 9 * MINUTE + Math.floor(random() * 4 * MINUTE)) {
+          const pickLeader = random() < 0.5
+          const pick = random()
+          const downFor = MINUTE + Math.floor(random() * 2 * MINUTE)
+          schedule(at, () =>
+            Effect.gen(function* () {
+              const running = mesh.running
+              if (running.length < 2) return
+              const views = yield* Effect.forEach(running, (p) => p.handle.view)
+              const leaderIdx = views.findIndex((v) => v.isLeader)
+              const victim = running[pickLeader && leaderIdx >= 0 ? leaderIdx : Math.floor(pick * running.length)]!
+              sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
+              yield* mesh.crash(victim)
+              yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), downFor))
+            })
+          )
+        }
+      }
+      if (faults.has("partition")) {
+        const at = Math.floor(options.minutes * MINUTE * 0.3)
+        schedule(at, () =>
+          Effect.suspend(() => {
+            partitioned = true
+            return mesh.network.partition((p) => (Number(p.username.slice(4)) % 2 === 0 ? 0 : 1))
+          })
+        )
+        schedule(at + 8 * MINUTE, () =>
+          Effect.suspend(() => {
+            partitioned = false
+            return mesh.network.heal
+          })
+        )
+      }
+      if (faults.has("conflict")) {
+        for (let at = 10 * MINUTE; at < options.minutes * MINUTE; at += 15 * MINUTE) {
+          schedule(at, () => Effect.sync(() => void (world.faults.conflicts += 12)))
+        }
+      }
+      if (faults.has("ratelimit")) {
+        schedule(Math.floor(options.minutes * MINUTE * 0.6), () =>
+          Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) => Effect.sync(() => void (world.faults.rateLimitedUntil = now + 5 * MINUTE)))
+        )
+      }
+      plan.sort((a, b) => a.at - b.at)
+
+      // Each user types at seeded random moments.
+      const nextMessageAt = new Map<string, number>()
+      const gap = () => Math.floor(-Math.log(1 - random()) * MEAN_MESSAGE_GAP_MS)
+
+      for (let now = t0; now < ends; now += 1_000) {
+        while (plan.length > 0 && plan[0]!.at <= now) yield* plan.shift()!.run()
+        for (const peer of mesh.running) {
+          const key = peer.id.username
+          const due = nextMessageAt.get(key) ?? now + gap()
+          if (!nextMessageAt.has(key)) nextMessageAt.set(key, due)
+          if (due <= now && now < ends - MINUTE) {
+            const m = yield* peer.handle.send(general, TEXTS[Math.floor(random() * TEXTS.length)]!)
+            sent.set(m.id, m)
+            nextMessageAt.set(key, now + gap())
+          }
+        }
+        // Sample leadership and full-mesh formation once a simulated second.
+        const running = mesh.running
+        let leaders = 0
+        for (const p of running) {
+          const k = peerKey(p.id)
+          const leads = p.handle.state.isLeader
+          if (leads) leaders += 1
+          if (leads && wasLeader.get(k) !== true) leaderChanges += 1
+          wasLeader.set(k, leads)
+        }
+        maxLeaders = Math.max(maxLeaders, leaders)
+        if (!partitioned) {
+          for (const s of sessions) {
+            if (s.end !== undefined || s.meshedAt !== undefined) continue
+            const openToAll = running.every(
+              (q) =>
+                samePeer(q.id, s.peer.id) ||
+                (s.peer.handle.state.links.get(peerKey(q.id))?.state === "open" && q.handle.state.links.get(peerKey(s.peer.id))?.state === "open")
+            )
+            if (openToAll) s.meshedAt = now
+          }
+        }
+        yield* Effect.sleep(1_000)
+      }
+      yield* mesh.shutdown
+      const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      for (const s of sessions) s.end ??= end
+
+      // What reached the repository.
+      const firstCommit = new Map<string, number>()
+      let occurrences = 0
+      const commitBytes: Array<number> = []
+      for (const c of world.commits.slice(historyCommits)) {
+        let bytes = 0
+        for (const f of c.files) {
+          bytes += new TextEncoder().encode(f.content).length
+          for (const m of parseFile(f.path, f.content).messages) {
+            occurrences += 1
+            if (!firstCommit.has(m.id)) firstCommit.set(m.id, c.at)
+          }
+        }
+        commitBytes.push(bytes)
+      }
+      let maxLatency = 0
+      let lost = 0
+      for (const m of sent.values()) {
+        const at = firstCommit.get(m.id)
+        if (at === undefined) lost += 1
+        else maxLatency = Math.max(maxLatency, at - m.sentAt)
+      }
+
+      // Discovery: how long after both were up a session knew of another.
+      const discovery: Array<number> = []
+      for (const a of sessions) {
+        for (const b of sessions) {
+          if (a === b || a.peer.id.username === b.peer.id.username) continue
+          const from = Math.max(a.start, b.start)
+          const until = Math.min(a.end!, b.end!)
+          if (until - from < 2 * MINUTE) continue
+          const known = a.peer.handle.state.firstKnown.get(peerKey(b.peer.id))
+          discovery.push(known === undefined ? until - from : Math.max(0, known - from))
+        }
+      }
+      const meshed = sessions.flatMap((s) => (s.meshedAt === undefined ? [] : [s.meshedAt - s.start]))
+
+      const users = Array.from(world.stats.values())
+      const sum = (f: (u: (typeof users)[number]) => number) => users.reduce((n, u) => n + f(u), 0)
+      const hours = options.minutes / 60
+      const github = {
+        requests: sum((u) => u.requests),
+        notModified: sum((u) => u.notModified),
+        writes: sum((u) => u.writes),
+        conflicts: sum((u) => u.conflicts),
+        rateLimited: sum((u) => u.rateLimited)
+      }
+      const conversationCommits = world.commits.length - historyCommits
+      const sortedBytes = [...commitBytes].sort((a, b) => a - b)
+      return {
+        peers: options.peers,
+        minutes: options.minutes,
+        presence: options.presence,
+        seed: options.seed,
+        messagesSent: sent.size,
+        messagesCommitted: firstCommit.size,
+        messagesLost: lost,
+        duplicatesCommitted: occurrences - firstCommit.size,
+        maxCommitLatencyMs: maxLatency,
+        leaderChanges,
+        maxSimultaneousLeaders: maxLeaders,
+        github,
+        perPeerPerHour: {
+          requests: Math.round(github.requests / options.peers / hours),
+          writes: Math.round((github.writes / options.peers / hours) * 10) / 10
+        },
+        repoWritesPerHour: Math.round((conversationCommits + world.presenceWrites) / hours),
+        discoveryMs: p50p99(discovery),
+        fullMeshMs: p50p99(meshed),
+        commitBytes: {
+          p50: sortedBytes.length === 0 ? 0 : sortedBytes[Math.ceil(sortedBytes.length / 2) - 1]!,
+          max: sortedBytes.at(-1) ?? 0
+        }
+      } satisfies SimReport
+    })
+  )
+
+
