@@ -39,7 +39,11 @@ export interface CommittedSlice {
 
 /** One flush: messages of any conversations, written as one commit. */
 export interface CommitBatch {
-  /** The head this batch was merged against; the commit fails with RepoConflict if the branch moved. */
+  /**
+   * The head this batch was merged against. The commit fails with RepoConflict
+   * when conversation history changed since then; other commits on the branch
+   * (presence, in file form) do not conflict: the batch goes on top of them.
+   */
   readonly expectedHead: Option.Option<CommitRef>
   readonly messages: ReadonlyArray<Message>
   /** Epoch ms of the flush: names the files. */

@@ -17,16 +17,24 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence, PresenceUnavailable, type PresenceService } from "../ports/Presence.js"
 
-/** Where a simulated peer's GitHub traffic goes: presence and history services for one user. */
+/** One user's GitHub-facing services. */
+export interface UserServices {
+  readonly presence: PresenceService
+  readonly repo: ConversationRepoService
+}
+
+/** Where simulated peers' GitHub traffic goes: the services of one user (each session gets its own). */
 export interface GitHubBackend {
-  readonly presence: (user: string) => PresenceService
-  readonly repo: (user: string) => ConversationRepoService
+  readonly forUser: (user: string) => Effect.Effect<UserServices>
 }
 
 /** The in-memory GitHub as a backend. */
 export const memoryBackend = (world: MemoryGitHub, form: "file" | "discussion"): GitHubBackend => ({
-  presence: (user) => (form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user)),
-  repo: (user) => makeConversationRepo(world, user)
+  forUser: (user) =>
+    Effect.sync(() => ({
+      presence: form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user),
+      repo: makeConversationRepo(world, user)
+    }))
 })
 
 /** A running simulated peer. */
@@ -59,7 +67,7 @@ export interface MeshOptions {
   readonly github?: MemoryGitHubOptions
   readonly config?: Partial<PeerConfig>
   /** Another GitHub than the in-memory one (the local hub through the real adapters). */
-  readonly backend?: (world: MemoryGitHub) => GitHubBackend
+  readonly backend?: GitHubBackend
 }
 
 /** A simulated mesh. */
@@ -79,7 +87,7 @@ export class Mesh {
     return Effect.gen(function* () {
       const world = new MemoryGitHub(options.github)
       const network = yield* MemoryNetwork.make(options.network)
-      const backend = options.backend?.(world) ?? memoryBackend(world, options.presence)
+      const backend = options.backend ?? memoryBackend(world, options.presence)
       const mesh = new Mesh(world, network, backend, options)
       yield* Effect.addFinalizer(() => mesh.shutdown)
       return mesh
@@ -94,9 +102,10 @@ export class Mesh {
       const scope = yield* Scope.make()
       const power = { on: true }
       const transport = yield* Scope.extend(this.network.attach(id), scope)
+      const github = yield* this.backend.forUser(user)
       const services = Layer.mergeAll(
-        Layer.succeed(Presence, guardPresence(this.backend.presence(user), power)),
-        Layer.succeed(ConversationRepo, guardRepo(this.backend.repo(user), power)),
+        Layer.succeed(Presence, guardPresence(github.presence, power)),
+        Layer.succeed(ConversationRepo, guardRepo(github.repo, power)),
         Layer.succeed(LocalStore, makeMemoryStore(store)),
         Layer.succeed(PeerTransport, transport)
       )

@@ -7,7 +7,6 @@
 import { Effect } from "effect"
 import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { seededRandom } from "../adapters/memory/network.js"
-import type { MemoryGitHub } from "../adapters/memory/github-world.js"
 import { layoutBatch, parseFile } from "../domain/commit-layout.js"
 import { peerKey, samePeer } from "../domain/identity.js"
 import { ConversationId, makeMessageId, type Message } from "../domain/message.js"
@@ -27,8 +26,8 @@ export interface SimOptions {
   readonly history: number
   readonly faults: ReadonlyArray<Fault>
   readonly config?: Partial<PeerConfig>
-  /** Another GitHub than the in-memory one; `label` names it in the report. */
-  readonly backend?: { readonly label: string; readonly make: (world: MemoryGitHub) => GitHubBackend }
+  /** Another GitHub than the in-memory one (figures then come from `stats`). */
+  readonly backend?: GitHubBackend
 }
 
 /** The simulator's figures (issue: Core, section 6). */
@@ -80,7 +79,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         presence: options.presence,
         network: { seed: options.seed },
         ...(options.config === undefined ? {} : { config: options.config }),
-        ...(options.backend === undefined ? {} : { backend: options.backend.make })
+        ...(options.backend === undefined ? {} : { backend: options.backend })
       })
       const world = mesh.world
       const t0 = yield* Effect.clockWith((c) => c.currentTimeMillis)
