@@ -1,9 +1,16 @@
 /**
- * Raw transport benchmark: this process and one child process (test/webrtc/fixtures/peer.ts),
- * each with the WebRTC PeerTransport on @roamhq/wrtc, over loopback. Measures connect time
- * (offer until both channels open), RTT of small envelopes, and throughput of 64 KiB envelopes.
+ * Network benchmark.
  *
- *   npm run bench:net -- [--json] [--connects 5] [--rtt 500] [--bulk 640]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 640] [--raw]
+ *
+ * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
+ * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
+ * githubWritesPerConnection, rssMBPerPeer, details}.
+ *
+ * Raw run (`--raw` adds it under "raw"; `--raw-only` runs only it): this process and one
+ * child (test/webrtc/fixtures/peer.ts), each with the bare WebRTC PeerTransport, no app
+ * services. Measures connect time (offer until both channels open), RTT of small
+ * envelopes, and throughput of 64 KiB envelopes. Its own counts: [--connects 5] [--raw-rtt 500].
  */
 import { performance } from "node:perf_hooks"
 import { Effect, Option, Queue, Stream } from "effect"
@@ -12,6 +19,7 @@ import type { Envelope } from "../src/domain/envelope.js"
 import { nodeRtc } from "../src/adapters/webrtc/node.js"
 import { makeWebRtcTransport } from "../src/adapters/webrtc/transport.js"
 import { awaitMessage, remoteJson, spawnPeer } from "../test/webrtc/child.js"
+import { runMeshBench } from "../src/node/bench-mesh.js"
 
 /** Size of one bulk envelope's payload. */
 const BULK_PAYLOAD_BYTES = 64 * 1024
@@ -23,8 +31,13 @@ const arg = (name: string, fallback: number): number => {
 }
 const json = process.argv.includes("--json")
 const connects = arg("connects", 5)
-const rttSamples = arg("rtt", 500)
+const rttSamples = arg("raw-rtt", 500)
 const bulkCount = arg("bulk", 640)
+const peers = arg("peers", 6)
+const meshRtt = arg("rtt", 200)
+const withRaw = process.argv.includes("--raw")
+const rawOnly = process.argv.includes("--raw-only")
+const fast = process.argv.includes("--fast")
 
 const percentile = (xs: ReadonlyArray<number>, p: number): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -99,7 +112,15 @@ const bench = Effect.gen(function* () {
   }
 })
 
-Effect.runPromise(Effect.scoped(bench)).then(
+const rawRun = () => Effect.runPromise(Effect.scoped(bench))
+
+const main = async () => {
+  if (rawOnly) return rawRun()
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, fast })
+  return withRaw ? { ...mesh, raw: await rawRun() } : mesh
+}
+
+main().then(
   (result) => {
     console.log(json ? JSON.stringify(result) : JSON.stringify(result, null, 2))
     process.exit(0)

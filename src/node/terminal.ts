@@ -73,10 +73,14 @@ export const startTerminal = (
       ].join("\n")
 
     let last = ""
+    let lastRejectionAt = 0
     yield* Effect.forkScoped(
       Effect.repeat(
         Effect.flatMap(peer.handle.view, (view) =>
           Effect.sync(() => {
+            // Refusals (frames, offers, writes) are what a person debugging a mesh needs to see.
+            for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: r.reason }, `refused from ${r.from}: ${r.reason}`)
+            lastRejectionAt = Math.max(lastRejectionAt, ...view.rejections.map((r) => r.at))
             const s = summary(view)
             const key = JSON.stringify(s)
             if (key === last) return

@@ -1,0 +1,124 @@
+/**
+ * The mesh benchmark: a local hub on loopback and N headless peers in child processes.
+ * Measures how long each peer takes from its start to open channels with all others,
+ * RTT of small envelopes between peers, throughput of one channel with 64 KiB envelopes,
+ * GitHub content-creating writes per established connection, and each child's RSS.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createHub, serveHub } from "../hub/index.js"
+import { PeerChild, type ChildEvent } from "./peer-child.js"
+import { defaultPeerConfig } from "../app/config.js"
+import { FAST_PEER_CONFIG } from "./options.js"
+
+/** Payload of one bulk envelope. */
+export const BULK_ENVELOPE_BYTES = 64 * 1024
+/** How long the whole mesh may take to form before the run fails. */
+export const MESH_TIMEOUT_MS = 120_000
+/** How long one measurement command may take. */
+export const COMMAND_TIMEOUT_MS = 120_000
+/** The repository the benchmark peers share. */
+export const BENCH_REPO = "bench/mesh"
+
+/** What to run. */
+export interface MeshBenchOptions {
+  readonly peers: number
+  /** RTT samples per measured pair. */
+  readonly rttSamples: number
+  /** Bulk envelopes for the throughput run. */
+  readonly bulkCount: number
+  /** Test timing (`--fast`) instead of the defaults. */
+  readonly fast: boolean
+}
+
+/** The figures of one run (issue 4's JSON shape, plus details). */
+export interface MeshBenchResult {
+  readonly peers: number
+  readonly fullMeshMs: { readonly p50: number; readonly p99: number }
+  readonly rttMs: { readonly p50: number; readonly p99: number }
+  readonly throughputMBps: number
+  readonly githubWritesPerConnection: number
+  readonly rssMBPerPeer: number
+  readonly details: Record<string, unknown>
+}
+
+/** The p-th percentile (nearest rank) of `xs`, rounded to 3 decimals. */
+export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return Number((sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0).toFixed(3))
+}
+
+const openCount = (e: ChildEvent): number =>
+  ((e.links as ReadonlyArray<{ state: string }> | undefined) ?? []).filter((l) => l.state === "open").length
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits))
+
+/** Runs the benchmark once; every child is stopped and the hub closed before it returns. */
+export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBenchResult> => {
+  const users = Array.from({ length: options.peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
+  const hub = await createHub({ users, repos: [BENCH_REPO] })
+  const server = await serveHub(hub, { port: 0 })
+  const data = mkdtempSync(join(tmpdir(), "skygit-bench-"))
+  const children: Array<PeerChild> = []
+  try {
+    const writes = () => Object.values(hub.stats().users).reduce((n, u) => n + u.writes, 0)
+    const writesBefore = writes()
+    for (const [i, user] of users.entries()) {
+      const args = ["--hub", server.url, "--token", hub.tokenOf(user), "--repo", BENCH_REPO, "--name", `s${i + 1}`, "--data", join(data, user), "--bench"]
+      children.push(new PeerChild(options.fast ? [...args, "--fast"] : args))
+    }
+    const others = options.peers - 1
+    const meshed = await Promise.all(
+      children.map(async (c) => {
+        const ready = await c.waitFor("ready", (e) => (e.event === "ready" ? e : undefined), MESH_TIMEOUT_MS)
+        const at = await c.waitFor("full mesh", (e) => (e.event === "view" && openCount(e) >= others ? e.at : undefined), MESH_TIMEOUT_MS)
+        return { key: String(ready.self), fromStart: at - Number(ready.startedAt), fromSpawn: at - c.spawnedAt }
+      })
+    )
+    const writesMeshed = writes() - writesBefore
+    const connections = (options.peers * others) / 2
+
+    const rtt: Array<number> = []
+    const [first, second] = children
+    if (first !== undefined && second !== undefined) {
+      for (const target of meshed.slice(1)) {
+        const reply = await first.ask(`/rtt ${target.key} ${options.rttSamples}`, "rtt", COMMAND_TIMEOUT_MS)
+        rtt.push(...(reply.samples as ReadonlyArray<number>))
+      }
+    }
+    const bulk =
+      second === undefined || first === undefined
+        ? undefined
+        : await first.ask(`/bulk ${meshed[1]!.key} ${options.bulkCount} ${BULK_ENVELOPE_BYTES}`, "bulk", COMMAND_TIMEOUT_MS)
+    const rss = await Promise.all(children.map(async (c) => Number((await c.ask("/stats", "stats", COMMAND_TIMEOUT_MS)).rssMB)))
+    const config = { ...defaultPeerConfig, ...(options.fast ? FAST_PEER_CONFIG : {}) }
+    const fullMesh = meshed.map((m) => m.fromStart)
+    return {
+      peers: options.peers,
+      fullMeshMs: { p50: percentile(fullMesh, 50), p99: percentile(fullMesh, 99) },
+      rttMs: { p50: percentile(rtt, 50), p99: percentile(rtt, 99) },
+      throughputMBps: bulk === undefined ? 0 : round(Number(bulk.mbps)),
+      githubWritesPerConnection: connections === 0 ? 0 : Number((writesMeshed / connections).toFixed(3)),
+      rssMBPerPeer: round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length)),
+      details: {
+        timing: options.fast ? "fast" : "default",
+        pollBaseMs: config.pollBaseMs,
+        pollFastMs: config.pollFastMs,
+        fullMeshFromSpawnMs: { p50: percentile(meshed.map((m) => m.fromSpawn), 50), p99: percentile(meshed.map((m) => m.fromSpawn), 99) },
+        fullMeshMaxMs: Math.max(...fullMesh),
+        connections,
+        githubWrites: writesMeshed,
+        githubWritesByUser: Object.fromEntries(Object.entries(hub.stats().users).map(([u, s]) => [u, s.writes])),
+        rttSamples: rtt.length,
+        bulk: bulk === undefined ? null : { envelopes: bulk.received, envelopeBytes: BULK_ENVELOPE_BYTES, ms: round(Number(bulk.ms)) },
+        rssMBMax: round(Math.max(...rss))
+      }
+    }
+  } finally {
+    await Promise.all(children.map((c) => c.quit(10_000)))
+    for (const c of children) c.kill()
+    await server.close()
+    rmSync(data, { recursive: true, force: true })
+  }
+}
