@@ -52,6 +52,17 @@ export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
 const openCount = (e: ChildEvent): number =>
   ((e.links as ReadonlyArray<{ state: string }> | undefined) ?? []).filter((l) => l.state === "open").length
 
+/** The kind of a content-creating request, or undefined for any other. */
+const writeKind = (method: string, url: string): string | undefined => {
+  if (method === "PUT" && url.includes("/contents/")) return "PUT contents"
+  if ((method === "POST" || method === "PATCH") && url.includes("/git/refs")) return `${method} git/refs`
+  return undefined
+}
+
+/** Content-creating requests that succeeded (2xx). */
+const landed = (breakdown: Record<string, number>): number =>
+  Object.entries(breakdown).reduce((n, [k, v]) => (/ 2\d\d$/.test(k) ? n + v : n), 0)
+
 const round = (x: number, digits = 1) => Number(x.toFixed(digits))
 
 /** Runs the benchmark once; every child is stopped and the hub closed before it returns. */
@@ -63,6 +74,12 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
   const children: Array<PeerChild> = []
   try {
     const writes = () => Object.values(hub.stats().users).reduce((n, u) => n + u.writes, 0)
+    // Why each content-creating request was made, and whether it landed (CAS losses and branch races show here).
+    const breakdown: Record<string, number> = {}
+    const stopCounting = hub.onExchange((e) => {
+      const kind = writeKind(e.method, e.url)
+      if (kind !== undefined) breakdown[`${kind} ${e.status}`] = (breakdown[`${kind} ${e.status}`] ?? 0) + 1
+    })
     const writesBefore = writes()
     for (const [i, user] of users.entries()) {
       const args = ["--hub", server.url, "--token", hub.tokenOf(user), "--repo", BENCH_REPO, "--name", `s${i + 1}`, "--data", join(data, user), "--bench"]
@@ -73,10 +90,11 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       children.map(async (c) => {
         const ready = await c.waitFor("ready", (e) => (e.event === "ready" ? e : undefined), MESH_TIMEOUT_MS)
         const at = await c.waitFor("full mesh", (e) => (e.event === "view" && openCount(e) >= others ? e.at : undefined), MESH_TIMEOUT_MS)
-        return { key: String(ready.self), fromStart: at - Number(ready.startedAt), fromSpawn: at - c.spawnedAt }
+        return { key: String(ready.self), readyAt: Number(ready.startedAt), meshAt: at, fromStart: at - Number(ready.startedAt), fromSpawn: at - c.spawnedAt }
       })
     )
     const writesMeshed = writes() - writesBefore
+    stopCounting()
     const connections = (options.peers * others) / 2
 
     const rtt: Array<number> = []
@@ -107,8 +125,12 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
         pollFastMs: config.pollFastMs,
         fullMeshFromSpawnMs: { p50: percentile(meshed.map((m) => m.fromSpawn), 50), p99: percentile(meshed.map((m) => m.fromSpawn), 99) },
         fullMeshMaxMs: Math.max(...fullMesh),
+        // Processes boot at different times on a loaded machine: this is the mesh's own time once everyone runs.
+        fullMeshAfterLastStartMs: Math.max(...meshed.map((m) => m.meshAt)) - Math.max(...meshed.map((m) => m.readyAt)),
+        landedGithubWritesPerConnection: Number((landed(breakdown) / Math.max(1, connections)).toFixed(3)),
         connections,
         githubWrites: writesMeshed,
+        githubWriteRequests: breakdown,
         githubWritesByUser: Object.fromEntries(Object.entries(hub.stats().users).map(([u, s]) => [u, s.writes])),
         rttSamples: rtt.length,
         bulk: bulk === undefined ? null : { envelopes: bulk.received, envelopeBytes: BULK_ENVELOPE_BYTES, ms: round(Number(bulk.ms)) },
