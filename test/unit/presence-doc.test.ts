@@ -54,6 +54,21 @@ describe("document text", () => {
     expect(decoded(encodeDocument(doc))).toEqual({ document: doc, skipped: [] })
   })
 
+  it.prop(
+    "round-trips any document of valid entries and slots",
+    [
+      fc.array(fc.record({ peer: arbPeer, lastSeen: fc.integer({ min: 0, max: 4e12 }), fingerprint: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }) }), { maxLength: 6 }),
+      fc.array(fc.record({ from: arbPeer, to: arbPeer, at: fc.integer({ min: 0, max: 4e12 }), attempt: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,20}$/), answer: fc.boolean() }), { maxLength: 6 })
+    ],
+    ([es, ss]) => {
+      const doc: PresenceDocument = {
+        entries: es.map((e) => entry(e.peer, e.lastSeen, e.fingerprint)),
+        signals: ss.map((s) => signal(s.from, s.to, s.at, s.attempt, s.answer ? "answer" : "offer"))
+      }
+      expect(decoded(encodeDocument(doc))).toEqual({ document: doc, skipped: [] })
+    }
+  )
+
   it("uses the seed's wire names and ISO times", () => {
     const wire = JSON.parse(encodeDocument(doc)) as { version: number; entries: Array<Record<string, unknown>>; signals: Array<Record<string, unknown>> }
     expect(wire.version).toBe(1)
