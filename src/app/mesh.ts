@@ -46,7 +46,17 @@ const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
   let link = ctx.state.links.get(key)
   if (link === undefined) {
-    link = { peer, state: "discovered", attempt: undefined, via: undefined, deadline: 0, failures: 0, retryAt: 0, heardAt: 0 }
+    link = {
+      peer,
+      state: "discovered",
+      attempt: undefined,
+      via: undefined,
+      relayVia: undefined,
+      deadline: 0,
+      failures: 0,
+      retryAt: 0,
+      heardAt: 0
+    }
     ctx.state.links.set(key, link)
     if (!ctx.state.firstKnown.has(key)) ctx.state.firstKnown.set(key, at)
   }
@@ -115,9 +125,17 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
 const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> =>
   Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint)
 
-/** Sends a signaling payload towards `target` through a neighbor that reaches it. */
-const relay = (ctx: PeerContext, target: PeerId, payload: SignalPayload): Effect.Effect<boolean> =>
-  Option.match(relayTo(target, openPeers(ctx), ctx.state.reports), {
+/**
+ * Sends a signaling payload towards `target` through a neighbor that reaches it:
+ * the one that relayed `target`'s own signaling to us if it is still open (its
+ * neighbor list may not have reached us yet), else one whose list names `target`.
+ */
+const relay = (ctx: PeerContext, target: PeerId, payload: SignalPayload, prefer?: PeerId): Effect.Effect<boolean> =>
+  Option.match(
+    prefer !== undefined && ctx.state.links.get(peerKey(prefer))?.state === "open"
+      ? Option.some(prefer)
+      : relayTo(target, openPeers(ctx), ctx.state.reports),
+    {
     onNone: () => Effect.succeed(false),
     onSome: (via) =>
       Effect.flatMap(now, (at) =>
@@ -126,7 +144,8 @@ const relay = (ctx: PeerContext, target: PeerId, payload: SignalPayload): Effect
           true
         )
       )
-  })
+    }
+  )
 
 /** Delivers our half of a signaling exchange the way the other half came. */
 const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, description: Description): Effect.Effect<void> =>
@@ -139,8 +158,8 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
       return Effect.void
     }
     return Effect.flatMap(
-      relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }),
-      (sent) => (sent ? Effect.void : failLink(ctx, link, at))
+      relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }, link.relayVia),
+      (sent) => (sent ? Effect.void : Effect.zipRight(reject(ctx, link.peer, "no neighbor reaches this peer to relay signaling"), failLink(ctx, link, at)))
     )
   })
 
@@ -150,6 +169,7 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   link.state = "signaling"
   link.attempt = attempt
   link.via = via
+  link.relayVia = undefined
   link.deadline = at + ctx.config.signalTimeoutMs
   return ctx.fork(
     ctx.transport.offer({ peer: link.peer, fingerprint: fingerprintOf(ctx, link.peer) }, attempt).pipe(
@@ -167,7 +187,8 @@ export const handleDescription = (
   origin: PeerId,
   attempt: string,
   description: Description,
-  via: "presence" | "mesh"
+  via: "presence" | "mesh",
+  relayedBy?: PeerId
 ): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const key = `${peerKey(origin)}/${attempt}/${description.type}`
@@ -175,6 +196,7 @@ export const handleDescription = (
     ctx.state.handled.add(key)
     if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     const link = linkOf(ctx, origin, at)
+    if (relayedBy !== undefined && !samePeer(relayedBy, origin)) link.relayVia = relayedBy
     const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
     if (description.type === "offer") {
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
@@ -255,7 +277,7 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (direct?.state !== "open") return reject(ctx, from, "signal for a peer this session is not connected to")
       return sendTo(ctx, p.target, { ...envelope, id: envelopeId(ctx, at), from: ctx.self, timestamp: at })
     }
-    if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh")
+    if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
     return Effect.void
   })
 

@@ -16,6 +16,8 @@ export interface Link {
   attempt: string | undefined
   /** Which way the current attempt was signaled. */
   via: "presence" | "mesh" | undefined
+  /** The neighbor that relayed the other side's signaling to us: our reply goes back through it. */
+  relayVia: PeerId | undefined
   /** Until when the current signaling attempt may take. */
   deadline: number
   failures: number

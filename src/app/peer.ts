@@ -185,7 +185,7 @@ export const startPeer = (
     // A pull fails with None when its stream ends (the transport closed): the pump then just stops.
     const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
       ctx.fork(
-        Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, (a) => ctx.inActor(handle(a)), { discard: true }))).pipe(
+        Effect.forever(Effect.flatMap(pull, (chunk) => ctx.inActor(Effect.forEach(chunk, handle, { discard: true })))).pipe(
           Effect.catchAll(() => Effect.void)
         )
       )

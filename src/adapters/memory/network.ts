@@ -6,7 +6,7 @@
  * side crashes or a partition cuts them. Frames are real text, decoded by the
  * domain like on a data channel, so hostile input takes the real path.
  */
-import { Effect, Either, FiberSet, Option, PubSub, Schema, Stream, type Scope } from "effect"
+import { Effect, Either, Fiber, FiberSet, Option, PubSub, Queue, Schema, Stream, type Scope } from "effect"
 import { acceptFrame, encodeEnvelope, MAX_ENVELOPE_BYTES, exceedsUtf8, type Description } from "../../domain/envelope.js"
 import { PeerId, peerKey, type PeerId as Peer } from "../../domain/identity.js"
 import {
@@ -53,10 +53,20 @@ interface Link {
   lastDue: number
 }
 
+/** A frame on its way to an endpoint. */
+interface Frame {
+  readonly due: number
+  readonly from: Peer
+  readonly attempt: string
+  readonly text: string
+}
+
 interface Endpoint {
   readonly self: Peer
   readonly fingerprint: string
   readonly links: Map<string, Link>
+  /** Frames in flight to this endpoint, delivered in order by one fiber (no fiber per frame). */
+  readonly inbox: Queue.Queue<Frame>
   readonly incoming: PubSub.PubSub<Incoming>
   readonly events: PubSub.PubSub<ChannelEvent>
   alive: boolean
@@ -149,16 +159,19 @@ export class MemoryNetwork {
     return Effect.gen(this, function* () {
       const incoming = yield* PubSub.unbounded<Incoming>()
       const events = yield* PubSub.unbounded<ChannelEvent>()
+      const inbox = yield* Queue.unbounded<Frame>()
       const ep: Endpoint = {
         self,
         fingerprint: fingerprint ?? `sim-${peerKey(self)}`,
         links: new Map(),
+        inbox,
         incoming,
         events,
         alive: true
       }
       this.endpoints.set(peerKey(self), ep)
-      yield* Effect.addFinalizer(() => this.detach(ep))
+      const courier = yield* FiberSet.run(this.fibers, this.courier(ep))
+      yield* Effect.addFinalizer(() => Effect.zipRight(this.detach(ep), Fiber.interrupt(courier)))
       return this.service(ep)
     })
   }
@@ -261,20 +274,34 @@ export class MemoryNetwork {
         return Effect.void
       }
       const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
+      const to = this.endpoints.get(peerKey(link.remote))
+      if (to === undefined) {
+        this.stats.framesDropped += 1
+        return Effect.void
+      }
       return Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) => {
         const due = Math.max(now + delay, link.lastDue)
         link.lastDue = due
-        return this.later(due - now, () => {
-          const to = this.endpoints.get(peerKey(link.remote))
-          const back = to?.links.get(peerKey(ep.self))
-          if (to === undefined || back === undefined || back.attempt !== link.attempt || back.state !== "open") {
-            this.stats.framesDropped += 1
-            return Effect.void
-          }
-          return this.deliver(to, ep.self, text)
-        })
+        return Queue.offer(to.inbox, { due, from: ep.self, attempt: link.attempt, text })
       })
     })
+  }
+
+  /** Delivers an endpoint's frames when they are due, if the connection they came on still stands. */
+  private courier(ep: Endpoint): Effect.Effect<never> {
+    return Effect.forever(
+      Effect.gen(this, function* () {
+        const frame = yield* Queue.take(ep.inbox)
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        if (frame.due > now) yield* Effect.sleep(frame.due - now)
+        const back = ep.links.get(peerKey(frame.from))
+        if (!ep.alive || back === undefined || back.attempt !== frame.attempt || back.state !== "open") {
+          this.stats.framesDropped += 1
+          return
+        }
+        yield* this.deliver(ep, frame.from, frame.text)
+      })
+    )
   }
 
   private deliver(to: Endpoint, from: Peer, text: string): Effect.Effect<void> {
