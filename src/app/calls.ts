@@ -19,12 +19,15 @@ import {
   type CallsState
 } from "../domain/call.js"
 import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { isOfferer } from "../domain/signaling-roles.js"
 import { Media, type LocalTrack, type RemoteTrack, type RemoteTrackEvent } from "../ports/Media.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { callEnvelope, callSignalOf, PendingSignals, trySend } from "./calls-wire.js"
 
 /** How often ring deadlines are checked. */
 export const CALL_TICK_MS = 1_000
+/** How long the polite end of a leg waits for the other end's tracks before sending its own anyway. */
+export const POLITE_CONNECT_WAIT_MS = 3_000
 /** Most problems kept for the UI. */
 export const MAX_CALL_PROBLEMS = 20
 
@@ -84,6 +87,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
     let state: CallsState = initialCalls(self, options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS)
     let local: ReadonlyArray<LocalTrack> = []
     let sequence = 0
+    const scope = yield* Effect.scope
 
     const update = (f: (v: CallsView) => CallsView) => SubscriptionRef.update(view, f)
     const problem = (text: string) =>
@@ -139,7 +143,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
           )
         case "Connect":
           return media.open(cmd.peer).pipe(
-            Effect.zipRight(sendAll(cmd.peer, local)),
+            Effect.zipRight(isOfferer(self, cmd.peer) ? sendAll(cmd.peer, local) : Effect.asVoid(Effect.forkIn(politeConnect(cmd.peer), scope))),
             Effect.as([]),
             Effect.catchAll((e) => Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), [{ _tag: "LinkLost", peer: cmd.peer } as const]))
           )
@@ -154,6 +158,29 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
           return cmd.on ? startScreen : stopScreen
       }
     }
+
+    const accepted = (peer: PeerId) => connected().some((p) => samePeer(p, peer))
+
+    /**
+     * The polite end of a leg adds its tracks once the offerer's have arrived: both
+     * adding at once makes both offer (glare), and its offer now meets a stable peer.
+     */
+    const politeConnect = (peer: PeerId): Effect.Effect<void> =>
+      view.changes.pipe(
+        Stream.filter((v) => v.remote.some((t) => samePeer(t.peer, peer))),
+        Stream.runHead,
+        Effect.timeout(POLITE_CONNECT_WAIT_MS),
+        Effect.ignore,
+        Effect.zipRight(
+          lock.withPermits(1)(
+            Effect.suspend(() =>
+              accepted(peer)
+                ? sendAll(peer, local).pipe(Effect.catchAll((e) => problem(`media to ${e.peer.username}: ${e.detail}`)))
+                : Effect.void
+            )
+          )
+        )
+      )
 
     const startScreen: Effect.Effect<ReadonlyArray<CallInput>> = media.capture("screen").pipe(
       Effect.tap((t) => Effect.sync(() => (local = [...local, t]))),

@@ -28,6 +28,15 @@ const waitFor = async <A>(what: string, get: () => Promise<A>, ok: (a: A) => boo
   }
 }
 
+/** Opens a data channel between two pages and waits until both ends see it open. */
+const connectPages = async (a: { page: Page; ref: PeerRef }, b: { page: Page; ref: PeerRef }, attempt: string): Promise<void> => {
+  const offer = await call(a.page, "offer", b.ref, attempt)
+  const answer = await call(b.page, "answer", a.ref, attempt, offer)
+  await call(a.page, "complete", b.ref, attempt, answer)
+  await waitFor(`${a.ref.username}'s channel to ${b.ref.username}`, () => call(a.page, "state", b.ref), (s) => s === "open")
+  await waitFor(`${b.ref.username}'s channel to ${a.ref.username}`, () => call(b.page, "state", a.ref), (s) => s === "open")
+}
+
 /** Calls one function of the page's test API. */
 const call = <K extends keyof SkygitPage>(page: Page, name: K, ...args: Parameters<SkygitPage[K]>): Promise<Awaited<ReturnType<SkygitPage[K]>>> =>
   page.evaluate(
@@ -120,7 +129,7 @@ describe("a video call between two Chromium pages", () => {
       await waitFor("alice's channel", () => call(a.page, "state", b.ref), (s) => s === "open")
       await waitFor("bob's channel", () => call(b.page, "state", a.ref), (s) => s === "open")
 
-      await call(a.page, "dial", b.ref, "video")
+      await call(a.page, "dial", [b.ref], "video")
       await waitFor("bob's phone to ring", () => call(b.page, "view"), (v) => v.phase === "ringing")
       await call(b.page, "accept")
       await waitFor("alice to see bob's tracks", () => call(a.page, "view"), (v) => v.phase === "accepted" && v.remote === 2)
@@ -146,6 +155,57 @@ describe("a video call between two Chromium pages", () => {
     } finally {
       await a.page.close()
       await b.page.close()
+    }
+  }, 60_000)
+})
+
+describe("a group video call between three Chromium pages", () => {
+  it("every pair decodes frames; a participant leaving ends only its legs", async () => {
+    const a = await openPage("alice", "ga")
+    const b = await openPage("bob", "gb")
+    const c = await openPage("carol", "gc")
+    try {
+      await connectPages(a, b, "g1")
+      await connectPages(a, c, "g2")
+      await connectPages(b, c, "g3")
+
+      await call(a.page, "dial", [b.ref, c.ref], "video")
+      await waitFor("bob's phone to ring", () => call(b.page, "view"), (v) => v.phase === "ringing")
+      await waitFor("carol's phone to ring", () => call(c.page, "view"), (v) => v.phase === "ringing")
+      // Both accept at once: every pair renegotiates concurrently, glare included.
+      await Promise.all([call(b.page, "accept"), call(c.page, "accept")])
+
+      const pages = [a, b, c]
+      const states = async () => {
+        const out: Record<string, unknown> = {}
+        for (const p of pages) for (const q of pages) if (p !== q) out[`${p.ref.username}>${q.ref.username}`] = await call(p.page, "debug", q.ref)
+        return out
+      }
+      for (const p of pages) {
+        await waitFor(`${p.ref.username} to see four remote tracks`, () => call(p.page, "view"), (v) => v.remote === 4).catch(async (e) => {
+          throw new Error(`${String(e)}\n${JSON.stringify(await states(), null, 1)}`)
+        })
+        for (const q of pages) {
+          if (q === p) continue
+          await waitFor(`frames from ${q.ref.username} at ${p.ref.username}`, () => call(p.page, "framesDecoded", q.ref), (n) => n > 0)
+        }
+      }
+
+      await call(c.page, "hangUp")
+      for (const p of [a, b]) {
+        const v = await waitFor(`${p.ref.username} to see carol leave`, () => call(p.page, "view"), (v) => v.legs["carol"] === "ended" && v.remote === 2)
+        expect(v.phase).toBe("accepted")
+        expect(await call(p.page, "liveSenders", c.ref)).toBe(0)
+      }
+      expect(await call(c.page, "capturedStates")).toEqual(["ended", "ended"])
+      const before = await call(b.page, "framesDecoded", a.ref)
+      await waitFor("alice's video still reaching bob", () => call(b.page, "framesDecoded", a.ref), (n) => n > before)
+
+      await call(b.page, "hangUp")
+      await waitFor("alice's call to end", () => call(a.page, "view"), (v) => v.phase === "ended" && v.local === 0 && v.remote === 0)
+      expect(await call(a.page, "capturedStates")).toEqual(["ended", "ended"])
+    } finally {
+      for (const p of [a, b, c]) await p.page.close()
     }
   }, 60_000)
 })
