@@ -6,7 +6,7 @@
  * before a commit.
  */
 import { Effect, PubSub } from "effect"
-import { MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
+import { MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
 import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
@@ -63,7 +63,7 @@ export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Ef
     if (pending.length === 0) return
     const at = yield* now
     ctx.state.lastHandoffAt = at
-    for (let i = 0; i < pending.length; i += MAX_HANDOFF_MESSAGES) {
+    for (const messages of handoffChunks(pending)) {
       yield* sendTo(ctx, leader, {
         v: 1,
         id: envelopeId(ctx, at),
@@ -71,10 +71,32 @@ export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Ef
         from: ctx.self,
         to: { username: leader.username, sessionId: leader.sessionId },
         timestamp: at,
-        payload: { _tag: "handoff", messages: pending.slice(i, i + MAX_HANDOFF_MESSAGES) }
+        payload: { _tag: "handoff", messages }
       })
     }
   })
+
+/** Handoff envelopes stay well under the envelope limit, by count and by size. */
+const HANDOFF_BYTES = MAX_ENVELOPE_BYTES / 2
+
+/** Splits messages into handoff-sized chunks (a long message's UTF-8 may take three bytes per character). */
+export const handoffChunks = (messages: ReadonlyArray<Message>): ReadonlyArray<ReadonlyArray<Message>> => {
+  const chunks: Array<Array<Message>> = []
+  let chunk: Array<Message> = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = 3 * m.text.length + 512
+    if (chunk.length > 0 && (chunk.length >= MAX_HANDOFF_MESSAGES || bytes + size > HANDOFF_BYTES)) {
+      chunks.push(chunk)
+      chunk = []
+      bytes = 0
+    }
+    chunk.push(m)
+    bytes += size
+  }
+  if (chunk.length > 0) chunks.push(chunk)
+  return chunks
+}
 
 /** Tells every neighbor which messages are now committed, so they stop holding them. */
 export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Message>, head: string): Effect.Effect<void> =>

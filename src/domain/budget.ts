@@ -155,9 +155,11 @@ export const nextWriteAt = (state: BudgetState, now: number, limits: GitHubLimit
 }
 
 /**
- * How long to wait before the next poll so that polling alone cannot exhaust the
- * primary budget before it refills. Each poll is assumed to count (a 304 would be
- * free); `reserve` requests are kept back for writes and reads the user asks for.
+ * How long to wait before the next poll: `baseMs` while the budget is ample,
+ * wider as it runs down (spreading what is left over the time to the reset, up
+ * to `maxMs`), and until the reset once only `reserve` is left, so polling never
+ * eats into what is kept for writes and what the user asks for. Each poll is
+ * assumed to count (a 304 would be free).
  */
 export const pollDelayMs = (options: {
   readonly baseMs: number

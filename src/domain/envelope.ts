@@ -20,8 +20,28 @@ export const MAX_NEIGHBORS = 256
 export const MAX_SDP_LENGTH = 64 * 1024
 /** Longest trickled ICE candidate accepted from a peer. */
 export const MAX_CANDIDATE_LENGTH = 8 * 1024
+/** Deepest nesting accepted in application data (custom and call payloads). */
+export const MAX_DATA_DEPTH = 32
 /** Longest reason text kept from a rejection. */
 const MAX_REASON_LENGTH = 400
+
+/** Nesting depth of a JSON value, counted without recursion (hostile input can be very deep). */
+const depthOf = (value: unknown): number => {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!
+    if (d > deepest) deepest = d
+    if (deepest > MAX_DATA_DEPTH) return deepest
+    if (typeof v === "object" && v !== null) for (const child of Object.values(v)) stack.push([child, d + 1])
+  }
+  return deepest
+}
+
+/** Application data: any JSON up to `MAX_DATA_DEPTH` deep, so that what decodes can be encoded again. */
+const BoundedData = Schema.Unknown.pipe(
+  Schema.filter((v) => depthOf(v) <= MAX_DATA_DEPTH, { message: () => `data nested deeper than ${MAX_DATA_DEPTH}` })
+)
 
 const EnvelopeId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{1,128}$/))
 const Timestamp = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
@@ -83,14 +103,14 @@ export const SignalPayload = Schema.Union(
     origin: PeerId,
     target: PeerId,
     call: Schema.String.pipe(Schema.maxLength(128)),
-    data: Schema.Unknown
+    data: BoundedData
   })
 )
 /** Signaling relayed through the mesh. */
 export type SignalPayload = typeof SignalPayload.Type
 
 /** Application-defined traffic: a name and any JSON. */
-export const CustomPayload = Schema.Struct({ name: Schema.String.pipe(Schema.maxLength(128)), data: Schema.Unknown })
+export const CustomPayload = Schema.Struct({ name: Schema.String.pipe(Schema.maxLength(128)), data: BoundedData })
 /** Application-defined traffic. */
 export type CustomPayload = typeof CustomPayload.Type
 

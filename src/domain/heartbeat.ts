@@ -16,9 +16,16 @@ export interface Seen {
   readonly lastSeen: number
 }
 
-/** Whether a peer last seen at `lastSeen` is still online at `now`. A future timestamp (clock skew) counts as fresh. */
+/** How far ahead of ours another peer's clock is believed to be, at most. */
+export const MAX_CLOCK_SKEW_MS = 60_000
+
+/**
+ * Whether a peer last seen at `lastSeen` is still online at `now`. A timestamp a
+ * little in the future (clock skew) is fresh; one further ahead than
+ * `MAX_CLOCK_SKEW_MS` is not believed, so it cannot keep a peer online for ever.
+ */
 export const isFresh = (lastSeen: number, now: number, config: HeartbeatConfig): boolean =>
-  now - lastSeen < config.expiryMs
+  lastSeen <= now + MAX_CLOCK_SKEW_MS && now - lastSeen < config.expiryMs
 
 /** The entries still online at `now`. */
 export const onlineAt = <A extends Seen>(entries: Iterable<A>, now: number, config: HeartbeatConfig): ReadonlyArray<A> =>

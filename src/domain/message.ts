@@ -11,8 +11,9 @@ export const MAX_MESSAGE_TEXT = 8_000
 /**
  * A conversation id: lower-case letters, digits, `-` and `_`, safe as a directory
  * name and never equal to a file of `.messages/` (`general`, `dm--alice--bob`).
+ * Up to 96 characters: the direct conversation of two 39-character logins fits.
  */
-export const ConversationId = Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9_-]{0,79}$/), Schema.brand("ConversationId"))
+export const ConversationId = Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9_-]{0,95}$/), Schema.brand("ConversationId"))
 /** A conversation id. */
 export type ConversationId = typeof ConversationId.Type
 

@@ -7,6 +7,7 @@
 import { Array as Arr, Data, Either, ParseResult, Schema } from "effect"
 import { PeerId, peerKey, samePeer, sameUser } from "./identity.js"
 import { Description } from "./envelope.js"
+import { MAX_CLOCK_SKEW_MS } from "./heartbeat.js"
 
 /** Most entries a document keeps; the stalest go first. */
 export const MAX_PRESENCE_ENTRIES = 500
@@ -109,6 +110,12 @@ export const decodeDocument = (
       const skipped: Array<Skipped> = []
       const entries: Array<PresenceEntry> = []
       const signals: Array<PresenceSignal> = []
+      if (outer.entries.length > MAX_PRESENCE_ENTRIES) {
+        skipped.push({ detail: `${outer.entries.length - MAX_PRESENCE_ENTRIES} entries past the first ${MAX_PRESENCE_ENTRIES} ignored` })
+      }
+      if (outer.signals.length > MAX_PRESENCE_SIGNALS) {
+        skipped.push({ detail: `${outer.signals.length - MAX_PRESENCE_SIGNALS} signaling slots past the first ${MAX_PRESENCE_SIGNALS} ignored` })
+      }
       outer.entries.slice(0, MAX_PRESENCE_ENTRIES).forEach((raw, i) =>
         Either.match(decodeEntry(raw), {
           onLeft: (e) => skipped.push({ detail: `entry ${i}: ${reason(e)}` }),
@@ -144,13 +151,19 @@ const slotKey = (s: PresenceSignal): string => `${peerKey(s.from)}>${peerKey(s.t
  * compare-and-swap loss, so no one's write is lost.
  */
 export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: number): PresenceDocument => {
-  const entries = new Map(doc.entries.map((e) => [peerKey(entryPeer(e)), e] as const))
-  for (const peer of change.remove) entries.delete(peerKey(peer))
-  for (const e of change.upsert) {
+  // A clock far ahead must not keep an entry alive forever: no one is seen later than now + skew.
+  const latest = now + MAX_CLOCK_SKEW_MS
+  const clamp = (e: PresenceEntry): PresenceEntry => (e.lastSeen > latest ? { ...e, lastSeen: latest } : e)
+  const entries = new Map<string, PresenceEntry>()
+  const upsert = (e: PresenceEntry) => {
     const key = peerKey(entryPeer(e))
     const old = entries.get(key)
-    entries.set(key, old !== undefined && old.lastSeen > e.lastSeen ? { ...e, lastSeen: old.lastSeen } : e)
+    entries.set(key, old !== undefined && old.lastSeen > e.lastSeen ? { ...clamp(e), lastSeen: old.lastSeen } : clamp(e))
   }
+  // The document may already hold one peer twice (logins differ in case): the newest wins.
+  for (const e of doc.entries) upsert(e)
+  for (const peer of change.remove) entries.delete(peerKey(peer))
+  for (const e of change.upsert) upsert(e)
   const slots = new Map(doc.signals.map((s) => [slotKey(s), s] as const))
   for (const s of change.signals) slots.set(slotKey(s), s)
   const removed = (p: PeerId) => change.remove.some((r) => samePeer(r, p))

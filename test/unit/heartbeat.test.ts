@@ -1,7 +1,7 @@
 /** Heartbeat expiry with time as a parameter. */
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { expiresAt, isFresh, onlineAt, type HeartbeatConfig } from "../../src/domain/heartbeat.js"
+import { expiresAt, isFresh, MAX_CLOCK_SKEW_MS, onlineAt, type HeartbeatConfig } from "../../src/domain/heartbeat.js"
 import { makePeerId } from "../../src/domain/identity.js"
 
 const config: HeartbeatConfig = { intervalMs: 30_000, expiryMs: 90_000 }
@@ -27,19 +27,19 @@ describe("isFresh", () => {
   })
 
   it.prop(
-    "agrees with expiresAt: fresh exactly before the expiry time",
+    "agrees with expiresAt for believable timestamps: fresh exactly before the expiry time",
     [fc.integer({ min: 0, max: 1e12 }), fc.integer({ min: 0, max: 1e12 }), fc.integer({ min: 1, max: 1e7 })],
     ([lastSeen, now, expiryMs]) => {
       const c = { intervalMs: 1, expiryMs }
-      expect(isFresh(lastSeen, now, c)).toBe(now < expiresAt(lastSeen, c))
+      expect(isFresh(lastSeen, now, c)).toBe(lastSeen <= now + MAX_CLOCK_SKEW_MS && now < expiresAt(lastSeen, c))
     }
   )
 
   it.prop(
-    "once stale, stays stale as time advances",
+    "once expired, stays stale as time advances",
     [fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 0, max: 1e9 })],
     ([lastSeen, now, later]) => {
-      if (!isFresh(lastSeen, now, config)) expect(isFresh(lastSeen, now + later, config)).toBe(false)
+      if (now >= expiresAt(lastSeen, config)) expect(isFresh(lastSeen, now + later, config)).toBe(false)
     }
   )
 })
@@ -63,5 +63,14 @@ describe("onlineAt", () => {
     expect(at(lastBeat + config.intervalMs)).toBe(1)
     expect(at(lastBeat + 2 * config.intervalMs)).toBe(1)
     expect(at(lastBeat + config.expiryMs)).toBe(0)
+  })
+})
+
+describe("clock skew", () => {
+  it("a timestamp further ahead than MAX_CLOCK_SKEW_MS is not believed", () => {
+    const config = { intervalMs: 60_000, expiryMs: 90_000 }
+    expect(isFresh(MAX_CLOCK_SKEW_MS, 0, config)).toBe(true)
+    expect(isFresh(MAX_CLOCK_SKEW_MS + 1, 0, config)).toBe(false)
+    expect(isFresh(10 * 3_600_000, 0, config)).toBe(false)
   })
 })

@@ -130,10 +130,9 @@ describe("directConversation", () => {
     expect(c).toBe(directConversation(b, a))
   })
 
-  // BUG (reported, src/domain/message.ts): "dm--" + two logins + "--" can reach 84
-  // characters, but ConversationId allows 80, so ConversationId.make throws for
-  // two long (legal, up to 39-character) logins. Flip to `it` once fixed.
-  it.fails("does not throw for two 39-character logins (GitHub's maximum)", () => {
+  // Regression: "dm--" + two 39-character logins + "--" is 84 characters; ConversationId
+  // allowed 80, so directConversation threw for two long (legal) logins.
+  it("does not throw for two 39-character logins (GitHub's maximum)", () => {
     const c = directConversation("a".repeat(39), "b".repeat(39))
     expect(validConversation(c)).toBe(true)
   })

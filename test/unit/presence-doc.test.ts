@@ -22,6 +22,7 @@ import {
   SIGNAL_RETENTION_MS,
   type PresenceDocument
 } from "../../src/domain/presence-doc.js"
+import { MAX_CLOCK_SKEW_MS } from "../../src/domain/heartbeat.js"
 import { entry, signal } from "../support/fixtures.js"
 import { arbPeer } from "./arbitraries.js"
 
@@ -202,11 +203,9 @@ describe("applyChange", () => {
     expect(doc.signals.map((s) => s.attempt)).toEqual(["b", "a"])
   })
 
-  // BUG (reported, src/domain/presence-doc.ts applyChange): a document that already
-  // holds two entries of one peer (e.g. "alice/s1" and "Alice/s1", written by another
-  // client) keeps whichever comes last, and encodeDocument puts the stalest last.
-  // Flip to `it` once fixed.
-  it.fails("keeps the newest of two entries of one peer already in the document", () => {
+  // Regression: with one peer already in the document twice (logins differing in case),
+  // applyChange kept whichever came last, which encodeDocument makes the stalest.
+  it("keeps the newest of two entries of one peer already in the document", () => {
     const base: PresenceDocument = { entries: [entry(alice, NOW), entry(makePeerId("Alice", "s1"), NOW - 50 * 60_000)], signals: [] }
     expect(applyChange(base, noChange, NOW).entries.map((e) => e.lastSeen)).toEqual([NOW])
   })
@@ -249,5 +248,18 @@ describe("mergeAuthored", () => {
     expect(skipped[0]!.detail).toContain("mallory")
     expect(skipped[0]!.detail).toContain("alice")
     expect(skipped[1]!.detail).toContain("bob")
+  })
+})
+
+describe("clock skew in writes", () => {
+  it("an entry stamped far in the future is stored as at most MAX_CLOCK_SKEW_MS ahead", () => {
+    const doc = applyChange(emptyDocument, { ...noChange, upsert: [entry(alice, NOW + 10 * 3_600_000)] }, NOW)
+    expect(doc.entries.map((e) => e.lastSeen)).toEqual([NOW + MAX_CLOCK_SKEW_MS])
+  })
+
+  it("entries past the cap are skipped with a reason", () => {
+    const many = Array.from({ length: MAX_PRESENCE_ENTRIES + 3 }, (_, i) => ({ username: "alice", session_id: `s${i}`, last_seen: new Date(NOW).toISOString() }))
+    const decoded = decodeDocument(JSON.stringify({ version: 1, entries: many, signals: [] }))
+    expect(Either.isRight(decoded) && decoded.right.skipped.some((s) => s.detail.includes("3 entries"))).toBe(true)
   })
 })
