@@ -96,3 +96,100 @@ export const runVirtualOrThrow = <A, E>(effect: Effect.Effect<A, E>, start?: num
   if (Exit.isSuccess(exit)) return exit.value
   throw new Error(`simulation failed: ${String(exit.cause)}`)
 }
+
+/**
+ * Promise-based work outside the fibers (an in-process hub, Octokit): the async driver
+ * lets it finish before it moves the clock. Wrap every such promise with `track`.
+ */
+export class ExternalWork {
+  /** Promises started and not yet settled. */
+  inFlight = 0
+  /** Starts plus settlements so far: a change means the event loop may hold follow-up work. */
+  events = 0
+
+  /** Counts `start()` as in flight until it settles. */
+  track<A>(start: () => Promise<A>): Promise<A> {
+    this.inFlight += 1
+    this.events += 1
+    const done = () => {
+      this.inFlight -= 1
+      this.events += 1
+    }
+    let p: Promise<A>
+    try {
+      p = start()
+    } catch (e) {
+      done()
+      return Promise.reject(e)
+    }
+    return p.then(
+      (a) => {
+        done()
+        return a
+      },
+      (e: unknown) => {
+        done()
+        throw e
+      }
+    )
+  }
+}
+
+/** Most event-loop turns the driver waits for external work at one instant. */
+const MAX_TURNS_PER_INSTANT = 1_000_000
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** Options of `runVirtualAsync`. */
+export interface VirtualAsyncOptions {
+  /** Epoch ms the clock starts at. */
+  readonly start?: number
+  /** The promise-based work the program's fibers wait on. */
+  readonly work?: ExternalWork
+}
+
+/**
+ * `runVirtual` for programs that also wait on promises (an in-process hub through
+ * Octokit). When no fiber can run, the driver yields to the event loop (a macrotask,
+ * so every pending promise callback runs) at least once, then as long as tracked work is
+ * in flight or has just settled, and moves the clock only when nothing outside the fibers
+ * is pending.
+ * Promise callbacks run in a fixed order without real I/O or timers, so the run stays
+ * deterministic.
+ */
+export const runVirtualAsync = async <A, E>(effect: Effect.Effect<A, E>, options: VirtualAsyncOptions = {}): Promise<Exit.Exit<A, E>> => {
+  const clock = new VirtualClock(options.start ?? Date.UTC(2026, 0, 1))
+  const scheduler = new Scheduler.ControlledScheduler()
+  const work = options.work ?? new ExternalWork()
+  const fiber = Effect.runFork(Effect.withClock(effect, clock), { scheduler })
+  const drain = () => {
+    for (let i = 0; scheduler.tasks.buckets.length > 0; i++) {
+      if (i > MAX_STEPS_PER_INSTANT) throw new Error("virtual time: fibers never settle at one instant (livelock)")
+      scheduler.step()
+    }
+  }
+  let seen = work.events
+  let turns = 0
+  for (;;) {
+    drain()
+    if (fiber.unsafePoll() !== null) break
+    // A fiber may have started a promise chain that reaches tracked work only after a few
+    // callbacks (Octokit's hooks): one turn always runs them before time may move.
+    if (turns === 0 || work.inFlight > 0 || work.events !== seen) {
+      seen = work.events
+      if (++turns > MAX_TURNS_PER_INSTANT) return Exit.die(new Error("virtual time: external work never settles"))
+      await nextTurn()
+      continue
+    }
+    turns = 0
+    if (!clock.advance()) return Exit.die(new Error("virtual time: every fiber is blocked, no timer is pending and no external work is in flight (deadlock)"))
+  }
+  return fiber.unsafePoll()!
+}
+
+/** Runs `effect` with `runVirtualAsync` and returns its value, or throws its failure. */
+export const runVirtualAsyncOrThrow = async <A, E>(effect: Effect.Effect<A, E>, options?: VirtualAsyncOptions): Promise<A> => {
+  const exit = await runVirtualAsync(effect, options)
+  if (Exit.isSuccess(exit)) return exit.value
+  throw new Error(`simulation failed: ${String(exit.cause)}`)
+}
