@@ -28,6 +28,21 @@ export interface SimOptions {
   readonly config?: Partial<PeerConfig>
   /** Another GitHub than the in-memory one (figures then come from `stats`). */
   readonly backend?: GitHubBackend
+  /**
+   * Where the report's GitHub counters and committed history come from when `backend` is
+   * not the memory world (the hub: its stats and its branch's history). Read once everyone left.
+   */
+  readonly figures?: Effect.Effect<GitHubFigures>
+}
+
+/** What a GitHub backend reached, for the report. */
+export interface GitHubFigures {
+  /** Counters of every simulated user. */
+  readonly users: ReadonlyArray<{ readonly requests: number; readonly notModified: number; readonly writes: number; readonly conflicts: number; readonly rateLimited: number }>
+  /** Conversation commits of the run on SkyGit's branch, oldest first: when each landed and the files it wrote. */
+  readonly commits: ReadonlyArray<{ readonly at: number; readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }> }>
+  /** Commits the presence file took. */
+  readonly presenceWrites: number
 }
 
 /** The simulator's figures (issue: Core, section 6). */
@@ -68,7 +83,8 @@ interface Session {
   meshedAt: number | undefined
 }
 
-const userName = (i: number) => `user${String(i).padStart(3, "0")}`
+/** The login of the i-th simulated user. */
+export const userName = (i: number) => `user${String(i).padStart(3, "0")}`
 
 /** Runs one simulation in the current (virtual-time) runtime. */
 export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
@@ -221,10 +237,14 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
       for (const s of sessions) s.end ??= end
 
       // What reached the repository.
+      const source: GitHubFigures =
+        options.figures === undefined
+          ? { users: Array.from(world.stats.values()), commits: world.commits.slice(historyCommits), presenceWrites: world.presenceWrites }
+          : yield* options.figures
       const firstCommit = new Map<string, number>()
       let occurrences = 0
       const commitBytes: Array<number> = []
-      for (const c of world.commits.slice(historyCommits)) {
+      for (const c of source.commits) {
         let bytes = 0
         for (const f of c.files) {
           bytes += new TextEncoder().encode(f.content).length
@@ -257,7 +277,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
       }
       const meshed = sessions.flatMap((s) => (s.meshedAt === undefined ? [] : [s.meshedAt - s.start]))
 
-      const users = Array.from(world.stats.values())
+      const users = source.users
       const sum = (f: (u: (typeof users)[number]) => number) => users.reduce((n, u) => n + f(u), 0)
       const hours = options.minutes / 60
       const github = {
@@ -267,7 +287,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         conflicts: sum((u) => u.conflicts),
         rateLimited: sum((u) => u.rateLimited)
       }
-      const conversationCommits = world.commits.length - historyCommits
+      const conversationCommits = source.commits.length
       const sortedBytes = [...commitBytes].sort((a, b) => a - b)
       return {
         peers: options.peers,
@@ -286,7 +306,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           requests: Math.round(github.requests / options.peers / hours),
           writes: Math.round((github.writes / options.peers / hours) * 10) / 10
         },
-        repoWritesPerHour: Math.round((conversationCommits + world.presenceWrites) / hours),
+        repoWritesPerHour: Math.round((conversationCommits + source.presenceWrites) / hours),
         discoveryMs: p50p99(discovery),
         fullMeshMs: p50p99(meshed),
         commitBytes: {
