@@ -1,10 +1,12 @@
 /**
  * `npm run sim -- --peers N --minutes M --presence file|discussion --seed S
- *   [--history H] [--faults crash,partition,conflict,ratelimit] [--json]`
- * Runs a whole mesh in virtual time and prints its figures.
+ *   [--history H] [--faults crash,partition,conflict,ratelimit] [--github memory|hub] [--json]`
+ * Runs a whole mesh in virtual time and prints its figures. `--github hub` runs the real
+ * GitHub adapters (Octokit) against an in-process hub instead of the in-memory GitHub.
  */
 import { parseArgs } from "node:util"
-import { simulate, type Fault } from "../src/sim/simulate.js"
+import { runHubSimulation } from "../src/sim/hub-backend.js"
+import { simulate, type Fault, type SimOptions, type SimReport } from "../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../src/sim/virtual-time.js"
 
 const FAULTS: ReadonlyArray<Fault> = ["crash", "partition", "conflict", "ratelimit"]
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     history: { type: "string", default: "0" },
     faults: { type: "string", default: "" },
+    github: { type: "string", default: "memory" },
     json: { type: "boolean", default: false }
   }
 })
@@ -34,16 +37,25 @@ const int = (name: string, raw: string, min: number, max: number): number => {
 const presence = values.presence === "file" || values.presence === "discussion" ? values.presence : fail(`--presence must be file or discussion`)
 const faults = values.faults === "" ? [] : values.faults.split(",").map((f) => (FAULTS.includes(f as Fault) ? (f as Fault) : fail(`unknown fault "${f}" (known: ${FAULTS.join(", ")})`)))
 
-const report = runVirtualOrThrow(
-  simulate({
-    peers: int("peers", values.peers, 1, 500),
-    minutes: int("minutes", values.minutes, 1, 24 * 60),
-    presence,
-    seed: int("seed", values.seed, 0, 2 ** 31 - 1),
-    history: int("history", values.history, 0, 10_000_000),
-    faults
-  })
-)
+const github = values.github === "memory" || values.github === "hub" ? values.github : fail(`--github must be memory or hub`)
+
+const options: SimOptions = {
+  peers: int("peers", values.peers, 1, 500),
+  minutes: int("minutes", values.minutes, 1, 24 * 60),
+  presence,
+  seed: int("seed", values.seed, 0, 2 ** 31 - 1),
+  history: int("history", values.history, 0, 10_000_000),
+  faults
+}
+if (github === "hub") {
+  // These faults are scripted on the in-memory GitHub; the hub has its own fault book.
+  const unsupported = faults.filter((f) => f === "conflict" || f === "ratelimit")
+  if (unsupported.length > 0) fail(`--faults ${unsupported.join(",")} is not available with --github hub (crash and partition are)`)
+  if (options.history > 0) fail(`--history is not available with --github hub`)
+}
+
+const report: SimReport & { readonly hub?: Awaited<ReturnType<typeof runHubSimulation>>["hub"] } =
+  github === "hub" ? await runHubSimulation(options) : runVirtualOrThrow(simulate(options))
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`)
@@ -59,6 +71,13 @@ if (values.json) {
       `per peer per hour: ${r.perPeerPerHour.requests} requests, ${r.perPeerPerHour.writes} writes; repository writes per hour: ${r.repoWritesPerHour}`,
       `discovery: p50 ${r.discoveryMs.p50} ms, p99 ${r.discoveryMs.p99} ms; full mesh: p50 ${r.fullMeshMs.p50} ms, p99 ${r.fullMeshMs.p99} ms`,
       `commit size: p50 ${r.commitBytes.p50} B, max ${r.commitBytes.max} B`,
+      ...(r.hub === undefined
+        ? []
+        : [
+            `hub: ${r.hub.commits.skygit} commits on ${"skygit"} (${r.hub.commits.presence} presence, ${r.hub.commits.conversations} conversations), ${r.hub.commits.defaultBranch} on the default branch, ${r.hub.commitsWithoutSkipCi} without [skip ci]`,
+            `hub: busiest user ${r.hub.maxUserRequestsPerHour} requests/h; ${r.hub.secondaryLimitHits} secondary and ${r.hub.primaryLimitHits} primary limit hits; ${r.hub.casConflicts} compare-and-swap conflicts`,
+            `hub: Discussion ${r.hub.discussion.discussionsCreated} created, ${r.hub.discussion.commentsAdded} comments added, ${r.hub.discussion.commentEdits} edits (busiest user ${r.hub.discussion.maxCommentEditsPerUserPerHour}/h)`
+          ]),
       ""
     ].join("\n")
   )
