@@ -78,13 +78,22 @@ export class Negotiator {
         this.ignoreOffer = !polite && offerCollision
         if (this.ignoreOffer) return
         yield* Effect.tryPromise(async () => {
-          if (offerCollision) await pc.setLocalDescription({ type: "rollback" })
-          await pc.setRemoteDescription(description)
+          // The polite side may collide while its own createOffer() is still pending: the
+          // state is then still "stable", where a rollback throws. Roll back only what exists,
+          // and once more if our offer landed between the check and the remote description.
+          if (offerCollision && pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" })
+          try {
+            await pc.setRemoteDescription(description)
+          } catch (e) {
+            if (description.type !== "offer" || pc.signalingState !== "have-local-offer") throw e
+            await pc.setLocalDescription({ type: "rollback" })
+            await pc.setRemoteDescription(description)
+          }
           if (description.type === "offer") {
             await pc.setLocalDescription(await pc.createAnswer())
             this.sendDescription()
           }
-        }).pipe(Effect.mapError((e) => `renegotiation failed: ${String(e)}`))
+        }).pipe(Effect.mapError((e) => `renegotiation failed: ${describeError(e)}`))
       } else {
         const { candidate, sdpMid, sdpMLineIndex } = message.candidate
         yield* Effect.tryPromise(() => pc.addIceCandidate({ candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null })).pipe(
@@ -99,4 +108,10 @@ export class Negotiator {
     const local = this.ctx.pc.localDescription
     if (local !== null) this.ctx.sendControl(JSON.stringify({ description: { type: local.type, sdp: local.sdp } }))
   }
+}
+
+/** The browser's own error name and message, which `String()` of a wrapped rejection hides. */
+const describeError = (e: unknown): string => {
+  const cause = e instanceof Error && "error" in e ? (e as { error: unknown }).error : e
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
 }
