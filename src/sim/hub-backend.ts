@@ -46,6 +46,8 @@ export interface HubReport {
   /** 409/422 answers to compare-and-swap writes (presence PUTs with a stale sha, ref updates). */
   readonly casConflicts: number
   readonly presencePuts: number
+  /** Presence PUTs that lost their compare-and-swap (409 stale sha, 422 missing sha): racing writers really race. */
+  readonly presenceConflicts: number
   /** Requests of the simulated users by operation (REST route or GraphQL operation name): charged ones and free 304s. */
   readonly byOperation: Readonly<Record<string, { readonly requests: number; readonly notModified: number }>>
   /** Discussion form: mutations that succeeded. */
@@ -84,6 +86,7 @@ class ExchangeLog {
   primary = 0
   conflicts = 0
   presencePuts = 0
+  presenceConflicts = 0
   readonly mutations = new Map<string, Record<Mutation, number>>()
   readonly operations = new Map<string, { requests: number; notModified: number }>()
 
@@ -114,6 +117,7 @@ class ExchangeLog {
     const ok = e.status >= 200 && e.status < 300
     if (e.method === "PUT" && path.includes("/contents/")) {
       this.presencePuts += 1
+      if (e.status === 409 || e.status === 422) this.presenceConflicts += 1
       const sha = (body["commit"] as { sha?: unknown } | undefined)?.sha
       if (ok && typeof sha === "string") this.commitTimes.set(sha, this.now())
     }
@@ -236,6 +240,7 @@ export const makeHubSimulation = (options: {
             primaryLimitHits: log.primary,
             casConflicts: log.conflicts,
             presencePuts: log.presencePuts,
+            presenceConflicts: log.presenceConflicts,
             byOperation: Object.fromEntries([...log.operations.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
             discussion: {
               discussionsCreated: sumOf((m) => m.createDiscussion),
