@@ -1,0 +1,98 @@
+/**
+ * The app's stages: sign in, pick a repository and presence form, then the room.
+ * It only holds which stage the page is at; every behaviour lives in src/app.
+ */
+import { createSignal, Match, onCleanup, onMount, Switch } from "solid-js"
+import { loadConfig, type WebConfig } from "./config.js"
+import { RepoPicker } from "./components/RepoPicker.js"
+import { Room } from "./components/Room.js"
+import { SignIn } from "./components/SignIn.js"
+import { startSession, type PresenceForm, type Session } from "./session.js"
+
+type Stage =
+  | { readonly _tag: "loading" }
+  | { readonly _tag: "broken"; readonly detail: string }
+  | { readonly _tag: "signIn"; readonly config: WebConfig }
+  | { readonly _tag: "pick"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly problem?: string }
+  | { readonly _tag: "joining"; readonly repository: string }
+  | { readonly _tag: "room"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly session: Session }
+
+const errorText = (e: unknown): string =>
+  typeof e === "object" && e !== null && "detail" in e ? String(e.detail) : e instanceof Error ? e.message : String(e)
+
+/** The whole page. */
+export const App = () => {
+  const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
+
+  onMount(() => {
+    loadConfig().then(
+      (config) => setStage({ _tag: "signIn", config }),
+      (e: unknown) => setStage({ _tag: "broken", detail: errorText(e) })
+    )
+  })
+
+  // Leaving the page says goodbye as far as the page lets it (withdrawal is best effort).
+  const leave = () => {
+    const s = stage()
+    if (s._tag === "room") void s.session.close()
+  }
+  window.addEventListener("pagehide", leave)
+  onCleanup(() => window.removeEventListener("pagehide", leave))
+
+  const join = async (config: WebConfig, token: string, login: string, repository: string, presence: PresenceForm) => {
+    setStage({ _tag: "joining", repository })
+    try {
+      const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, iceServers: config.iceServers })
+      setStage({ _tag: "room", config, token, login, session })
+    } catch (e) {
+      setStage({ _tag: "pick", config, token, login, problem: `Could not join ${repository}: ${errorText(e)}` })
+    }
+  }
+
+  const leaveRoom = async (s: Extract<Stage, { _tag: "room" }>) => {
+    await s.session.close()
+    setStage({ _tag: "pick", config: s.config, token: s.token, login: s.login })
+  }
+
+  return (
+    <Switch>
+      <Match when={stage()._tag === "loading"}>
+        <main class="center"><p>Loading…</p></main>
+      </Match>
+      <Match when={narrow(stage(), "broken")}>
+        {(s) => (
+          <main class="center">
+            <p class="banner error">SkyGit cannot start: {s().detail}</p>
+          </main>
+        )}
+      </Match>
+      <Match when={narrow(stage(), "signIn")}>
+        {(s) => <SignIn config={s().config} onSignedIn={(token, login) => setStage({ _tag: "pick", config: s().config, token, login })} />}
+      </Match>
+      <Match when={narrow(stage(), "pick")}>
+        {(s) => (
+          <RepoPicker
+            config={s().config}
+            token={s().token}
+            login={s().login}
+            problem={s().problem}
+            onJoin={(repository, presence) => void join(s().config, s().token, s().login, repository, presence)}
+            onSignOut={() => setStage({ _tag: "signIn", config: s().config })}
+          />
+        )}
+      </Match>
+      <Match when={narrow(stage(), "joining")}>
+        {(s) => (
+          <main class="center">
+            <p>Joining {s().repository}…</p>
+          </main>
+        )}
+      </Match>
+      <Match when={narrow(stage(), "room")}>{(s) => <Room session={s().session} onLeave={() => void leaveRoom(s())} />}</Match>
+    </Switch>
+  )
+}
+
+/** The stage when it has tag `tag`, for `<Match when>`. */
+const narrow = <T extends Stage["_tag"]>(s: Stage, tag: T): Extract<Stage, { _tag: T }> | false =>
+  s._tag === tag ? (s as Extract<Stage, { _tag: T }>) : false

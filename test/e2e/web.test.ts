@@ -1,0 +1,81 @@
+/**
+ * The web client end to end: `startApp` (the local hub and the built client, as `npm start`
+ * runs them) and two Chromium pages signed in as alice and bob on demo/chat. Both see each
+ * other online over an open connection, a message from alice reaches bob, and bob's
+ * history survives a reload (IndexedDB). Screenshots go to .tmp/.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import type { Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { launchChromium, type TestBrowser } from "./chromium.js"
+
+const SHOTS = resolve(import.meta.dirname, "../../.tmp")
+const WAIT_MS = 20_000
+
+let app: RunningApp
+let browser: TestBrowser
+let work: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "skygit-web-"))
+  await mkdir(SHOTS, { recursive: true })
+  app = await startApp({
+    hubDataDir: join(work, "hub"),
+    users: ["alice", "bob", "carol"],
+    repository: "demo/chat",
+    host: "127.0.0.1",
+    hubPort: 0,
+    webPort: 0,
+    outDir: join(work, "web")
+  })
+  browser = await launchChromium()
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await app?.close()
+  if (work !== undefined) await rm(work, { recursive: true, force: true })
+})
+
+/** Opens the client and walks sign-in, repository and presence choice as `user`. */
+const signIn = async (user: string): Promise<Page> => {
+  const page = await browser.context.newPage()
+  page.on("pageerror", (e) => console.error(`[${user}] page error`, e))
+  await page.goto(app.webUrl)
+  await page.getByTestId(`demo-${user}`).click()
+  await page.getByTestId("repos").getByText("demo/chat").waitFor({ timeout: WAIT_MS })
+  await page.getByTestId("join").click()
+  await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
+  return page
+}
+
+const waitOpen = (page: Page, other: string) =>
+  page.locator(`[data-testid="person-${other}"][data-state="open"]`).waitFor({ timeout: WAIT_MS })
+
+describe("web client", () => {
+  it("alice and bob meet on demo/chat, chat, and bob keeps the history across a reload", async () => {
+    const alice = await signIn("alice")
+    const bob = await signIn("bob")
+    await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])
+
+    await alice.getByTestId("composer").fill("Hello Bob! 👋 日本語")
+    await alice.getByTestId("send").click()
+    await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
+    await bob.getByTestId("composer").fill("Hi Alice")
+    await bob.getByTestId("composer").press("Enter")
+    await alice.getByTestId("messages").getByText("Hi Alice").waitFor({ timeout: WAIT_MS })
+
+    await alice.screenshot({ path: join(SHOTS, "web-alice.png") })
+    await bob.screenshot({ path: join(SHOTS, "web-bob.png") })
+    expect(await bob.getByTestId("message").count()).toBe(2)
+
+    // History is in bob's IndexedDB: it is there again after a reload, before anyone reconnects.
+    await bob.reload()
+    await bob.getByTestId("demo-bob").click()
+    await bob.getByTestId("join").click()
+    await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
+  })
+})
