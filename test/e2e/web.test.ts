@@ -55,10 +55,19 @@ const signIn = async (user: string): Promise<Page> => {
 const waitOpen = (page: Page, other: string) =>
   page.locator(`[data-testid="person-${other}"][data-state="open"]`).waitFor({ timeout: WAIT_MS })
 
+/** Frames shown so far by every <video> of the call panel. */
+const framesShown = (page: Page): Promise<ReadonlyArray<number>> =>
+  page.$$eval('[data-testid="call"] video', (videos) =>
+    videos.map((v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)
+  )
+
+let alice: Page
+let bob: Page
+
 describe("web client", () => {
   it("alice and bob meet on demo/chat, chat, and bob keeps the history across a reload", async () => {
-    const alice = await signIn("alice")
-    const bob = await signIn("bob")
+    alice = await signIn("alice")
+    bob = await signIn("bob")
     await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])
 
     await alice.getByTestId("composer").fill("Hello Bob! 👋 日本語")
@@ -77,5 +86,29 @@ describe("web client", () => {
     await bob.getByTestId("demo-bob").click()
     await bob.getByTestId("join").click()
     await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
+  })
+  it("alice video-calls bob: it rings, bob accepts, both see the other's video, mute shows, hang-up ends it", async () => {
+    await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])
+    await alice.getByTestId("call-video-bob").click()
+    await bob.getByTestId("accept").waitFor({ timeout: WAIT_MS }).catch(async (e: unknown) => {
+      await alice.screenshot({ path: join(SHOTS, "web-call-fail-alice.png") })
+      await bob.screenshot({ path: join(SHOTS, "web-call-fail-bob.png") })
+      throw e
+    })
+    await bob.getByTestId("accept").click()
+    for (const page of [alice, bob]) {
+      await page.locator('[data-testid="call"][data-phase="accepted"]').waitFor({ timeout: WAIT_MS })
+      // Two videos each (the other's and the own preview), and frames keep arriving on the remote one.
+      await expect.poll(() => framesShown(page), { timeout: WAIT_MS }).toSatisfy((f: ReadonlyArray<number>) => f.length === 2 && f.every((n) => n > 0))
+    }
+    await alice.getByTestId("mute").click()
+    await bob.getByText("alice: in the call (muted)").waitFor({ timeout: WAIT_MS })
+    // A page paints its videos only while in front.
+    await alice.bringToFront()
+    await alice.screenshot({ path: join(SHOTS, "web-call-alice.png") })
+    await bob.bringToFront()
+    await bob.screenshot({ path: join(SHOTS, "web-call-bob.png") })
+    await bob.getByTestId("hang-up").click()
+    for (const page of [alice, bob]) await page.locator('[data-testid="call"][data-phase="ended"]').waitFor({ timeout: WAIT_MS })
   })
 })

@@ -1,7 +1,7 @@
 /** Who is online, the state of our connection to each session, and who leads (commits history). */
-import { For, Show } from "solid-js"
+import { createMemo, For, Show } from "solid-js"
 import type { PeerView } from "../../app/peer-state.js"
-import { peerKey, samePeer, type PeerId } from "../../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../../domain/identity.js"
 import type { LinkState } from "../../domain/link.js"
 
 /** What each connection state means, for the tooltip. */
@@ -34,6 +34,9 @@ export const People = (props: {
   readonly onDial: (peer: PeerId, media: "audio" | "video") => void
 }) => {
   const leads = (p: PeerId) => props.view.leader !== undefined && samePeer(props.view.leader, p)
+  const rows = createMemo(() => new Map(rowsOf(props.view).map((r) => [peerKey(r.peer), r])))
+  // Rows are keyed by peer, so a new view (every poll) updates them in place instead of rebuilding them.
+  const keys = createMemo(() => [...rows().keys()], [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
   return (
     <section>
       <h3>People</h3>
@@ -46,30 +49,38 @@ export const People = (props: {
             <span class="tag leader" title="keeps the history: commits messages to the skygit branch">leader</span>
           </Show>
         </li>
-        <For each={rowsOf(props.view)} fallback={<li class="muted small">Nobody else is here yet. Waiting for people to come online…</li>}>
-          {(row) => (
-            <li class="person" data-testid={`person-${row.peer.username}`} data-state={row.state}>
-              <span class="name" title={row.peer.sessionId}>
-                {row.peer.username}
-              </span>
-              <span class={`state ${row.state}`} title={STATE_HELP[row.state]} data-testid="link-state">
-                {row.state}
-              </span>
-              <Show when={leads(row.peer)}>
-                <span class="tag leader" title="keeps the history: commits messages to the skygit branch">leader</span>
-              </Show>
-              <Show when={row.state === "open"}>
-                <span class="actions">
-                  <button title="Audio call" disabled={props.callBusy} data-testid={`call-audio-${row.peer.username}`} onClick={() => props.onDial(row.peer, "audio")}>
-                    Call
-                  </button>
-                  <button title="Video call" disabled={props.callBusy} data-testid={`call-video-${row.peer.username}`} onClick={() => props.onDial(row.peer, "video")}>
-                    Video
-                  </button>
+        <For each={keys()} fallback={<li class="muted small">Nobody else is here yet. Waiting for people to come online…</li>}>
+          {(key) => {
+            // A departing row may render once more before it is removed: it keeps its last value.
+            let last = rows().get(key)!
+            const row = () => (last = rows().get(key) ?? last)
+            return (
+              <li class="person" data-testid={`person-${row().peer.username}`} data-state={row().state}>
+                <span class="name" title={row().peer.sessionId}>
+                  {row().peer.username}
+                  <Show when={sameUser(row().peer.username, props.self.username)}>
+                    <span class="muted small"> (your other tab)</span>
+                  </Show>
                 </span>
-              </Show>
-            </li>
-          )}
+                <span class={`state ${row().state}`} title={STATE_HELP[row().state]} data-testid="link-state">
+                  {row().state}
+                </span>
+                <Show when={leads(row().peer)}>
+                  <span class="tag leader" title="keeps the history: commits messages to the skygit branch">leader</span>
+                </Show>
+                <Show when={row().state === "open"}>
+                  <span class="actions">
+                    <button title="Audio call" disabled={props.callBusy} data-testid={`call-audio-${row().peer.username}`} onClick={() => props.onDial(row().peer, "audio")}>
+                      Call
+                    </button>
+                    <button title="Video call" disabled={props.callBusy} data-testid={`call-video-${row().peer.username}`} onClick={() => props.onDial(row().peer, "video")}>
+                      Video
+                    </button>
+                  </span>
+                </Show>
+              </li>
+            )
+          }}
         </For>
       </ul>
     </section>

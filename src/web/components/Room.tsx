@@ -4,7 +4,7 @@ import type { CallsView } from "../../app/calls.js"
 import type { PeerView } from "../../app/peer-state.js"
 import { normalizeLogin, type PeerId, type Username } from "../../domain/identity.js"
 import { ConversationId, directConversation } from "../../domain/message.js"
-import { fromStream, onEach, polled } from "../bridge.js"
+import { fromStream, onEach, polled, run } from "../bridge.js"
 import type { Session } from "../session.js"
 import { Banners } from "./Banners.js"
 import { CallPanel } from "./CallPanel.js"
@@ -44,7 +44,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
     const users = new Map<string, Username>(dmUsers().map((u) => [normalizeLogin(u), u]))
     for (const p of view().online) if (normalizeLogin(p.username) !== normalizeLogin(self.username)) users.set(normalizeLogin(p.username), p.username)
     return [...users.values()].sort((a, b) => a.localeCompare(b))
-  })
+  }, [], { equals: (a, b) => a.length === b.length && a.every((u, i) => u === b[i]) })
   const dmOf = (user: Username): ConversationRef => ({ id: directConversation(self.username, user), title: `@ ${user}`, to: user })
   const conversations = createMemo(() => [GENERAL, ...others().map(dmOf)])
 
@@ -56,7 +56,12 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
       return next
     })
   }
-  const dial = (peer: PeerId, media: "audio" | "video") => session.calls.dial([peer], media)
+  const [callProblem, setCallProblem] = createSignal<string | undefined>()
+  const dial = (peer: PeerId, media: "audio" | "video") =>
+    run(session.calls.dial([peer], media)).then(
+      () => setCallProblem(undefined),
+      (e: unknown) => setCallProblem(`Cannot call ${peer.username}: ${e instanceof Error ? e.message : String(e)}`)
+    )
 
   return (
     <div class="room" data-testid="room">
@@ -71,6 +76,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
         <button onClick={() => props.onLeave()}>Leave</button>
       </header>
       <Banners view={view()} calls={calls()} />
+      <Show when={callProblem()}>{(p) => <p class="banner error">{p()}</p>}</Show>
       <div class="columns">
         <aside class="sidebar">
           <People view={view()} self={self} callBusy={calls().call !== undefined && calls().call!.endedAt === undefined} onDial={(p, m) => void dial(p, m)} />
