@@ -40,8 +40,8 @@ export interface PeerConfig {
 export const defaultPeerConfig: PeerConfig = {
   meshHeartbeatMs: 10_000,
   meshExpiryMs: 30_000,
-  presenceRefreshMs: 120_000,
-  presenceExpiryMs: 300_000,
+  presenceRefreshMs: 180_000,
+  presenceExpiryMs: 480_000,
   pollBaseMs: 15_000,
   pollFastMs: 3_000,
   pollMaxMs: 300_000,

@@ -34,6 +34,18 @@ export interface PeerContext {
   readonly flushLock: Effect.Semaphore
 }
 
+/** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */
+export const DISCUSSION_POLL_FACTOR = 3
+/** How much slower than the base pace a mesh member that bridges nothing reads a Discussion. */
+export const DISCUSSION_MEMBER_POLL_FACTOR = 8
+
+/**
+ * The slowest pace at which a peer that must answer a presence offer reads the channel:
+ * an offer made through presence stays valid at least this much longer than one relayed.
+ */
+export const presenceAnswerWindowMs = (ctx: PeerContext): number =>
+  ctx.config.pollBaseMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
+
 /** The current time in epoch ms. */
 export const now = Clock.currentTimeMillis
 

@@ -13,7 +13,7 @@ import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { componentOf, relayTo } from "../domain/mesh-view.js"
 import { answersPresenceOffer, isOfferer, presenceOfferTargets } from "../domain/signaling-roles.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
 
 /** Peers with an open connection. */
@@ -36,11 +36,15 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return s.componentCache.members
 }
 
-/** Peers the presence channel shows online (fresh entries, self excluded). */
+/** Peers the presence channel shows online (fresh entries, not refreshed since we saw them go, self excluded). */
 export const onlinePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
-  Array.from(ctx.state.online.values())
-    .filter((e) => isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs: ctx.config.presenceExpiryMs }))
-    .map((e) => ({ username: e.username, sessionId: e.sessionId }))
+  Array.from(ctx.state.online.entries())
+    .filter(([key, e]) => {
+      const lostAt = ctx.state.lost.get(key)
+      return (lostAt === undefined || e.lastSeen > lostAt) &&
+        isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs: ctx.config.presenceExpiryMs })
+    })
+    .map(([, e]) => ({ username: e.username, sessionId: e.sessionId }))
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -113,6 +117,7 @@ export const sendHeartbeats = (ctx: PeerContext, leaving?: boolean): Effect.Effe
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
   touch(ctx)
+  if (link.state === "open") ctx.state.lost.set(peerKey(link.peer), at)
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1
   link.state = stateAfterFailure(link.failures)
@@ -170,7 +175,8 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   link.attempt = attempt
   link.via = via
   link.relayVia = undefined
-  link.deadline = at + ctx.config.signalTimeoutMs
+  // The other side answers a presence offer only after its next read of the channel.
+  link.deadline = at + ctx.config.signalTimeoutMs + (via === "presence" ? presenceAnswerWindowMs(ctx) : 0)
   return ctx.fork(
     ctx.transport.offer({ peer: link.peer, fingerprint: fingerprintOf(ctx, link.peer) }, attempt).pipe(
       Effect.matchEffect({
@@ -257,8 +263,7 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (envelope.payload.leaving === true) {
         touch(ctx)
         ctx.state.reports.delete(peerKey(from))
-        ctx.state.online.delete(peerKey(from))
-        ctx.state.departed.add(peerKey(from))
+        ctx.state.lost.set(peerKey(from), at)
         return Effect.void
       }
       const listed = envelope.payload.neighbors
@@ -304,7 +309,7 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
       }
     }
     const comp = component(ctx)
-    const online = onlinePeers(ctx, at).filter((p) => !s.departed.has(peerKey(p)))
+    const online = onlinePeers(ctx, at)
     for (const p of [...online, ...comp]) if (!samePeer(p, ctx.self)) linkOf(ctx, p, at)
     const wanted = new Set([...online, ...comp].map(peerKey))
     const sponsored = new Set(presenceOfferTargets(ctx.self, comp, online).map(peerKey))

@@ -49,8 +49,13 @@ export interface PeerState {
   online: Map<string, PresenceEntry>
   /** The entries of the last read document, all of them (the refresher copies fingerprints from it). */
   known: Map<string, PresenceEntry>
-  /** Peers that said goodbye: not reconnected until the presence channel shows them again. */
-  readonly departed: Set<string>
+  /**
+   * Peers seen leaving (a goodbye, or an open connection that failed) and when: their
+   * presence entry no longer counts until it is refreshed after that time. Without this
+   * a crashed peer's stale entry would keep it "online" (and perhaps the sponsor) until
+   * it expires, and joiners would wait for it.
+   */
+  readonly lost: Map<string, number>
   /** Signaling messages already acted on: `origin/attempt/type`. */
   readonly handled: Set<string>
   /** Offers made but not yet published to the presence channel. */

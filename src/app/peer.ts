@@ -53,7 +53,7 @@ const initialState = (startedAt: number): PeerState => ({
   reports: new Map(),
   online: new Map(),
   known: new Map(),
-  departed: new Set(),
+  lost: new Map(),
   handled: new Set(),
   outbox: new Map(),
   lastBeatAt: 0,
@@ -129,7 +129,7 @@ export const startPeer = (
       const eligible = actsAsLeader({
         self: ctx.self,
         component: comp,
-        online: onlinePeers(ctx, at).filter((p) => !s.departed.has(peerKey(p))),
+        online: onlinePeers(ctx, at),
         upForMs: at - s.startedAt,
         graceMs: config.leaderGraceMs
       })

@@ -12,7 +12,7 @@ import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
-import { now, reject, type PeerContext } from "./context.js"
+import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { component, handleDescription } from "./mesh.js"
 
 /** Polls kept back from the primary budget for writes and what the user asks for. */
@@ -39,7 +39,15 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
     now: at,
     reserve: POLL_RESERVE
   })
-  return joining || awaiting || s.outbox.size > 0 ? Math.min(ctx.config.pollFastMs, budgeted) : budgeted
+  if (joining || awaiting || s.outbox.size > 0) return Math.min(ctx.config.pollFastMs, budgeted)
+  // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
+  // of the component, which answers bridging offers and sponsors joiners, reads at the base
+  // pace; the others learn of joiners through the mesh and read rarely.
+  const comp = component(ctx)
+  const smallest = electLeader(comp)
+  const bridges = Option.isSome(smallest) && samePeer(smallest.value, ctx.self)
+  if (ctx.presence.form === "file") return budgeted
+  return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
 }
 
 const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effect<void> => {
@@ -74,10 +82,10 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     if (!snap.changed) return
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
     s.online = new Map(
-      Array.from(s.known).filter(([key, e]) => !s.departed.has(key) && !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
+      Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
     )
     for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
-    const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs
+    const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {
       // In Discussion form the adapter already dropped slots whose sender is not the comment's author.
       if (samePeer(sig.to, ctx.self) && fresh(sig)) yield* handleDescription(ctx, sig.from, sig.attempt, sig.description, "presence")

@@ -54,8 +54,22 @@ export const githubError = (e: GraphQLError): GithubGraphqlError => {
   return { ...base, ...(type === undefined ? {} : { type }), message: e.message }
 }
 
+/** Distinct documents whose validation is remembered: clients send the same few queries over and over. */
+const PARSE_CACHE_SIZE = 256
+const parsedQueries = new Map<string, { readonly document: DocumentNode } | { readonly errors: ReadonlyArray<GithubGraphqlError> }>()
+
 /** The parsed document, or GitHub's errors when it does not parse or is invalid against GitHub's schema. */
 export const parseForGithub = (query: string): { readonly document: DocumentNode } | { readonly errors: ReadonlyArray<GithubGraphqlError> } => {
+  const known = parsedQueries.get(query)
+  if (known !== undefined) return known
+  const result = parseUncached(query)
+  // Validating against GitHub's whole schema is the hub's most expensive step; documents are immutable.
+  if (parsedQueries.size >= PARSE_CACHE_SIZE) parsedQueries.delete(parsedQueries.keys().next().value!)
+  parsedQueries.set(query, result)
+  return result
+}
+
+const parseUncached = (query: string): { readonly document: DocumentNode } | { readonly errors: ReadonlyArray<GithubGraphqlError> } => {
   let document: DocumentNode
   try {
     document = parse(query)
