@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { extname, join, resolve, sep } from "node:path"
 import { build } from "vite"
-import { createHub, serveHub } from "../hub/index.js"
+import { createHub, serveHub, type Hub } from "../hub/index.js"
 import { FAST_PEER_CONFIG } from "../node/options.js"
 import { CONFIG_PATH, type WebConfig } from "./config.js"
 
@@ -36,6 +36,8 @@ export interface AppOptions {
 export interface RunningApp {
   readonly webUrl: string
   readonly hubUrl: string | undefined
+  /** The embedded hub (tests inject faults through it). */
+  readonly hub: Hub | undefined
   readonly tokens: Readonly<Record<string, string>>
   readonly close: () => Promise<void>
 }
@@ -92,16 +94,18 @@ const serveClient = (dir: string, config: WebConfig): Server =>
 export const startApp = async (options: AppOptions): Promise<RunningApp> => {
   const closers: Array<() => Promise<void>> = []
   let hubUrl: string | undefined
+  let hub: Hub | undefined
   let tokens: Record<string, string> = {}
   if (options.githubToken === undefined) {
     const dataDir = resolve(options.hubDataDir)
     mkdirSync(dataDir, { recursive: true })
     const tokenFile = join(dataDir, "tokens.json")
     const saved = existsSync(tokenFile) ? (JSON.parse(readFileSync(tokenFile, "utf8")) as Record<string, string>) : {}
-    const hub = await createHub({ users: options.users, repos: [options.repository], tokens: saved, dataDir })
-    tokens = Object.fromEntries(options.users.map((u) => [u, hub.tokenOf(u)]))
+    const local = await createHub({ users: options.users, repos: [options.repository], tokens: saved, dataDir })
+    hub = local
+    tokens = Object.fromEntries(options.users.map((u) => [u, local.tokenOf(u)]))
     writeFileSync(tokenFile, JSON.stringify(tokens, null, 2))
-    const served = await serveHub(hub, { port: options.hubPort, host: options.host }).catch(() => serveHub(hub, { port: 0, host: options.host }))
+    const served = await serveHub(local, { port: options.hubPort, host: options.host }).catch(() => serveHub(local, { port: 0, host: options.host }))
     hubUrl = served.url
     closers.push(served.close)
   }
@@ -129,6 +133,7 @@ export const startApp = async (options: AppOptions): Promise<RunningApp> => {
   return {
     webUrl: `http://${options.host}:${port}/`,
     hubUrl,
+    hub,
     tokens,
     close: async () => {
       for (const close of closers.reverse()) await close()

@@ -110,5 +110,28 @@ describe("web client", () => {
     await bob.screenshot({ path: join(SHOTS, "web-call-bob.png") })
     await bob.getByTestId("hang-up").click()
     for (const page of [alice, bob]) await page.locator('[data-testid="call"][data-phase="ended"]').waitFor({ timeout: WAIT_MS })
+    await bob.getByTestId("dismiss-call").click()
+    await bob.getByTestId("call").waitFor({ state: "detached", timeout: WAIT_MS })
+  })
+  it("tells people in plain words when the presence channel fails and when GitHub rate limits", async () => {
+    const hub = app.hub!
+    const presence = /\/contents\/.*presence\.json/
+    hub.faults.inject({ method: "GET", path: presence, times: 30, respond: { status: 500, body: { message: "Server Error" } } })
+    await alice.getByTestId("presence-problem").waitFor({ timeout: WAIT_MS })
+    hub.faults.clear()
+    hub.faults.inject({
+      method: "GET",
+      path: presence,
+      times: 30,
+      respond: { status: 403, headers: { "retry-after": "60" }, body: { message: "You have exceeded a secondary rate limit." } }
+    })
+    await alice.getByTestId("rate-notice").waitFor({ timeout: WAIT_MS })
+    await alice.bringToFront()
+    await alice.screenshot({ path: join(SHOTS, "web-banners.png") })
+    hub.faults.clear()
+    // Chat between connected people goes on meanwhile.
+    await alice.getByTestId("composer").fill("still here")
+    await alice.getByTestId("send").click()
+    await bob.getByTestId("messages").getByText("still here").waitFor({ timeout: WAIT_MS })
   })
 })

@@ -31,7 +31,9 @@ export const Banners = (props: { readonly view: PeerView; readonly calls: CallsV
           </p>
         )}
       </Show>
-      <Show when={props.calls.problems.at(-1)}>{(p) => <p class="banner info">Call: {p()}</p>}</Show>
+      <Show when={props.calls.call !== undefined && props.calls.call.endedAt === undefined && props.calls.problems.at(-1)}>
+        {(p) => <p class="banner info">Call: {p()}</p>}
+      </Show>
     </div>
   )
 }

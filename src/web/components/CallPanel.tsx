@@ -1,5 +1,5 @@
 /** The current call: ringing (accept / decline), in progress (videos, mute, camera, screen, hang up), or how it ended. */
-import { createEffect, createMemo, For, onCleanup, Show } from "solid-js"
+import { createEffect, createMemo, createSignal, For, onCleanup, Show } from "solid-js"
 import type { CallsView } from "../../app/calls.js"
 import type { Call, Leg } from "../../domain/call.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
@@ -52,7 +52,9 @@ const live = (call: Call | undefined): call is Call => call !== undefined && cal
 
 export const CallPanel = (props: { readonly session: Session; readonly calls: CallsView }) => {
   const calls = props.session.calls
-  const call = () => props.calls.call
+  /** The ended call the user closed the summary of. */
+  const [dismissed, setDismissed] = createSignal<string | undefined>()
+  const call = () => (props.calls.call?.id === dismissed() ? undefined : props.calls.call)
   const incomingRinging = () => call()?.direction === "incoming" && call()?.phase === "ringing" && call()?.joined === false
   const remoteByPeer = createMemo(() => {
     const groups = new Map<string, { peer: PeerId; tracks: Array<RemoteTrack> }>()
@@ -73,8 +75,13 @@ export const CallPanel = (props: { readonly session: Session; readonly calls: Ca
           <Show
             when={live(c())}
             fallback={
-              <p class="muted">
-                {c().media === "video" ? "Video" : "Audio"} call with {others()} ended{c().reason !== undefined ? `: ${c().reason}` : ""}.
+              <p class="row spread muted">
+                <span>
+                  {c().media === "video" ? "Video" : "Audio"} call with {others()} ended{c().reason !== undefined ? `: ${c().reason}` : ""}.
+                </span>
+                <button class="link" data-testid="dismiss-call" onClick={() => setDismissed(c().id)}>
+                  Close
+                </button>
               </p>
             }
           >
