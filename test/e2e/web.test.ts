@@ -133,5 +133,9 @@ describe("web client", () => {
     await alice.getByTestId("composer").fill("still here")
     await alice.getByTestId("send").click()
     await bob.getByTestId("messages").getByText("still here").waitFor({ timeout: WAIT_MS })
+    // The leader commits the history to the skygit branch (demo timing: 5 s after a message).
+    await expect
+      .poll(async () => (await hub.git.log("demo/chat", "skygit")).some((c) => c.paths.some((p) => p.startsWith(".messages/general/"))), { timeout: WAIT_MS })
+      .toBe(true)
   })
 })
