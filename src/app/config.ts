@@ -38,8 +38,8 @@ export interface PeerConfig {
 
 /** Defaults: a joiner is in the mesh within seconds; nothing waits 10 minutes to be committed. */
 export const defaultPeerConfig: PeerConfig = {
-  meshHeartbeatMs: 10_000,
-  meshExpiryMs: 30_000,
+  meshHeartbeatMs: 15_000,
+  meshExpiryMs: 45_000,
   presenceRefreshMs: 180_000,
   presenceExpiryMs: 480_000,
   pollBaseMs: 15_000,

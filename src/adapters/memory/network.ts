@@ -7,7 +7,7 @@
  * domain like on a data channel, so hostile input takes the real path.
  */
 import { Effect, Either, Fiber, FiberSet, Option, PubSub, Queue, Schema, Stream, type Scope } from "effect"
-import { acceptFrame, encodeEnvelope, MAX_ENVELOPE_BYTES, exceedsUtf8, type Description } from "../../domain/envelope.js"
+import { acceptFrame, encodeEnvelope, MAX_ENVELOPE_BYTES, exceedsUtf8, type Description, type Envelope } from "../../domain/envelope.js"
 import { PeerId, peerKey, type PeerId as Peer } from "../../domain/identity.js"
 import {
   TransportError,
@@ -88,6 +88,7 @@ export const seededRandom = (seed: number): (() => number) => {
 export class MemoryNetwork {
   readonly stats: NetworkStats = { framesSent: 0, framesDelivered: 0, framesDropped: 0 }
   private readonly endpoints = new Map<string, Endpoint>()
+  private readonly encoded = new WeakMap<Envelope, string>()
   private readonly random: () => number
   private side: ((peer: Peer) => number) | undefined = undefined
 
@@ -225,7 +226,7 @@ export class MemoryNetwork {
         Effect.suspend(() => {
           const link = ep.links.get(peerKey(peer))
           if (!ep.alive || link === undefined || link.state !== "open") return fail(peer, "no-connection", "no open channel")
-          const text = encodeEnvelope(envelope)
+          const text = this.encode(envelope)
           if (exceedsUtf8(text, MAX_ENVELOPE_BYTES)) return fail(peer, "oversized", `envelope over ${MAX_ENVELOPE_BYTES} bytes`)
           return this.transmit(ep, link, text)
         }),
@@ -266,25 +267,31 @@ export class MemoryNetwork {
     })
   }
 
+  /** One encoding per envelope, however many neighbors it is sent to (a broadcast sends one object). */
+  private encode(envelope: Envelope): string {
+    let text = this.encoded.get(envelope)
+    if (text === undefined) {
+      text = encodeEnvelope(envelope)
+      this.encoded.set(envelope, text)
+    }
+    return text
+  }
+
   private transmit(ep: Endpoint, link: Link, text: string): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.stats.framesSent += 1
-      if (!this.reachable(ep.self, link.remote) || this.random() < this.options.loss) {
-        this.stats.framesDropped += 1
-        return Effect.void
-      }
-      const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
-      const to = this.endpoints.get(peerKey(link.remote))
-      if (to === undefined) {
-        this.stats.framesDropped += 1
-        return Effect.void
-      }
-      return Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) => {
-        const due = Math.max(now + delay, link.lastDue)
+    return Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        this.stats.framesSent += 1
+        const to = this.endpoints.get(peerKey(link.remote))
+        if (to === undefined || !this.reachable(ep.self, link.remote) || this.random() < this.options.loss) {
+          this.stats.framesDropped += 1
+          return
+        }
+        const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
+        const due = Math.max(clock.unsafeCurrentTimeMillis() + delay, link.lastDue)
         link.lastDue = due
-        return Queue.offer(to.inbox, { due, from: ep.self, attempt: link.attempt, text })
+        Queue.unsafeOffer(to.inbox, { due, from: ep.self, attempt: link.attempt, text })
       })
-    })
+    )
   }
 
   /** Delivers an endpoint's frames when they are due, if the connection they came on still stands. */
