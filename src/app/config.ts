@@ -18,7 +18,18 @@ export interface PeerConfig {
   readonly pollMaxMs: number
   /** How long an offer waits for its answer and the connection to open. */
   readonly signalTimeoutMs: number
-  /** Reconnect backoff. */
+  /**
+   * How long an online peer may stay outside this peer's component before this peer,
+   * if it is the smallest of its component, offers to it itself (the sponsor could not).
+   */
+  readonly bridgePatienceMs: number
+  /**
+   * Backoff of attempts signaled through the presence channel: each costs a GitHub
+   * write on each side, so they back off from a minute, up to ten.
+   */
+  readonly presenceRetryBaseMs: number
+  readonly presenceRetryMaxMs: number
+  /** Reconnect backoff (attempts relayed through the mesh, which cost nothing on GitHub). */
   readonly reconnectBaseMs: number
   readonly reconnectMaxMs: number
   /** How long a joining peer waits to reach everyone online before it may lead a partial mesh. */
@@ -40,12 +51,15 @@ export interface PeerConfig {
 export const defaultPeerConfig: PeerConfig = {
   meshHeartbeatMs: 15_000,
   meshExpiryMs: 45_000,
-  presenceRefreshMs: 180_000,
-  presenceExpiryMs: 480_000,
+  presenceRefreshMs: 240_000,
+  presenceExpiryMs: 600_000,
   pollBaseMs: 15_000,
   pollFastMs: 3_000,
   pollMaxMs: 300_000,
   signalTimeoutMs: 30_000,
+  bridgePatienceMs: 180_000,
+  presenceRetryBaseMs: 60_000,
+  presenceRetryMaxMs: 600_000,
   reconnectBaseMs: 2_000,
   reconnectMaxMs: 120_000,
   leaderGraceMs: 60_000,

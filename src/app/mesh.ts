@@ -8,10 +8,10 @@
 import { Effect, Option } from "effect"
 import { isFresh } from "../domain/heartbeat.js"
 import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
-import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { componentOf, relayTo } from "../domain/mesh-view.js"
-import { answersPresenceOffer, isOfferer, presenceOfferTargets } from "../domain/signaling-roles.js"
+import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
@@ -36,13 +36,15 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return s.componentCache.members
 }
 
-/** Peers the presence channel shows online (fresh entries, not refreshed since we saw them go, self excluded). */
-export const onlinePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
+/**
+ * Peers the presence channel shows online: entries fresher than `expiryMs` (the
+ * configured expiry by default), not stale since we saw them go, self excluded.
+ */
+export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.presenceExpiryMs): ReadonlyArray<PeerId> =>
   Array.from(ctx.state.online.entries())
     .filter(([key, e]) => {
       const lostAt = ctx.state.lost.get(key)
-      return (lostAt === undefined || e.lastSeen > lostAt) &&
-        isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs: ctx.config.presenceExpiryMs })
+      return (lostAt === undefined || e.lastSeen > lostAt) && isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs })
     })
     .map(([, e]) => ({ username: e.username, sessionId: e.sessionId }))
 
@@ -121,7 +123,11 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1
   link.state = stateAfterFailure(link.failures)
-  link.retryAt = at + reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs)
+  link.retryAt =
+    at +
+    (link.via === "presence"
+      ? reconnectDelayMs(link.failures, ctx.config.presenceRetryBaseMs, ctx.config.presenceRetryMaxMs)
+      : reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs))
   link.attempt = undefined
   link.via = undefined
   return wasLive ? ctx.transport.close(link.peer) : Effect.void
@@ -264,6 +270,7 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
         touch(ctx)
         ctx.state.reports.delete(peerKey(from))
         ctx.state.lost.set(peerKey(from), at)
+        ctx.state.goodbyes.set(peerKey(from), at)
         return Effect.void
       }
       const listed = envelope.payload.neighbors
@@ -312,7 +319,23 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
     const online = onlinePeers(ctx, at)
     for (const p of [...online, ...comp]) if (!samePeer(p, ctx.self)) linkOf(ctx, p, at)
     const wanted = new Set([...online, ...comp].map(peerKey))
-    const sponsored = new Set(presenceOfferTargets(ctx.self, comp, online).map(peerKey))
+    const members = new Set(comp.map(peerKey))
+    for (const key of s.outsideSince.keys()) if (members.has(key) || !wanted.has(key)) s.outsideSince.delete(key)
+    for (const p of online) if (!members.has(peerKey(p)) && !s.outsideSince.has(peerKey(p))) s.outsideSince.set(peerKey(p), at)
+    // Only entries refreshed within one refresh period (plus polling slack) show a live peer:
+    // a crashed peer's entry lingers until it expires, and must not hold the sponsor role.
+    // Nor may an entry of our own user from before we started that is not in our mesh: that
+    // is most likely our own predecessor (a reload or a crash), which would never answer.
+    const live = onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs).filter((p) => {
+      const e = s.online.get(peerKey(p))
+      return !(sameUser(p.username, ctx.self.username) && !members.has(peerKey(p)) && e !== undefined && e.lastSeen < s.startedAt)
+    })
+    const sponsored = new Set(
+      [
+        ...presenceOfferTargets(ctx.self, comp, live),
+        ...patientOfferTargets(ctx.self, comp, online, (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
+      ].map(peerKey)
+    )
     const open = openPeers(ctx)
     for (const [key, link] of s.links) {
       if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {

@@ -56,6 +56,10 @@ export interface PeerState {
    * it expires, and joiners would wait for it.
    */
   readonly lost: Map<string, number>
+  /** Peers that said goodbye, and when: the refresher takes their entries out (file form). */
+  readonly goodbyes: Map<string, number>
+  /** Since when each online peer has been outside this peer's component (for the patient bridge). */
+  readonly outsideSince: Map<string, number>
   /** Signaling messages already acted on: `origin/attempt/type`. */
   readonly handled: Set<string>
   /** Offers made but not yet published to the presence channel. */

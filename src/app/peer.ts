@@ -54,6 +54,8 @@ const initialState = (startedAt: number): PeerState => ({
   online: new Map(),
   known: new Map(),
   lost: new Map(),
+  outsideSince: new Map(),
+  goodbyes: new Map(),
   handled: new Set(),
   outbox: new Map(),
   lastBeatAt: 0,
@@ -200,8 +202,11 @@ export const startPeer = (
         ctx.state.closing = true
         if (ctx.state.isLeader) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
+        // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
+        // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.
+        const othersWillWithdrawUs = ctx.presence.writesForOthers && component(ctx).length > 1
         yield* sendHeartbeats(ctx, true)
-        yield* withdraw(ctx)
+        if (!othersWillWithdrawUs) yield* withdraw(ctx)
       })
     )
 

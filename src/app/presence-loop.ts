@@ -115,6 +115,22 @@ const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
 
+/** How long the refresher waits after a goodbye before it takes the entry out. */
+export const GOODBYE_BATCH_MS = 10_000
+
+/** Entries of peers that said goodbye at least `GOODBYE_BATCH_MS` ago and have not been refreshed since. */
+const departedEntries = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  if (!Array.from(s.goodbyes.values()).some((t) => at - t >= GOODBYE_BATCH_MS)) return []
+  const gone: Array<PeerId> = []
+  for (const [key, t] of s.goodbyes) {
+    const e = s.known.get(key)
+    if (e === undefined || e.lastSeen > t) s.goodbyes.delete(key)
+    else gone.push({ username: e.username, sessionId: e.sessionId })
+  }
+  return gone
+}
+
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
 export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -124,9 +140,17 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     if (s.rateNotice !== undefined && at < s.rateNotice.until) return
     if (at < nextWriteAt(s.budget, at)) return
     const scope = refreshScope(ctx)
-    const refreshDue = scope.length > 0 && at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs
+    // Due when some entry in scope is older than the refresh period (or missing), judged from the
+    // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
+    const refreshDue =
+      scope.length > 0 &&
+      at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
+      scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
     const firstEntry = s.lastOwnEntryAt === 0
-    if (!refreshDue && !firstEntry && s.outbox.size === 0) return
+    // Entries of peers that said goodbye, taken out by the refresher a little later, so that
+    // several leaving at once cost one write.
+    const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
+    if (!refreshDue && !firstEntry && s.outbox.size === 0 && remove.length === 0) return
     const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : firstEntry ? [entryOf(ctx, ctx.self, at)] : []
     const sent = Array.from(s.outbox.values())
     const signals: Array<PresenceSignal> = sent.map((o) => ({
@@ -138,7 +162,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     }))
     s.publishing = true
     yield* ctx.fork(
-      Effect.either(ctx.presence.publish({ ...noChange, upsert, signals })).pipe(
+      Effect.either(ctx.presence.publish({ upsert, remove, signals })).pipe(
         Effect.flatMap((result) =>
           ctx.inActor(
             Effect.gen(function* () {
@@ -150,6 +174,12 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
               }
               for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
+              for (const p of remove) {
+                s.goodbyes.delete(peerKey(p))
+                s.known.delete(peerKey(p))
+              }
+              // What we wrote is the channel's content now, whether or not we read it back yet.
+              for (const e of upsert) s.known.set(peerKey({ username: e.username, sessionId: e.sessionId }), e)
               if (upsert.length > 0) {
                 s.lastOwnEntryAt = t
                 if (refreshDue) s.lastRefreshAt = t

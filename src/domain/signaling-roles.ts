@@ -47,3 +47,27 @@ export const answersPresenceOffer = (self: PeerId, component: Iterable<PeerId>, 
   const smallest = electLeader([self, ...members])
   return Option.isSome(smallest) && samePeer(smallest.value, self)
 }
+
+/**
+ * The fallback when the sponsor cannot reach someone (a partition, a NAT that
+ * defeats one pair): the smallest peer of each component also offers to online
+ * peers that have stayed outside its component for at least `patienceMs`.
+ * `outsideSince` tells since when each peer has been seen outside.
+ */
+export const patientOfferTargets = (
+  self: PeerId,
+  component: Iterable<PeerId>,
+  online: Iterable<PeerId>,
+  outsideSince: (peer: PeerId) => number,
+  now: number,
+  patienceMs: number
+): ReadonlyArray<PeerId> => {
+  const members = Arr.fromIterable(component)
+  const smallest = electLeader([self, ...members])
+  if (Option.isNone(smallest) || !samePeer(smallest.value, self)) return []
+  const inComponent = new Set([self, ...members].map(peerKey))
+  return Arr.dedupeWith(
+    Arr.fromIterable(online).filter((p) => !inComponent.has(peerKey(p)) && now - outsideSince(p) >= patienceMs),
+    samePeer
+  )
+}
