@@ -46,7 +46,6 @@ describe("simulator on the hub", () => {
     for (const c of own) expect(c.message).toContain("[skip ci]")
     expect(report.hub.commitsWithoutSkipCi).toBe(0)
     expect(report.hub.secondaryLimitHits).toBe(0)
-    // Peers joining together PUT the presence file with the same sha: the hub's CAS refuses the losers, who retry.
     expect(report.github.conflicts).toBeGreaterThanOrEqual(report.hub.presenceConflicts)
   }, 60_000)
 
