@@ -262,8 +262,8 @@ export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<
   })
 
 /** Handles an in-mesh heartbeat or a signaling envelope. */
-export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"> | EnvelopeOf<"signal">): Effect.Effect<void> =>
-  Effect.flatMap(now, (at) => {
+export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"> | EnvelopeOf<"signal">, at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
     const from = envelope.from
     if (envelope.type === "presence") {
       if (envelope.payload.leaving === true) {
@@ -293,6 +293,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
     return Effect.void
   })
 
+/** The longest a peer goes without reconsidering its connections when nothing changes. */
+const RECONCILE_EVERY_MS = 5_000
+
 /**
  * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
  * and start the connections that this peer's role and position call for.
@@ -314,6 +317,14 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
       } else if ((link.state === "signaling" || link.state === "connecting") && at > link.deadline) {
         yield* failLink(ctx, link, at)
       }
+    }
+    // The rest only matters when the mesh or the presence channel changed, when an attempt
+    // may start again, or now and then (freshness windows move with time).
+    if (s.meshVersion === s.reconciled.meshVersion && s.presenceVersion === s.reconciled.presenceVersion && at < s.reconciled.nextDueAt) return
+    s.reconciled = {
+      meshVersion: s.meshVersion,
+      presenceVersion: s.presenceVersion,
+      nextDueAt: Math.min(at + RECONCILE_EVERY_MS, ...Array.from(s.links.values(), (l) => (l.attempt === undefined ? l.retryAt : l.deadline + 1)).filter((t) => t > at))
     }
     const comp = component(ctx)
     const online = onlinePeers(ctx, at)

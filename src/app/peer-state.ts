@@ -71,6 +71,10 @@ export interface PeerState {
   /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
   meshVersion: number
   componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  /** Bumped whenever a read of the presence channel changed what it shows. */
+  presenceVersion: number
+  /** What the last full reconcile saw, and when the next one is due regardless. */
+  reconciled: { readonly meshVersion: number; readonly presenceVersion: number; readonly nextDueAt: number }
   lastOwnEntryAt: number
   lastRefreshAt: number
   publishing: boolean

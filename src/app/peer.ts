@@ -63,6 +63,8 @@ const initialState = (startedAt: number): PeerState => ({
   lastNeighborsAt: 0,
   meshVersion: 0,
   componentCache: undefined,
+  presenceVersion: 0,
+  reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
   lastRefreshAt: 0,
   publishing: false,
@@ -166,13 +168,14 @@ export const startPeer = (
     const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
       if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
       const envelope = incoming.envelope
-      return Effect.flatMap(now, (at) => {
+      return Effect.clockWith((clock) => {
+        const at = clock.unsafeCurrentTimeMillis()
         const link = ctx.state.links.get(peerKey(envelope.from))
         if (link !== undefined) link.heardAt = at
         switch (envelope.type) {
           case "presence":
           case "signal":
-            return onMeshEnvelope(ctx, envelope)
+            return onMeshEnvelope(ctx, envelope, at)
           case "chat":
             return onChat(ctx, envelope)
           case "custom":

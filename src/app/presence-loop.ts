@@ -80,6 +80,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
     s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
     if (!snap.changed) return
+    s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
     s.online = new Map(
       Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))

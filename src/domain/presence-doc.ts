@@ -17,8 +17,12 @@ export const MAX_PRESENCE_SIGNALS = 1_000
 export const MAX_PRESENCE_DOCUMENT = 1024 * 1024
 /** Entries not refreshed for this long are dropped from the document on the next write. */
 export const ENTRY_RETENTION_MS = 60 * 60_000
-/** Signaling slots older than this are dropped on the next write: their offer is long dead. */
-export const SIGNAL_RETENTION_MS = 5 * 60_000
+/**
+ * Signaling slots older than this are dropped on the next write: peers answer only
+ * offers younger than their signal timeout plus one slow read (well under two
+ * minutes), and every reader decodes every slot.
+ */
+export const SIGNAL_RETENTION_MS = 2 * 60_000
 
 const IsoTime = Schema.DateFromString.pipe(
   Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "not a valid time" })

@@ -296,18 +296,22 @@ export class MemoryNetwork {
 
   /** Delivers an endpoint's frames when they are due, if the connection they came on still stands. */
   private courier(ep: Endpoint): Effect.Effect<never> {
+    // Written with combinators rather than a generator: this runs once per simulated frame.
+    const handOver = (frame: Frame): Effect.Effect<void> => {
+      const back = ep.links.get(peerKey(frame.from))
+      if (!ep.alive || back === undefined || back.attempt !== frame.attempt || back.state !== "open") {
+        this.stats.framesDropped += 1
+        return Effect.void
+      }
+      return this.deliver(ep, frame.from, frame.text)
+    }
     return Effect.forever(
-      Effect.gen(this, function* () {
-        const frame = yield* Queue.take(ep.inbox)
-        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-        if (frame.due > now) yield* Effect.sleep(frame.due - now)
-        const back = ep.links.get(peerKey(frame.from))
-        if (!ep.alive || back === undefined || back.attempt !== frame.attempt || back.state !== "open") {
-          this.stats.framesDropped += 1
-          return
-        }
-        yield* this.deliver(ep, frame.from, frame.text)
-      })
+      Effect.flatMap(Queue.take(ep.inbox), (frame) =>
+        Effect.clockWith((clock) => {
+          const wait = frame.due - clock.unsafeCurrentTimeMillis()
+          return wait > 0 ? Effect.zipRight(Effect.sleep(wait), Effect.suspend(() => handOver(frame))) : handOver(frame)
+        })
+      )
     )
   }
 
