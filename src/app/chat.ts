@@ -130,7 +130,8 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
         return yield* PubSub.publish(ctx.messages, m)
       }
       case "handoff":
-        if (!ctx.state.isLeader) return
+        // Kept even before this peer acts as leader (it may still be settling in): holding
+        // more uncommitted messages is harmless, dropping them could lose them.
         return yield* store(ctx, ctx.store.addPending(p.messages), undefined)
       case "committed": {
         if (ctx.state.leader === undefined || !samePeer(ctx.state.leader, envelope.from)) {

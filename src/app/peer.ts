@@ -203,7 +203,9 @@ export const startPeer = (
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         ctx.state.closing = true
-        if (ctx.state.isLeader) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        // Whoever leads, or would lead (still settling in), commits on the way out.
+        const presumptive = Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+        if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.

@@ -7,6 +7,7 @@ import { peerKey, samePeer } from "../../src/domain/identity.js"
 import { ConversationId, type Message } from "../../src/domain/message.js"
 import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
+import { simulate } from "../../src/sim/simulate.js"
 
 const general = ConversationId.make("general")
 const minutes = (n: number) => Effect.sleep(`${n} minutes`)
@@ -191,4 +192,18 @@ describe("faults", () => {
         expect((yield* carol.handle.view).links.filter((l) => l.state === "open").length).toBe(2)
       })
     ))
+})
+
+describe("regressions", () => {
+  it("messages handed to a new leader that is still settling in are kept (seed 2 lost 12 of them)", () => {
+    // The leader crashed, its user came back as the smallest peer and took over; the
+    // hand-off reached it a moment before it acted as leader and was dropped.
+    const report = runVirtualOrThrow(
+      simulate({ peers: 10, minutes: 60, presence: "file", seed: 2, history: 0, faults: ["crash", "partition"] })
+    )
+    expect(report.messagesSent).toBeGreaterThan(200)
+    expect(report.messagesLost).toBe(0)
+    expect(report.duplicatesCommitted).toBe(0)
+    expect(report.maxCommitLatencyMs).toBeLessThanOrEqual(10 * 60_000)
+  }, 120_000)
 })
