@@ -54,7 +54,7 @@ export const defaultPeerConfig: PeerConfig = {
   presenceRefreshMs: 240_000,
   presenceExpiryMs: 600_000,
   pollBaseMs: 15_000,
-  pollFastMs: 3_000,
+  pollFastMs: 2_000,
   pollMaxMs: 300_000,
   signalTimeoutMs: 30_000,
   bridgePatienceMs: 180_000,

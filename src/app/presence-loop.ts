@@ -116,6 +116,16 @@ const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
 
+/** The widest spread of first presence writes among sessions starting together. */
+export const FIRST_WRITE_SPREAD_MS = 2_000
+
+/** This session's delay before its first presence write, from its id (stable, no randomness needed). */
+const startSpreadMs = (sessionId: string): number => {
+  let h = 0
+  for (let i = 0; i < sessionId.length; i++) h = (Math.imul(h, 31) + sessionId.charCodeAt(i)) >>> 0
+  return h % FIRST_WRITE_SPREAD_MS
+}
+
 /** How long the refresher waits after a goodbye before it takes the entry out. */
 export const GOODBYE_BATCH_MS = 10_000
 
@@ -147,7 +157,10 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
       scope.length > 0 &&
       at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
       scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
-    const firstEntry = s.lastOwnEntryAt === 0
+    // Peers that start together would all write their first entry at once and lose
+    // compare-and-swap races (each loss is a charged write): spread them over a moment,
+    // deterministically per session.
+    const firstEntry = s.lastOwnEntryAt === 0 && at - s.startedAt >= startSpreadMs(ctx.self.sessionId)
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
