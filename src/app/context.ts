@@ -35,7 +35,7 @@ export interface PeerContext {
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */
-export const DISCUSSION_POLL_FACTOR = 3
+export const DISCUSSION_POLL_FACTOR = 4
 /** How much slower than the base pace a mesh member that bridges nothing reads a Discussion. */
 export const DISCUSSION_MEMBER_POLL_FACTOR = 8
 

@@ -39,7 +39,9 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
     now: at,
     reserve: POLL_RESERVE
   })
-  if (joining || awaiting || s.outbox.size > 0) return Math.min(ctx.config.pollFastMs, budgeted)
+  // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
+  const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
+  if (joining || awaiting || s.outbox.size > 0) return Math.min(fast, budgeted)
   // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
   // of the component, which answers bridging offers and sponsors joiners, reads at the base
   // pace; the others learn of joiners through the mesh and read rarely.
