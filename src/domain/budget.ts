@@ -178,3 +178,20 @@ export const pollDelayMs = (options: {
 /** Exponential backoff after consecutive rate-limit refusals, never shorter than what GitHub asked for. */
 export const backoffMs = (attempt: number, retryAfterMs: number, limits: GitHubLimits = githubLimits): number =>
   Math.max(retryAfterMs, Math.min(limits.secondaryDefaultRetryMs * 2 ** Math.max(0, attempt), 15 * MINUTE_MS))
+
+/** What one user's requests came to: the counters the in-memory GitHub, the hub and the simulator report. */
+export interface UsageCounters {
+  /** Primary-counted requests (a 304 is not one). */
+  requests: number
+  /** Free 304 answers to conditional requests. */
+  notModified: number
+  /** Content-creating requests let through. */
+  writes: number
+  /** Compare-and-swap losses (409/422). */
+  conflicts: number
+  /** Requests refused for a primary or secondary limit. */
+  rateLimited: number
+}
+
+/** Counters of a user who has made no request yet. */
+export const emptyUsage = (): UsageCounters => ({ requests: 0, notModified: 0, writes: 0, conflicts: 0, rateLimited: 0 })

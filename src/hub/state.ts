@@ -2,7 +2,7 @@
  * The hub's whole mutable state: users and their tokens, repositories (git store plus
  * Discussions), per-user budgets and counters. Handlers mutate it under the hub's lock.
  */
-import { emptyBudget, githubLimits, type BudgetState, type GitHubLimits } from "../domain/budget.js"
+import { emptyBudget, emptyUsage, githubLimits, type BudgetState, type GitHubLimits, type UsageCounters } from "../domain/budget.js"
 import type { GitRepo } from "./git-repo.js"
 
 /** A user or organisation account. */
@@ -68,14 +68,8 @@ export interface RepoState {
   readonly commitsByBranch: Map<string, number>
 }
 
-/** Per-user counters the tests and the simulator read. */
-export interface UserStats {
-  requests: number
-  notModified: number
-  writes: number
-  conflicts: number
-  rateLimited: number
-}
+/** Per-user counters the tests and the simulator read (the domain's usage counters). */
+export type UserStats = UsageCounters
 
 /** A user's three budgets: REST primary, GraphQL primary, and content creation (shared by both APIs). */
 export interface UserBudgets {
@@ -98,7 +92,7 @@ export interface HubState {
 }
 
 /** A fresh counter set. */
-export const emptyStats = (): UserStats => ({ requests: 0, notModified: 0, writes: 0, conflicts: 0, rateLimited: 0 })
+export const emptyStats = emptyUsage
 
 /** Fresh budgets for one user. */
 export const emptyBudgets = (limits: GitHubLimits = githubLimits): UserBudgets => ({

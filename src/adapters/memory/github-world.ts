@@ -6,18 +6,22 @@
  * simulated peer; the memory adapters are thin clients of it.
  */
 import { Clock, Effect } from "effect"
-import { check, emptyBudget, githubLimits, record, type BudgetState, type GitHubLimits, type RequestKind } from "../../domain/budget.js"
+import {
+  check,
+  emptyBudget,
+  emptyUsage,
+  githubLimits,
+  record,
+  type BudgetState,
+  type GitHubLimits,
+  type RequestKind,
+  type UsageCounters
+} from "../../domain/budget.js"
 import { byteLength, type FileWrite } from "../../domain/commit-layout.js"
 import { normalizeLogin } from "../../domain/identity.js"
 
-/** Per-user request counters, as the simulator reports them. */
-export interface UserStats {
-  requests: number
-  notModified: number
-  writes: number
-  conflicts: number
-  rateLimited: number
-}
+/** Per-user request counters, as the simulator reports them (the domain's usage counters). */
+export type UserStats = UsageCounters
 
 /** A refusal, as GitHub would answer it. */
 export type WorldFailure =
@@ -82,7 +86,7 @@ export class MemoryGitHub {
     const key = normalizeLogin(user)
     let s = this.stats.get(key)
     if (s === undefined) {
-      s = { requests: 0, notModified: 0, writes: 0, conflicts: 0, rateLimited: 0 }
+      s = emptyUsage()
       this.stats.set(key, s)
     }
     return s
