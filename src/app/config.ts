@@ -43,6 +43,8 @@ export interface PeerConfig {
   readonly commitAfterMs: number
   /** Non-leaders hand messages still uncommitted after this long to the leader again. */
   readonly handoffResendMs: number
+  /** How far back a starting peer loads committed history into its device store. */
+  readonly historyWindowMs: number
   /** Clock of the peer's housekeeping. */
   readonly tickMs: number
 }
@@ -66,5 +68,6 @@ export const defaultPeerConfig: PeerConfig = {
   leaderSettleMs: 3_000,
   commitAfterMs: 8 * 60_000,
   handoffResendMs: 90_000,
+  historyWindowMs: 7 * 24 * 60 * 60_000,
   tickMs: 1_000
 }

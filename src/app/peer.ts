@@ -41,6 +41,16 @@ export interface PeerHandle {
   readonly state: PeerState
 }
 
+/**
+ * Brings what was committed since `since` into the device's history, so a new
+ * browser shows recent history too (and knows those messages are committed).
+ */
+const loadHistory = (ctx: PeerContext, since: number): Effect.Effect<void> =>
+  ctx.repo.readSince(since).pipe(
+    Effect.flatMap((slice) => ctx.store.markCommitted(slice.messages)),
+    Effect.catchAll((e) => reject(ctx, "repository", `could not load history: ${e._tag}`))
+  )
+
 /** Options of one peer. */
 export interface PeerOptions {
   readonly self: PeerId
@@ -199,6 +209,7 @@ export const startPeer = (
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
     yield* ctx.fork(Effect.repeat(ctx.inActor(tick), Schedule.spaced(config.tickMs)))
     yield* ctx.fork(pollLoop(ctx))
+    yield* ctx.fork(loadHistory(ctx, startedAt - config.historyWindowMs))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {

@@ -61,7 +61,7 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
         detail:
           e.limit === "primary"
             ? "GitHub's hourly request budget is spent: presence updates are paused until it refills."
-            : "GitHub is throttling writes: presence updates are slowed down."
+            : "GitHub is slowing SkyGit down (a secondary rate limit): presence updates are delayed for a while."
       }
       return Effect.void
     case "PresenceMalformed":

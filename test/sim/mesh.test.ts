@@ -70,3 +70,22 @@ describe("mesh", () => {
       })
     ))
 })
+
+describe("history", () => {
+  it("a peer that starts on a new device sees what was committed before it came", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        yield* seconds(40)
+        yield* bob.handle.send(general, "before carol")
+        yield* minutes(10)
+        expect(mesh.world.commits.length).toBe(1)
+        yield* mesh.stop(alice)
+        const carol = yield* mesh.start("carol")
+        yield* seconds(5)
+        expect((yield* carol.handle.history(general, 10)).map((m) => m.text)).toEqual(["before carol"])
+        expect(carol.store.pending.size).toBe(0)
+      })
+    ))
+})
