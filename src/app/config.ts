@@ -32,7 +32,10 @@ export interface PeerConfig {
   /** Reconnect backoff (attempts relayed through the mesh, which cost nothing on GitHub). */
   readonly reconnectBaseMs: number
   readonly reconnectMaxMs: number
-  /** How long a joining peer waits to reach everyone online before it may lead a partial mesh. */
+  /**
+   * How long a joining peer waits to reach everyone online before it may lead a partial
+   * mesh (plus the time a presence offer may take to be read, which is longer in Discussion form).
+   */
   readonly leaderGraceMs: number
   /**
    * A peer that becomes the smallest of its component waits this long before it
@@ -68,6 +71,6 @@ export const defaultPeerConfig: PeerConfig = {
   leaderSettleMs: 3_000,
   commitAfterMs: 8 * 60_000,
   handoffResendMs: 90_000,
-  historyWindowMs: 7 * 24 * 60 * 60_000,
+  historyWindowMs: 24 * 60 * 60_000,
   tickMs: 1_000
 }

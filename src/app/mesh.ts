@@ -217,7 +217,8 @@ export const handleDescription = (
       link.state = "signaling"
       link.attempt = attempt
       link.via = via
-      link.deadline = at + ctx.config.signalTimeoutMs
+      // Through presence the offerer reads our answer only at its next read of the channel.
+      link.deadline = at + ctx.config.signalTimeoutMs + (via === "presence" ? presenceAnswerWindowMs(ctx) : 0)
       return ctx.fork(
         ctx.transport.answer(remote, attempt, description).pipe(
           Effect.matchEffect({

@@ -17,7 +17,7 @@ import { Presence } from "../ports/Presence.js"
 import { handoff, onChat, sendChat } from "./chat.js"
 import { flush, flushDue, initialCommitter, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { now, reject, type PeerContext } from "./context.js"
+import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { component, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
@@ -145,7 +145,7 @@ export const startPeer = (
         component: comp,
         online: onlinePeers(ctx, at),
         upForMs: at - s.startedAt,
-        graceMs: config.leaderGraceMs
+        graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
       })
       s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
       const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)

@@ -95,20 +95,30 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     }
   })
 
-/** Polls the presence channel forever, at the pace `nextPollDelay` sets. */
-export const pollLoop = (ctx: PeerContext): Effect.Effect<never> =>
-  Effect.forever(
+/**
+ * Polls the presence channel forever, at the pace `nextPollDelay` sets. The pace is
+ * looked at again every `pollFastMs`, so a peer that starts waiting for an answer
+ * reads soon instead of at the end of a long sleep begun before it was waiting.
+ */
+export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
+  let lastPollAt = Number.NEGATIVE_INFINITY
+  const poll = Effect.gen(function* () {
+    lastPollAt = yield* now
+    const result = yield* Effect.either(ctx.presence.read)
+    yield* ctx.inActor(
+      result._tag === "Right" ? onPolled(ctx, result.right) : Effect.flatMap(now, (at) => noteError(ctx, result.left, at))
+    )
+  })
+  return Effect.forever(
     Effect.gen(function* () {
-      const result = yield* Effect.either(ctx.presence.read)
-      yield* ctx.inActor(
-        result._tag === "Right"
-          ? onPolled(ctx, result.right)
-          : Effect.flatMap(now, (at) => noteError(ctx, result.left, at))
-      )
-      const delay = yield* Effect.map(now, (at) => nextPollDelay(ctx, at))
-      yield* Effect.sleep(Duration.millis(delay))
+      const at = yield* now
+      const delay = nextPollDelay(ctx, at)
+      if (at - lastPollAt >= delay) yield* poll
+      const since = (yield* now) - lastPollAt
+      yield* Effect.sleep(Duration.millis(Math.max(1, Math.min(delay - since, ctx.config.pollFastMs))))
     })
   )
+}
 
 /** The peers whose entries this peer refreshes, or none when another peer does it. */
 const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {

@@ -89,3 +89,21 @@ describe("history", () => {
       })
     ))
 })
+
+describe("Discussion form", () => {
+  it("a joiner answers through its comment and connects, though the sponsor reads only now and then", () =>
+    // Regression: the answerer gave up after the relay timeout, before the sponsor's next read.
+    scenario({ presence: "discussion" }, (mesh) =>
+      Effect.gen(function* () {
+        const a = yield* mesh.start("user000")
+        yield* mesh.start("user001")
+        yield* minutes(2)
+        const c = yield* mesh.start("user004")
+        // The sponsor reads the Discussion once a minute; within that and a few fast reads the joiner is in.
+        yield* seconds(90)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        expect((yield* leaders(mesh.running))).toEqual([peerKey(a.id)])
+        expect((yield* c.handle.view).leader && peerKey((yield* c.handle.view).leader!)).toBe(peerKey(a.id))
+      })
+    ))
+})
