@@ -2,7 +2,7 @@
  * What every part of one peer shares: its identity, timing, ports, state, and
  * the actor that serializes every change of that state.
  */
-import { Clock, Effect, type PubSub } from "effect"
+import { Clock, Effect, type PubSub, type Queue } from "effect"
 import type { Envelope } from "../domain/envelope.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import type { Message } from "../domain/message.js"
@@ -32,6 +32,10 @@ export interface PeerContext {
   readonly custom: PubSub.PubSub<Envelope>
   /** Serializes flushes: the timer, closing and a manual flush never run at once. */
   readonly flushLock: Effect.Semaphore
+  /** Tells the presence poller to reconsider its pace now (a presence exchange began). */
+  readonly wakePoller: Effect.Effect<void>
+  /** What the poller waits on between reads, besides its timer. */
+  readonly pollerWakeups: Queue.Dequeue<void>
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */

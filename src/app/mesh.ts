@@ -166,7 +166,7 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
     if (description.type === "answer") link.state = "connecting"
     if (link.via === "presence") {
       ctx.state.outbox.set(peerKey(link.peer), { to: link.peer, attempt, sdp: description.sdp, type: description.type })
-      return Effect.void
+      return ctx.wakePoller
     }
     return Effect.flatMap(
       relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }, link.relayVia),

@@ -116,6 +116,7 @@ export const startPeer = (
     const startedAt = yield* now
     const actor = yield* Queue.unbounded<Effect.Effect<void>>()
     const fibers = yield* FiberSet.make()
+    const wakeups = yield* Queue.sliding<void>(1)
     const ctx: PeerContext = {
       self: options.self,
       config,
@@ -129,7 +130,9 @@ export const startPeer = (
         FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
       messages: yield* PubSub.unbounded<Message>(),
       custom: yield* PubSub.unbounded<Envelope>(),
-      flushLock: yield* Effect.makeSemaphore(1)
+      flushLock: yield* Effect.makeSemaphore(1),
+      wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
+      pollerWakeups: wakeups
     }
     const committer = initialCommitter()
 

@@ -6,7 +6,7 @@
  * entries of all its members; in Discussion form each user edits only its own
  * comment. Rate limits widen the polls and raise a notice the UI shows.
  */
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Option, Queue } from "effect"
 import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
@@ -96,9 +96,9 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
   })
 
 /**
- * Polls the presence channel forever, at the pace `nextPollDelay` sets. The pace is
- * looked at again every `pollFastMs`, so a peer that starts waiting for an answer
- * reads soon instead of at the end of a long sleep begun before it was waiting.
+ * Polls the presence channel forever, at the pace `nextPollDelay` sets. A peer that
+ * starts a presence exchange wakes the poller, so it reads soon instead of at the
+ * end of a long sleep begun before it was waiting for an answer.
  */
 export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
   let lastPollAt = Number.NEGATIVE_INFINITY
@@ -114,8 +114,8 @@ export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
       const at = yield* now
       const delay = nextPollDelay(ctx, at)
       if (at - lastPollAt >= delay) yield* poll
-      const since = (yield* now) - lastPollAt
-      yield* Effect.sleep(Duration.millis(Math.max(1, Math.min(delay - since, ctx.config.pollFastMs))))
+      const wait = Math.max(1, delay - ((yield* now) - lastPollAt))
+      yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(ctx.pollerWakeups))
     })
   )
 }
