@@ -10,7 +10,7 @@
  */
 import { Effect, Option } from "effect"
 import { withoutCommitted, type Message } from "../domain/message.js"
-import type { CommitRef } from "../ports/ConversationRepo.js"
+import type { CommitRef, CommittedSlice } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
 
@@ -25,14 +25,22 @@ export const MAX_REMEMBERED_COMMITTED = 50_000
 
 /** What the committer knows of the branch. */
 export interface CommitterState {
+  /** The head its knowledge was read at: a commit against it conflicts if history moved since. */
   head: Option.Option<CommitRef>
-  /** Whether `committed` covers everything since the oldest pending message. */
-  synced: boolean
+  /** `committed` holds every message committed since this time (as of `head`); none before any read. */
+  coveredSince: number | undefined
   readonly committed: Set<string>
 }
 
 /** A committer that knows nothing yet. */
-export const initialCommitter = (): CommitterState => ({ head: Option.none(), synced: false, committed: new Set() })
+export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set() })
+
+/** Takes in what a read of the history since `since` returned. */
+export const absorb = (c: CommitterState, slice: CommittedSlice, since: number): void => {
+  remember(c, slice.messages.map((m) => m.id))
+  c.head = slice.head
+  c.coveredSince = c.coveredSince === undefined ? since : Math.min(c.coveredSince, since)
+}
 
 /** What a flush did, for the simulator and tests. */
 export interface FlushReport {
@@ -57,13 +65,24 @@ const remember = (c: CommitterState, ids: Iterable<string>) => {
 /** Reads what was committed since the oldest of `batch` and absorbs it. */
 const resync = (ctx: PeerContext, c: CommitterState, batch: ReadonlyArray<Message>) =>
   Effect.gen(function* () {
-    const oldest = Math.min(...batch.map((m) => m.sentAt))
-    const slice = yield* ctx.repo.readSince(Math.max(0, oldest - CLOCK_SKEW_MARGIN_MS))
+    const since = Math.max(0, oldestOf(batch) - CLOCK_SKEW_MARGIN_MS)
+    const slice = yield* ctx.repo.readSince(since)
     for (const s of slice.skipped.slice(0, 5)) yield* reject(ctx, "repository", `skipped while reading history: ${s}`)
-    remember(c, slice.messages.map((m) => m.id))
-    c.head = slice.head
-    c.synced = true
+    // A fresh read supersedes what an older one covered.
+    c.coveredSince = undefined
+    absorb(c, slice, since)
   })
+
+const oldestOf = (batch: ReadonlyArray<Message>): number => Math.min(...batch.map((m) => m.sentAt))
+
+/**
+ * Whether the committer must read the history before committing `pending`: when what
+ * it knows does not reach back far enough. It need not read again just because it
+ * became leader: a commit against a stale head conflicts (if history moved), and the
+ * conflict is answered by a read, a merge and a retry.
+ */
+const mustRead = (c: CommitterState, pending: ReadonlyArray<Message>): boolean =>
+  c.coveredSince === undefined || oldestOf(pending) - CLOCK_SKEW_MARGIN_MS < c.coveredSince
 
 /** Flushes the pending queue once (serialized with every other flush). */
 export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
@@ -72,7 +91,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
       const pending = yield* ctx.store.pending
       const empty: FlushReport = { committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 }
       if (pending.length === 0) return empty
-      if (!c.synced) yield* resync(ctx, c, pending)
+      if (mustRead(c, pending)) yield* resync(ctx, c, pending)
       let conflicts = 0
       let already: Array<Message> = pending.filter((m) => c.committed.has(m.id))
       let batch = withoutCommitted(pending, c.committed)

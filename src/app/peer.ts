@@ -15,7 +15,7 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
 import { handoff, onChat, sendChat } from "./chat.js"
-import { flush, flushDue, initialCommitter, type FlushReport } from "./committer.js"
+import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { component, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
@@ -45,9 +45,13 @@ export interface PeerHandle {
  * Brings what was committed since `since` into the device's history, so a new
  * browser shows recent history too (and knows those messages are committed).
  */
-const loadHistory = (ctx: PeerContext, since: number): Effect.Effect<void> =>
+const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number): Effect.Effect<void> =>
   ctx.repo.readSince(since).pipe(
-    Effect.flatMap((slice) => ctx.store.markCommitted(slice.messages)),
+    Effect.flatMap((slice) => {
+      // The committer starts from the same read, should this peer come to lead.
+      absorb(committer, slice, since)
+      return ctx.store.markCommitted(slice.messages)
+    }),
     Effect.catchAll((e) => reject(ctx, "repository", `could not load history: ${e._tag}`))
   )
 
@@ -156,11 +160,9 @@ export const startPeer = (
       s.leader = leader
       if (leads && !s.isLeader) {
         s.isLeader = true
-        committer.synced = false
         yield* ctx.fork(flush(ctx, committer))
       } else if (!leads && s.isLeader) {
         s.isLeader = false
-        committer.synced = false
       }
       if (s.isLeader) {
         const pending = yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)
@@ -212,7 +214,7 @@ export const startPeer = (
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
     yield* ctx.fork(Effect.repeat(ctx.inActor(tick), Schedule.spaced(config.tickMs)))
     yield* ctx.fork(pollLoop(ctx))
-    yield* ctx.fork(loadHistory(ctx, startedAt - config.historyWindowMs))
+    yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
