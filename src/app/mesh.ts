@@ -22,6 +22,22 @@ export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
     .filter((l) => l.state === "open")
     .map((l) => l.peer)
 
+/**
+ * Online peers that show signs of life: entries refreshed within one refresh period
+ * (plus polling slack), since a crashed peer's entry lingers until it expires; and not
+ * an entry of our own user from before we started that is outside our mesh, which is
+ * most likely our own predecessor (a reload or a crash) and would never answer. These
+ * are the peers a sponsor election and a leader's coverage wait for.
+ */
+export const livePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  const members = new Set(component(ctx).map(peerKey))
+  return onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs).filter((p) => {
+    const e = s.online.get(peerKey(p))
+    return !(sameUser(p.username, ctx.self.username) && !members.has(peerKey(p)) && e !== undefined && e.lastSeen < s.startedAt)
+  })
+}
+
 /** Records that the open set or a neighbor list changed. */
 const touch = (ctx: PeerContext): void => {
   ctx.state.meshVersion += 1
@@ -334,14 +350,7 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
     const members = new Set(comp.map(peerKey))
     for (const key of s.outsideSince.keys()) if (members.has(key) || !wanted.has(key)) s.outsideSince.delete(key)
     for (const p of online) if (!members.has(peerKey(p)) && !s.outsideSince.has(peerKey(p))) s.outsideSince.set(peerKey(p), at)
-    // Only entries refreshed within one refresh period (plus polling slack) show a live peer:
-    // a crashed peer's entry lingers until it expires, and must not hold the sponsor role.
-    // Nor may an entry of our own user from before we started that is not in our mesh: that
-    // is most likely our own predecessor (a reload or a crash), which would never answer.
-    const live = onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs).filter((p) => {
-      const e = s.online.get(peerKey(p))
-      return !(sameUser(p.username, ctx.self.username) && !members.has(peerKey(p)) && e !== undefined && e.lastSeen < s.startedAt)
-    })
+    const live = livePeers(ctx, at)
     const sponsored = new Set(
       [
         ...presenceOfferTargets(ctx.self, comp, live),

@@ -18,7 +18,7 @@ import { handoff, onChat, sendChat } from "./chat.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import { component, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
 
@@ -150,7 +150,7 @@ export const startPeer = (
       const eligible = actsAsLeader({
         self: ctx.self,
         component: comp,
-        online: onlinePeers(ctx, at),
+        online: livePeers(ctx, at),
         upForMs: at - s.startedAt,
         graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
       })

@@ -207,3 +207,24 @@ describe("regressions", () => {
     expect(report.maxCommitLatencyMs).toBeLessThanOrEqual(10 * 60_000)
   }, 120_000)
 })
+
+describe("restarts", () => {
+  it("a leader that crashes and comes straight back joins at once instead of waiting for its own old entry", () =>
+    // Regression: the new session took its predecessor's lingering entry for the sponsor and
+    // waited for an offer from it, leading a mesh of one meanwhile.
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        yield* Effect.forEach(["bob", "carol"], (u) => mesh.start(u))
+        yield* minutes(2)
+        const store = alice.store
+        yield* mesh.crash(alice)
+        yield* seconds(20)
+        const again = yield* mesh.start("alice", store)
+        yield* seconds(60)
+        const view = yield* again.handle.view
+        expect(view.links.filter((l) => l.state === "open").length).toBe(2)
+        expect(mesh.running.filter((p) => p.handle.state.isLeader).map((p) => peerKey(p.id))).toEqual([peerKey(again.id)])
+      })
+    ))
+})
