@@ -6,7 +6,7 @@
  * before a commit.
  */
 import { Effect, PubSub } from "effect"
-import { MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
+import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
 import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
@@ -101,7 +101,9 @@ export const handoffChunks = (messages: ReadonlyArray<Message>): ReadonlyArray<R
 /** Tells every neighbor which messages are now committed, so they stop holding them. */
 export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Message>, head: string): Effect.Effect<void> =>
   Effect.forEach(
-    Array.from({ length: Math.ceil(messages.length / 5_000) }, (_, i) => messages.slice(i * 5_000, (i + 1) * 5_000)),
+    Array.from({ length: Math.ceil(messages.length / MAX_COMMITTED_IDS) }, (_, i) =>
+      messages.slice(i * MAX_COMMITTED_IDS, (i + 1) * MAX_COMMITTED_IDS)
+    ),
     (chunk) =>
       broadcast(ctx, (id, at) => ({
         v: 1,

@@ -205,6 +205,3 @@ export const mergeAuthored = (
   }
   return { document: { entries, signals }, skipped }
 }
-
-/** The peer of an entry. */
-export const presenceEntryPeer = entryPeer

@@ -9,7 +9,7 @@ import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/githu
 import { emptyStoreState, makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.js"
 import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/presence.js"
-import { makePeerId, type PeerId } from "../domain/identity.js"
+import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
 import type { PeerConfig } from "../app/config.js"
 import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
@@ -114,7 +114,7 @@ export class Mesh {
         Scope.extend(scope)
       )
       const peer: SimPeer = { id, handle, store, power, scope }
-      this.peers.set(`${id.username}/${id.sessionId}`, peer)
+      this.peers.set(peerKey(id), peer)
       return peer
     })
   }
@@ -122,7 +122,7 @@ export class Mesh {
   /** Closes a peer gracefully: it flushes if it leads, says goodbye and withdraws its presence. */
   stop(peer: SimPeer): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (!this.peers.delete(`${peer.id.username}/${peer.id.sessionId}`)) return Effect.void
+      if (!this.peers.delete(peerKey(peer.id))) return Effect.void
       return Scope.close(peer.scope, Exit.void)
     })
   }
@@ -130,7 +130,7 @@ export class Mesh {
   /** Kills a peer with no goodbye and no flush; its device storage survives. */
   crash(peer: SimPeer): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (!this.peers.delete(`${peer.id.username}/${peer.id.sessionId}`)) return Effect.void
+      if (!this.peers.delete(peerKey(peer.id))) return Effect.void
       peer.power.on = false
       return Effect.zipRight(this.network.crash(peer.id), Scope.close(peer.scope, Exit.void))
     })

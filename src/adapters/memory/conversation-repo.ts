@@ -4,7 +4,7 @@
  * are counted as the git database API would make them (a blob per file, a tree,
  * a commit, then the ref update that is the content-creating write).
  */
-import { Effect, Layer, Option } from "effect"
+import { Array as Arr, Effect, Layer, Option } from "effect"
 import { committedSince, layoutBatch, parseFile } from "../../domain/commit-layout.js"
 import { MessageOrder, type Message } from "../../domain/message.js"
 import {
@@ -19,7 +19,6 @@ import {
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { MemoryGitHub, type WorldFailure } from "./github-world.js"
-import { Array as Arr } from "effect"
 
 const toRepoError = (f: WorldFailure): RepoReadError =>
   f._tag === "RateLimited" ? new RepoRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs }) : new RepoUnavailable({ detail: f.detail })
