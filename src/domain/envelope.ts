@@ -190,21 +190,23 @@ export const decodeEnvelope = (raw: unknown): Either.Either<Envelope, EnvelopeRe
 }
 
 /**
- * Accepts a frame that arrived on the connection to `connectionPeer`: it must decode
- * and its `from` must be that peer, because a connection's identity is the peer it
- * was established with, not what the frame claims.
+ * Checks a decoded envelope against the connection it arrived on: its `from` must be
+ * `connectionPeer`, because a connection's identity is the peer it was established
+ * with, not what the frame claims.
  */
+export const checkSender = (connectionPeer: PeerId, env: Envelope): Either.Either<Envelope, EnvelopeRejected> =>
+  samePeer(env.from, connectionPeer)
+    ? Either.right(env)
+    : Either.left(
+        new EnvelopeRejected({
+          reason: "spoofed-sender",
+          detail: clip(`envelope from ${env.from.username}/${env.from.sessionId} arrived on the connection of ${connectionPeer.username}/${connectionPeer.sessionId}`)
+        })
+      )
+
+/** Accepts a frame that arrived on the connection to `connectionPeer`: it must decode and pass `checkSender`. */
 export const acceptFrame = (connectionPeer: PeerId, raw: unknown): Either.Either<Envelope, EnvelopeRejected> =>
-  Either.flatMap(decodeEnvelope(raw), (env) =>
-    samePeer(env.from, connectionPeer)
-      ? Either.right(env)
-      : Either.left(
-          new EnvelopeRejected({
-            reason: "spoofed-sender",
-            detail: clip(`envelope from ${env.from.username}/${env.from.sessionId} arrived on the connection of ${connectionPeer.username}/${connectionPeer.sessionId}`)
-          })
-        )
-  )
+  Either.flatMap(decodeEnvelope(raw), (env) => checkSender(connectionPeer, env))
 
 /**
  * Encodes an envelope to the text that goes on the wire. The schema has no

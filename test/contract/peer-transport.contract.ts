@@ -115,6 +115,29 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
       })
     )
 
+    it.scopedLive("a frame is checked against the connection it came on, even when the same text came on another", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const carol = peer("carol", "c1")
+        const a = yield* f.transport(alice)
+        const b = yield* f.transport(bob)
+        const c = yield* f.transport(carol)
+        yield* connect(a, alice, b, bob)
+        yield* connect(c, carol, b, bob, "t2")
+        const seen = yield* next(b.incoming, 2)
+        yield* Effect.sleep("10 millis")
+        const envelope = chat(alice, "said once by alice")
+        yield* a.send(bob, envelope)
+        yield* Effect.sleep("50 millis") // alice's copy first, so carol's replay is a text already seen
+        yield* f.injectRaw(carol, bob, JSON.stringify(envelope))
+        const items = yield* seen
+        expect(items.map((i) => `${peerKey(i.peer)}:${i._tag === "Rejected" ? i.error.reason : "ok"}`)).toEqual([
+          `${peerKey(alice)}:ok`,
+          `${peerKey(carol)}:spoofed-sender`
+        ])
+      })
+    )
+
     it.scopedLive("closing one side is seen by the other", () =>
       Effect.gen(function* () {
         const f = yield* makeFixture

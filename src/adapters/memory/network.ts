@@ -7,7 +7,16 @@
  * domain like on a data channel, so hostile input takes the real path.
  */
 import { Effect, Either, Fiber, FiberSet, Option, PubSub, Queue, Schema, Stream, type Scope } from "effect"
-import { acceptFrame, encodeEnvelope, MAX_ENVELOPE_BYTES, exceedsUtf8, type Description, type Envelope } from "../../domain/envelope.js"
+import {
+  checkSender,
+  decodeEnvelope,
+  encodeEnvelope,
+  exceedsUtf8,
+  MAX_ENVELOPE_BYTES,
+  type Description,
+  type Envelope,
+  type EnvelopeRejected
+} from "../../domain/envelope.js"
 import { PeerId, peerKey, type PeerId as Peer } from "../../domain/identity.js"
 import {
   TransportError,
@@ -72,6 +81,13 @@ interface Endpoint {
   alive: boolean
 }
 
+/**
+ * Characters of frame text whose decoding the network remembers. A broadcast reaches
+ * every neighbor as the same text at about the same time, so a small memory saves
+ * most decodes; past this much it starts afresh.
+ */
+export const DECODE_MEMORY_CHARS = 8 * 1024 * 1024
+
 /** A deterministic pseudo-random generator (mulberry32). */
 export const seededRandom = (seed: number): (() => number) => {
   let a = seed >>> 0
@@ -89,6 +105,8 @@ export class MemoryNetwork {
   readonly stats: NetworkStats = { framesSent: 0, framesDelivered: 0, framesDropped: 0 }
   private readonly endpoints = new Map<string, Endpoint>()
   private readonly encoded = new WeakMap<Envelope, string>()
+  private decoded = new Map<string, Either.Either<Envelope, EnvelopeRejected>>()
+  private decodedChars = 0
   private readonly random: () => number
   private side: ((peer: Peer) => number) | undefined = undefined
 
@@ -317,13 +335,33 @@ export class MemoryNetwork {
 
   private deliver(to: Endpoint, from: Peer, text: string): Effect.Effect<void> {
     this.stats.framesDelivered += 1
-    const accepted = acceptFrame(from, text)
+    const accepted = Either.flatMap(this.decode(text), (envelope) => checkSender(from, envelope))
     return PubSub.publish<Incoming>(
       to.incoming,
       Either.isRight(accepted)
         ? { _tag: "Envelope", peer: from, envelope: accepted.right }
         : { _tag: "Rejected", peer: from, error: accepted.left }
     )
+  }
+
+  /**
+   * Decodes a frame's text with the domain's decoder, once per distinct text: decoding is
+   * pure, and the N-1 copies of a broadcast would otherwise be decoded N-1 times in this
+   * one process where N real peers would each decode one. Every receiver still checks
+   * the sender against its own connection.
+   */
+  private decode(text: string): Either.Either<Envelope, EnvelopeRejected> {
+    let result = this.decoded.get(text)
+    if (result === undefined) {
+      result = decodeEnvelope(text)
+      if (this.decodedChars + text.length > DECODE_MEMORY_CHARS) {
+        this.decoded = new Map()
+        this.decodedChars = 0
+      }
+      this.decoded.set(text, result)
+      this.decodedChars += text.length
+    }
+    return result
   }
 
   /** Removes this side's link and tells this side. */
