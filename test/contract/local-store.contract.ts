@@ -36,6 +36,21 @@ export const localStoreContract = (name: string, makeFixture: Effect.Effect<Loca
       })
     )
 
+    it.scopedLive("each read of pending sees every write before it", () =>
+      Effect.gen(function* () {
+        const store = yield* (yield* makeFixture).open
+        expect(yield* store.pending).toEqual([])
+        yield* store.addPending([message("b", 2)])
+        expect((yield* store.pending).map((m) => m.id)).toEqual(["b"])
+        yield* store.addPending([message("a", 1)])
+        expect((yield* store.pending).map((m) => m.id)).toEqual(["a", "b"])
+        yield* store.markCommitted([message("b", 2)])
+        expect((yield* store.pending).map((m) => m.id)).toEqual(["a"])
+        yield* store.markCommitted([message("a", 1)])
+        expect(yield* store.pending).toEqual([])
+      })
+    )
+
     it.scopedLive("what was stored survives reopening", () =>
       Effect.gen(function* () {
         const f = yield* makeFixture

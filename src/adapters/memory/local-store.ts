@@ -24,6 +24,12 @@ const put = (into: Map<string, Message>, m: Message): void => {
   if (seen === undefined || canonical(m) < canonical(seen)) into.set(m.id, m)
 }
 
+/**
+ * The pending queue in `MessageOrder`, per state, until it next changes: the leader
+ * reads it every tick and a sort per read is most of that work.
+ */
+const sortedPending = new WeakMap<MemoryStoreState, ReadonlyArray<Message>>()
+
 /** A LocalStore over `state`. */
 export const makeMemoryStore = (state: MemoryStoreState = emptyStoreState()): LocalStoreService => {
   const addHistory = (messages: ReadonlyArray<Message>) => {
@@ -34,15 +40,21 @@ export const makeMemoryStore = (state: MemoryStoreState = emptyStoreState()): Lo
     }
   }
   return {
-    pending: Effect.sync(() => Arr.sort(state.pending.values(), MessageOrder)),
+    pending: Effect.sync(() => {
+      let sorted = sortedPending.get(state)
+      if (sorted === undefined) sortedPending.set(state, (sorted = Arr.sort(state.pending.values(), MessageOrder)))
+      return sorted
+    }),
     addPending: (messages) =>
       Effect.sync(() => {
         const fresh = messages.filter((m) => !state.committed.has(m.id))
+        if (fresh.length > 0) sortedPending.delete(state)
         for (const m of fresh) put(state.pending, m)
         addHistory(fresh)
       }),
     markCommitted: (messages) =>
       Effect.sync(() => {
+        if (messages.length > 0) sortedPending.delete(state)
         for (const m of messages) {
           state.pending.delete(m.id)
           state.committed.add(m.id)
