@@ -38,6 +38,10 @@ export const livePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =
   })
 }
 
+/** Whether two neighbor lists name the same peers in the same order. */
+const sameList = (a: ReadonlyArray<PeerId>, b: ReadonlyArray<PeerId>): boolean =>
+  a.length === b.length && a.every((p, i) => samePeer(p, b[i]!))
+
 /** Records that the open set or a neighbor list changed. */
 const touch = (ctx: PeerContext): void => {
   ctx.state.meshVersion += 1
@@ -100,14 +104,21 @@ export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => En
     )
   })
 
-const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => neighbors.map(peerKey).sort().join(" ")
+/** The neighbor list this peer would send now and its order-free signature (recomputed only after a change). */
+const currentNeighbors = (ctx: PeerContext): { readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } => {
+  const s = ctx.state
+  if (s.neighborsCache?.version !== s.meshVersion) {
+    const neighbors = openPeers(ctx).slice(0, MAX_NEIGHBORS)
+    s.neighborsCache = { version: s.meshVersion, neighbors, signature: neighbors.map(peerKey).sort().join(" ") }
+  }
+  return s.neighborsCache
+}
 
 /** Whether the open set differs from the neighbor list last sent. */
-export const neighborsChanged = (ctx: PeerContext): boolean => neighborSignature(openPeers(ctx).slice(0, MAX_NEIGHBORS)) !== ctx.state.lastNeighbors
+export const neighborsChanged = (ctx: PeerContext): boolean => currentNeighbors(ctx).signature !== ctx.state.lastNeighbors
 
 const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leaving?: boolean): EnvelopeOf<"presence"> => {
-  const neighbors = openPeers(ctx).slice(0, MAX_NEIGHBORS)
-  const signature = neighborSignature(neighbors)
+  const { neighbors, signature } = currentNeighbors(ctx)
   const send = full || signature !== ctx.state.lastNeighbors || at - ctx.state.lastNeighborsAt >= FULL_NEIGHBOR_LIST_EVERY_MS
   if (send && !full) {
     ctx.state.lastNeighbors = signature
@@ -230,6 +241,7 @@ export const handleDescription = (
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
       if (via === "presence" && !answersPresenceOffer(ctx.self, component(ctx), origin)) return Effect.void
       if (link.state === "open" && link.attempt === attempt) return Effect.void
+      if (link.state === "open") touch(ctx)
       link.state = "signaling"
       link.attempt = attempt
       link.via = via
@@ -292,8 +304,10 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       }
       const listed = envelope.payload.neighbors
       const previous = ctx.state.reports.get(peerKey(from))
-      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: listed ?? previous?.neighbors ?? [], heardAt: at })
-      if (listed !== undefined) {
+      // A full list is resent now and then even when unchanged: only a change moves the mesh view.
+      const changed = listed !== undefined && (previous === undefined || !sameList(previous.neighbors, listed))
+      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: changed ? listed : (previous?.neighbors ?? []), heardAt: at })
+      if (changed) {
         touch(ctx)
         for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
       }

@@ -71,6 +71,7 @@ export interface PeerState {
   /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
   meshVersion: number
   componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  neighborsCache: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
   /** What the last full reconcile saw, and when the next one is due regardless. */

@@ -77,6 +77,7 @@ const initialState = (startedAt: number): PeerState => ({
   lastNeighborsAt: 0,
   meshVersion: 0,
   componentCache: undefined,
+  neighborsCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
