@@ -43,14 +43,28 @@ class Lost {
 
 const retryLost = Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1), Schedule.exponential("100 millis"))
 
+/**
+ * The last version of each world's presence file, decoded. Decoding is pure and every
+ * simulated reader of one version would decode the same text: once is enough in one
+ * process (each real client decodes its own copy once).
+ */
+const lastDecoded = new WeakMap<MemoryGitHub, { readonly sha: string; readonly result: Either.Either<PresenceSnapshot, PresenceMalformed> }>()
+
+const decodeVersion = (world: MemoryGitHub, text: string, sha: string): Either.Either<PresenceSnapshot, PresenceMalformed> => {
+  const last = lastDecoded.get(world)
+  if (last?.sha === sha) return last.result
+  const result = Either.match(decodeDocument(text), {
+    onLeft: (e) => Either.left(new PresenceMalformed({ detail: `${sha}: ${e.detail}` })),
+    onRight: ({ document, skipped }) => Either.right<PresenceSnapshot>({ document, skipped, changed: true })
+  })
+  lastDecoded.set(world, { sha, result })
+  return result
+}
+
 /** Presence in file form for `user` on `world`. */
 export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceService => {
   let cached: { sha: string; snapshot: PresenceSnapshot } | undefined
-  const decode = (text: string, sha: string): Either.Either<PresenceSnapshot, PresenceMalformed> =>
-    Either.match(decodeDocument(text), {
-      onLeft: (e) => Either.left(new PresenceMalformed({ detail: `${sha}: ${e.detail}` })),
-      onRight: ({ document, skipped }) => Either.right({ document, skipped, changed: true })
-    })
+  const decode = (text: string, sha: string) => decodeVersion(world, text, sha)
 
   const unchanged = () => world.presenceFile !== undefined && cached !== undefined && cached.sha === world.presenceFile.sha
   const read: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.flatMap(
@@ -106,7 +120,7 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
               Effect.fail(new Lost())
             )
           }
-          cached = { sha: r.sha, snapshot: { document: Either.getOrThrow(decodeDocument(r.text)).document, skipped: [], changed: true } }
+          cached = { sha: r.sha, snapshot: { document: Either.getOrThrow(decode(r.text, r.sha)).document, skipped: [], changed: true } }
           return Effect.void
         })
       )
