@@ -6,10 +6,11 @@
  * which every peer derives its component, relay routes and leader.
  */
 import { Effect, Option } from "effect"
-import { isFresh } from "../domain/heartbeat.js"
+import { expiresAt, isFresh, MAX_CLOCK_SKEW_MS } from "../domain/heartbeat.js"
 import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
+import { electLeader } from "../domain/election.js"
 import { componentOf, relayTo } from "../domain/mesh-view.js"
 import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
@@ -23,6 +24,38 @@ export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
     .map((l) => l.peer)
 
 /**
+ * Peers the presence channel shows online: entries fresher than `expiryMs` (the
+ * configured expiry by default), not stale since we saw them go, self excluded.
+ * The answer is kept until the channel or the mesh changes or an entry's freshness
+ * flips with time, whichever comes first: every tick asks.
+ */
+export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.presenceExpiryMs): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  const cached = s.onlineCache.get(expiryMs)
+  if (
+    cached !== undefined &&
+    cached.meshVersion === s.meshVersion &&
+    cached.presenceVersion === s.presenceVersion &&
+    at >= cached.from &&
+    at < cached.until
+  ) {
+    return cached.peers
+  }
+  const freshness = { intervalMs: ctx.config.presenceRefreshMs, expiryMs }
+  const peers: Array<PeerId> = []
+  let until = Number.POSITIVE_INFINITY
+  for (const [key, e] of s.online) {
+    const lostAt = s.lost.get(key)
+    if (lostAt !== undefined && e.lastSeen <= lostAt) continue
+    if (isFresh(e.lastSeen, at, freshness)) peers.push({ username: e.username, sessionId: e.sessionId })
+    // Freshness flips when `at` reaches the entry's believable start or its expiry.
+    for (const flip of [e.lastSeen - MAX_CLOCK_SKEW_MS, expiresAt(e.lastSeen, freshness)]) if (flip > at) until = Math.min(until, flip)
+  }
+  s.onlineCache.set(expiryMs, { meshVersion: s.meshVersion, presenceVersion: s.presenceVersion, from: at, until, peers })
+  return peers
+}
+
+/**
  * Online peers that show signs of life: entries refreshed within one refresh period
  * (plus polling slack), since a crashed peer's entry lingers until it expires; and not
  * an entry of our own user from before we started that is outside our mesh, which is
@@ -31,11 +64,16 @@ export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
  */
 export const livePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const s = ctx.state
-  const members = new Set(component(ctx).map(peerKey))
-  return onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs).filter((p) => {
+  const comp = component(ctx)
+  const online = onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs)
+  if (s.liveCache?.online === online && s.liveCache.component === comp) return s.liveCache.peers
+  const members = new Set(comp.map(peerKey))
+  const peers = online.filter((p) => {
     const e = s.online.get(peerKey(p))
     return !(sameUser(p.username, ctx.self.username) && !members.has(peerKey(p)) && e !== undefined && e.lastSeen < s.startedAt)
   })
+  s.liveCache = { online, component: comp, peers }
+  return peers
 }
 
 /** Whether two neighbor lists name the same peers in the same order. */
@@ -56,17 +94,12 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return s.componentCache.members
 }
 
-/**
- * Peers the presence channel shows online: entries fresher than `expiryMs` (the
- * configured expiry by default), not stale since we saw them go, self excluded.
- */
-export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.presenceExpiryMs): ReadonlyArray<PeerId> =>
-  Array.from(ctx.state.online.entries())
-    .filter(([key, e]) => {
-      const lostAt = ctx.state.lost.get(key)
-      return (lostAt === undefined || e.lastSeen > lostAt) && isFresh(e.lastSeen, at, { intervalMs: ctx.config.presenceRefreshMs, expiryMs })
-    })
-    .map(([, e]) => ({ username: e.username, sessionId: e.sessionId }))
+/** The leader of this peer's component (`component(ctx)`), recomputed only when the component changes. */
+export const leaderOf = (ctx: PeerContext, comp: ReadonlyArray<PeerId>): PeerId | undefined => {
+  const s = ctx.state
+  if (s.leaderCache?.component !== comp) s.leaderCache = { component: comp, leader: Option.getOrUndefined(electLeader(comp)) }
+  return s.leaderCache.leader
+}
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -332,8 +365,9 @@ const RECONCILE_EVERY_MS = 5_000
  * and start the connections that this peer's role and position call for.
  */
 export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const at = yield* now
+  Effect.clockWith((clock) => {
+    // Runs every tick: the checks are plain code, effects only when something is due.
+    const at = clock.unsafeCurrentTimeMillis()
     const s = ctx.state
     for (const [key, report] of s.reports) {
       if (at - report.heardAt >= ctx.config.meshExpiryMs) {
@@ -341,17 +375,36 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
         touch(ctx)
       }
     }
+    let stuck: Array<Link> | undefined
     for (const link of s.links.values()) {
-      if (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) {
-        yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
-        yield* failLink(ctx, link, at)
-      } else if ((link.state === "signaling" || link.state === "connecting") && at > link.deadline) {
-        yield* failLink(ctx, link, at)
+      if (
+        (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) ||
+        ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
+      ) {
+        ;(stuck ??= []).push(link)
       }
     }
-    // The rest only matters when the mesh or the presence channel changed, when an attempt
-    // may start again, or now and then (freshness windows move with time).
-    if (s.meshVersion === s.reconciled.meshVersion && s.presenceVersion === s.reconciled.presenceVersion && at < s.reconciled.nextDueAt) return
+    if (stuck === undefined && settled(ctx, at)) return Effect.void
+    return reconcileNow(ctx, at, stuck ?? [])
+  })
+
+/**
+ * Whether nothing a full reconcile looks at moved: the mesh, the presence channel, an
+ * attempt's retry time or deadline, or the time (freshness windows move with it).
+ */
+const settled = (ctx: PeerContext, at: number): boolean => {
+  const s = ctx.state
+  return s.meshVersion === s.reconciled.meshVersion && s.presenceVersion === s.reconciled.presenceVersion && at < s.reconciled.nextDueAt
+}
+
+const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const s = ctx.state
+    for (const link of stuck) {
+      if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
+      yield* failLink(ctx, link, at)
+    }
+    if (settled(ctx, at)) return
     s.reconciled = {
       meshVersion: s.meshVersion,
       presenceVersion: s.presenceVersion,

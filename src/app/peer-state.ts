@@ -72,6 +72,15 @@ export interface PeerState {
   meshVersion: number
   componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
   neighborsCache: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
+  /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
+  readonly onlineCache: Map<
+    number,
+    { readonly meshVersion: number; readonly presenceVersion: number; readonly from: number; readonly until: number; readonly peers: ReadonlyArray<PeerId> }
+  >
+  /** The leader of the component it was computed from. */
+  leaderCache: { readonly component: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
+  /** `livePeers` for the online list and component it was computed from. */
+  liveCache: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
   /** What the last full reconcile saw, and when the next one is due regardless. */

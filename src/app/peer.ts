@@ -3,7 +3,7 @@
  * leader's committer, composed over the ports. Every change of the peer's state
  * runs on one actor fiber, so no two handlers ever interleave.
  */
-import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Schedule, Stream, type Scope } from "effect"
+import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
 import { actsAsLeader } from "../domain/mesh-view.js"
@@ -18,7 +18,7 @@ import { handoff, onChat, sendChat } from "./chat.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
 
@@ -61,7 +61,8 @@ export interface PeerOptions {
   readonly config?: Partial<PeerConfig>
 }
 
-const initialState = (startedAt: number): PeerState => ({
+/** A new session's state. */
+export const initialState = (startedAt: number): PeerState => ({
   startedAt,
   links: new Map(),
   reports: new Map(),
@@ -78,6 +79,9 @@ const initialState = (startedAt: number): PeerState => ({
   meshVersion: 0,
   componentCache: undefined,
   neighborsCache: undefined,
+  onlineCache: new Map(),
+  liveCache: undefined,
+  leaderCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
@@ -141,45 +145,58 @@ export const startPeer = (
     }
     const committer = initialCommitter()
 
-    const tick = Effect.gen(function* () {
-      const at = yield* now
+    // Runs every `tickMs` for the whole session: everything it decides is plain code, and
+    // effects run only for what is due (most ticks have nothing to do).
+    const tick = Effect.clockWith((clock) => {
+      const at = clock.unsafeCurrentTimeMillis()
       const s = ctx.state
+      const due: Array<Effect.Effect<void>> = []
       // Beat on schedule, and at once when our neighbor set changed: others route and elect from it.
-      if (at - s.lastBeatAt >= config.meshHeartbeatMs || neighborsChanged(ctx)) yield* sendHeartbeats(ctx)
-      yield* reconcile(ctx)
+      if (at - s.lastBeatAt >= config.meshHeartbeatMs || neighborsChanged(ctx)) due.push(sendHeartbeats(ctx))
+      due.push(reconcile(ctx))
+      due.push(Effect.suspend(() => lead(at)))
+      due.push(publishDue(ctx))
+      return Effect.all(due, { discard: true })
+    })
+
+    /** Takes up or gives up leading, and commits or hands off what is due. */
+    const lead = (at: number): Effect.Effect<void> => {
+      const s = ctx.state
       const comp = component(ctx)
-      const eligible = actsAsLeader({
-        self: ctx.self,
-        component: comp,
-        online: livePeers(ctx, at),
-        upForMs: at - s.startedAt,
-        graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
-      })
+      const leader = leaderOf(ctx, comp)
+      // Only the component's smallest peer can act as leader: the rest need not ask.
+      const eligible =
+        leader !== undefined &&
+        samePeer(leader, ctx.self) &&
+        actsAsLeader({
+          self: ctx.self,
+          component: comp,
+          online: livePeers(ctx, at),
+          upForMs: at - s.startedAt,
+          graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
+        })
       s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
       const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)
-      const leader = Option.getOrUndefined(electLeader(comp))
       s.leader = leader
       if (leads && !s.isLeader) {
         s.isLeader = true
-        yield* ctx.fork(flush(ctx, committer))
-      } else if (!leads && s.isLeader) {
-        s.isLeader = false
+        return ctx.fork(flush(ctx, committer))
       }
+      if (!leads && s.isLeader) s.isLeader = false
       if (s.isLeader) {
-        const pending = yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)
-        if (flushDue(pending, at, config.commitAfterMs)) yield* ctx.fork(flush(ctx, committer))
-      } else if (leader !== undefined && !samePeer(leader, ctx.self)) {
-        // Each new leader gets everything we hold uncommitted, as soon as we can reach it;
-        // after that, only what it has left uncommitted for too long.
-        if (s.links.get(peerKey(leader))?.state === "open") {
-          if (s.handedTo !== peerKey(leader)) {
-            s.handedTo = peerKey(leader)
-            yield* handoff(ctx, leader, at + 1)
-          } else if (at - s.lastHandoffAt >= config.handoffResendMs) yield* handoff(ctx, leader, at - config.commitAfterMs)
-        }
+        return Effect.flatMap(Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>), (pending) =>
+          flushDue(pending, at, config.commitAfterMs) ? ctx.fork(flush(ctx, committer)) : Effect.void
+        )
       }
-      yield* publishDue(ctx)
-    })
+      if (leader === undefined || samePeer(leader, ctx.self) || s.links.get(peerKey(leader))?.state !== "open") return Effect.void
+      // Each new leader gets everything we hold uncommitted, as soon as we can reach it;
+      // after that, only what it has left uncommitted for too long.
+      if (s.handedTo !== peerKey(leader)) {
+        s.handedTo = peerKey(leader)
+        return handoff(ctx, leader, at + 1)
+      }
+      return at - s.lastHandoffAt >= config.handoffResendMs ? handoff(ctx, leader, at - config.commitAfterMs) : Effect.void
+    }
 
     const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
       if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
@@ -213,7 +230,7 @@ export const startPeer = (
     yield* pump(incoming, onIncoming)
     yield* pump(events, (e) => onChannel(ctx, e))
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
-    yield* ctx.fork(Effect.repeat(ctx.inActor(tick), Schedule.spaced(config.tickMs)))
+    yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
     yield* ctx.fork(pollLoop(ctx))
     yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs))
 
