@@ -5,7 +5,7 @@
  * in one request, spaced by the budget); call slots addressed to this session come
  * back from the presence poller.
  */
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, PubSub } from "effect"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { relayTo } from "../domain/mesh-view.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -28,7 +28,7 @@ export const makeCallFallback = (ctx: PeerContext): CallFallback => ({
         if (!ctx.state.publishing) ctx.state.callOutbox.delete(peerKey(peer))
       })
     ),
-  slots: Stream.fromPubSub(ctx.callSlots),
+  subscribe: PubSub.subscribe(ctx.callSlots),
   setWaiting: (waiting) =>
     Effect.suspend(() => {
       ctx.state.callWaiting = waiting

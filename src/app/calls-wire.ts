@@ -9,7 +9,7 @@
  * the presence channel (`CallFallback`), with the same id, so the receiver applies
  * whichever copy comes first and drops the other.
  */
-import { Effect, Option, type Stream } from "effect"
+import { Effect, Option, type Queue, type Scope } from "effect"
 import { CALL_ENVELOPE_NAME, decodeCallSignal, encodeCallSignal, type CallId, type CallSignal } from "../domain/call.js"
 import { isAddressedTo, type Envelope } from "../domain/envelope.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
@@ -27,8 +27,11 @@ export interface CallFallback {
   readonly post: (slot: PresenceCallSlot) => Effect.Effect<void>
   /** Drops the call slot for `peer` if it is not written yet (its channel opened and took the signals). */
   readonly cancel: (peer: PeerId) => Effect.Effect<void>
-  /** Call slots addressed to this session, from every read of the presence channel that found a change. */
-  readonly slots: Stream.Stream<PresenceCallSlot>
+  /**
+   * Subscribes (at once, for the scope) to the call slots addressed to this session,
+   * from every read of the presence channel that found a change.
+   */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<PresenceCallSlot>, never, Scope.Scope>
   /** While true, the peer reads the presence channel at its fast pace (a call waits for a reply through it). */
   readonly setWaiting: (waiting: boolean) => Effect.Effect<void>
 }

@@ -11,7 +11,7 @@
  * which costs no GitHub write). Media needs the connection: an accepted leg with no
  * connection yet waits for one (`CONNECT_WAIT_MS`) before its media starts.
  */
-import { Clock, Data, Effect, Option, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { Chunk, Clock, Data, Effect, Option, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
 import { appendToSlot, signalsToApply, travelsByPresence } from "../domain/call-slot.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import {
@@ -57,6 +57,10 @@ export interface CallsOptions {
   readonly newCallId?: Effect.Effect<CallId>
   /** The presence channel route for call control while no data channel is open (the peer's `callFallback`). */
   readonly fallback?: CallFallback
+  /** How long a signal waits for a direct channel the mesh is opening (`MESH_GRACE_MS` by default). */
+  readonly meshGraceMs?: number
+  /** How long an accepted leg waits for its connection (`CONNECT_WAIT_MS` by default). */
+  readonly connectWaitMs?: number
 }
 
 /** What the UI renders: the current (or last) call, the local tracks, the tracks peers send. */
@@ -104,6 +108,8 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
     const seen = new SeenSignals()
     const fallback = options.fallback
     const ringTimeoutMs = options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS
+    const meshGraceMs = options.meshGraceMs ?? MESH_GRACE_MS
+    const connectWaitMs = options.connectWaitMs ?? CONNECT_WAIT_MS
     /** The call slot last built for each peer: the next one carries its signals too. */
     const slots = new Map<string, PresenceCallSlot>()
     /** Peers whose slot has signals not posted yet, since when (waiting for the mesh's direct channel). */
@@ -139,7 +145,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
         ([key, { peer, since }]) =>
           Effect.gen(function* () {
             if (fallback === undefined) return
-            if (at - since < MESH_GRACE_MS && (yield* fallback.meshRoute(peer))) return
+            if (at - since < meshGraceMs && (yield* fallback.meshRoute(peer))) return
             const slot = slots.get(key)
             unposted.delete(key)
             const live = liveCall()
@@ -236,7 +242,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
               e.reason === "no-connection" && fallback !== undefined
                 ? // Accepted through the presence channel: media starts when the connection opens.
                   Effect.map(Clock.currentTimeMillis, (at) => {
-                    awaitingConnection.set(peerKey(cmd.peer), { peer: cmd.peer, until: at + CONNECT_WAIT_MS })
+                    awaitingConnection.set(peerKey(cmd.peer), { peer: cmd.peer, until: at + connectWaitMs })
                     return []
                   })
                 : Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), [{ _tag: "LinkLost", peer: cmd.peer } as const])
@@ -356,8 +362,9 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
     })
     yield* pump(remote, onRemote)
     if (fallback !== undefined) {
-      const slotsIn = yield* Stream.toPull(fallback.slots)
-      yield* pump(slotsIn, (slot) =>
+      // Subscribed now (a Stream would subscribe only at its first pull, and miss what comes before).
+      const slotsIn = yield* fallback.subscribe
+      yield* pump(Effect.map(Queue.takeBetween(slotsIn, 1, 64), Chunk.toReadonlyArray), (slot) =>
         lock.withPermits(1)(
           Effect.gen(function* () {
             const at = yield* Clock.currentTimeMillis
