@@ -260,3 +260,16 @@ describe("which signals a receiver applies", () => {
     }
   )
 })
+
+describe("a late invite", () => {
+  it("rings only for what is left of its ring time, so both ends give up together", async () => {
+    const { initialCalls, step } = await import("../../src/domain/call.js")
+    const late = step(initialCalls(bob, RING), { _tag: "Signal", from: alice, signal: invite(), sentAt: NOW - 30_000 }, NOW)
+    expect(late.state.call?.ringDeadline).toBe(NOW - 30_000 + RING)
+    // A sender's clock ahead of ours does not ring longer than the ring time.
+    const ahead = step(initialCalls(bob, RING), { _tag: "Signal", from: alice, signal: invite(), sentAt: NOW + 30_000 }, NOW)
+    expect(ahead.state.call?.ringDeadline).toBe(NOW + RING)
+    const missed = step(late.state, { _tag: "Tick" }, NOW - 30_000 + RING)
+    expect(missed.state.call?.phase).toBe("missed")
+  })
+})
