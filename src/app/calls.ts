@@ -3,8 +3,17 @@
  * signals from peers, lost channels, the clock) through the pure call state
  * machine and carries out its commands on the Media and PeerTransport ports.
  * Everything runs on one permit, in order; the UI only renders `changes`.
+ *
+ * Signals go on the direct data channel. With no channel open to the peer they are
+ * held for it and, given a `fallback`, ringing/answering/declining/hanging up also
+ * go through the presence channel: at once when no mesh path reaches the peer, else
+ * after `MESH_GRACE_MS` (the mesh is opening a direct channel by relayed signaling,
+ * which costs no GitHub write). Media needs the connection: an accepted leg with no
+ * connection yet waits for one (`CONNECT_WAIT_MS`) before its media starts.
  */
-import { Clock, Data, Effect, Option, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { Chunk, Clock, Data, Effect, Option, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { appendToSlot, signalsToApply, travelsByPresence } from "../domain/call-slot.js"
+import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import {
   DEFAULT_RING_TIMEOUT_MS,
   initialCalls,
@@ -22,7 +31,7 @@ import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
 import { isOfferer } from "../domain/signaling-roles.js"
 import { Media, type LocalTrack, type RemoteTrack, type RemoteTrackEvent } from "../ports/Media.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
-import { callEnvelope, callSignalOf, PendingSignals, trySend } from "./calls-wire.js"
+import { callEnvelope, callSignalOf, PendingSignals, SeenSignals, trySend, type CallFallback, type HeldSignal } from "./calls-wire.js"
 
 /** How often ring deadlines are checked. */
 export const CALL_TICK_MS = 1_000
@@ -30,6 +39,13 @@ export const CALL_TICK_MS = 1_000
 export const POLITE_CONNECT_WAIT_MS = 3_000
 /** Most problems kept for the UI. */
 export const MAX_CALL_PROBLEMS = 20
+/**
+ * How long a signal for a peer that the mesh reaches through a neighbor waits for
+ * the direct channel the mesh is opening before it goes through the presence channel.
+ */
+export const MESH_GRACE_MS = 5_000
+/** How long an accepted leg waits for a connection to carry its media before it ends. */
+export const CONNECT_WAIT_MS = 90_000
 
 /** Options of the calls service. */
 export interface CallsOptions {
@@ -39,6 +55,12 @@ export interface CallsOptions {
   readonly tickMs?: number
   /** Makes a call id (random by default). */
   readonly newCallId?: Effect.Effect<CallId>
+  /** The presence channel route for call control while no data channel is open (the peer's `callFallback`). */
+  readonly fallback?: CallFallback
+  /** How long a signal waits for a direct channel the mesh is opening (`MESH_GRACE_MS` by default). */
+  readonly meshGraceMs?: number
+  /** How long an accepted leg waits for its connection (`CONNECT_WAIT_MS` by default). */
+  readonly connectWaitMs?: number
 }
 
 /** What the UI renders: the current (or last) call, the local tracks, the tracks peers send. */
@@ -83,8 +105,21 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
     const lock = yield* Effect.makeSemaphore(1)
     const view = yield* SubscriptionRef.make(emptyView)
     const pending = new PendingSignals()
+    const seen = new SeenSignals()
+    const fallback = options.fallback
+    const ringTimeoutMs = options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS
+    const meshGraceMs = options.meshGraceMs ?? MESH_GRACE_MS
+    const connectWaitMs = options.connectWaitMs ?? CONNECT_WAIT_MS
+    /** The call slot last built for each peer: the next one carries its signals too. */
+    const slots = new Map<string, PresenceCallSlot>()
+    /** Peers whose slot has signals not posted yet, since when (waiting for the mesh's direct channel). */
+    const unposted = new Map<string, { readonly peer: PeerId; readonly since: number }>()
+    /** Peers whose signals of the live call went or came through the presence channel, with that call. */
+    const presenceLegs = new Map<string, CallId>()
+    /** Accepted legs whose connection is not open yet, until when they wait. */
+    const awaitingConnection = new Map<string, { readonly peer: PeerId; readonly until: number }>()
     const newCallId = options.newCallId ?? Effect.sync(() => crypto.randomUUID())
-    let state: CallsState = initialCalls(self, options.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS)
+    let state: CallsState = initialCalls(self, ringTimeoutMs)
     let local: ReadonlyArray<LocalTrack> = []
     let sequence = 0
     const scope = yield* Effect.scope
@@ -94,16 +129,73 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
       update((v) => ({ ...v, problems: [...v.problems, text].slice(-MAX_CALL_PROBLEMS) }))
     const liveCall = (): CallId | undefined => (state.call !== undefined && !isFinal(state.call) ? state.call.id : undefined)
 
+    /** Sends on the direct channel; false when there is none. */
+    const sendDirect = (to: PeerId, held: HeldSignal) =>
+      trySend(transport, callEnvelope(self, to, held.signal, held.id, held.at), to).pipe(
+        Effect.catchAll((detail) => Effect.as(problem(`call signal to ${to.username} failed: ${detail}`), true))
+      )
+
+    /**
+     * Posts the slots of peers that no direct channel will reach soon: at once when no
+     * mesh path reaches the peer, after the grace when one does (its channel is late).
+     */
+    const postDue = (at: number): Effect.Effect<void> =>
+      Effect.forEach(
+        Array.from(unposted),
+        ([key, { peer, since }]) =>
+          Effect.gen(function* () {
+            if (fallback === undefined) return
+            if (at - since < meshGraceMs && (yield* fallback.meshRoute(peer))) return
+            const slot = slots.get(key)
+            unposted.delete(key)
+            const live = liveCall()
+            if (live !== undefined) presenceLegs.set(key, live)
+            if (slot !== undefined) yield* fallback.post(slot)
+          }),
+        { discard: true }
+      )
+
     const sendSignal = (cmd: Extract<CallCommand, { _tag: "Send" }>) =>
       Effect.gen(function* () {
         const at = yield* Clock.currentTimeMillis
         sequence += 1
-        const envelope = callEnvelope(self, cmd.to, cmd.signal, `${self.sessionId}.call.${at.toString(36)}.${sequence.toString(36)}`, at)
-        const sent = yield* trySend(transport, envelope, cmd.to).pipe(
-          Effect.catchAll((detail) => Effect.as(problem(`call signal to ${cmd.to.username} failed: ${detail}`), true))
-        )
-        if (!sent) pending.hold(cmd.to, cmd.signal)
+        const held: HeldSignal = { id: `${self.sessionId}.call.${at.toString(36)}.${sequence.toString(36)}`, at, signal: cmd.signal }
+        if (yield* sendDirect(cmd.to, held)) return
+        pending.hold(cmd.to, held)
+        if (fallback === undefined || !travelsByPresence(cmd.signal)) return
+        const key = peerKey(cmd.to)
+        slots.set(key, appendToSlot(slots.get(key), self, cmd.to, held, at))
+        if (!unposted.has(key)) unposted.set(key, { peer: cmd.to, since: at })
+        yield* postDue(at)
       })
+
+    /** A channel to `peer` opened: what was held goes on it (same ids), and an unwritten slot is dropped. */
+    const channelOpened = (peer: PeerId): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const key = peerKey(peer)
+        presenceLegs.delete(key)
+        if (unposted.delete(key) && fallback !== undefined) yield* fallback.cancel(peer)
+        for (const held of pending.take(peer, liveCall())) yield* sendDirect(peer, held)
+        if (awaitingConnection.delete(key) && accepted(peer)) {
+          for (const input of yield* run({ _tag: "Connect", peer })) yield* process(input)
+        }
+      })
+
+    /** While a live call has a leg with no channel, the peer reads the presence channel fast. */
+    let waiting = false
+    const syncWaiting = (): Effect.Effect<void> => {
+      if (fallback === undefined) return Effect.void
+      const call = state.call
+      const now =
+        call !== undefined &&
+        !isFinal(call) &&
+        call.legs.some(
+          (l) => (l.state === "ringing" && presenceLegs.get(peerKey(l.peer)) === call.id) || awaitingConnection.has(peerKey(l.peer))
+        )
+      if (now === waiting) return Effect.void
+      waiting = now
+      return fallback.setWaiting(now)
+    }
 
     const capture = (source: LocalTrack["source"]) =>
       media.capture(source).pipe(
@@ -139,15 +231,25 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
         case "Watch":
           return media.open(cmd.peer).pipe(
             Effect.as([]),
-            Effect.catchAll((e) => Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), []))
+            // No connection yet: Connect opens it once there is one.
+            Effect.catchAll((e) => Effect.as(e.reason === "no-connection" ? Effect.void : problem(`media to ${e.peer.username}: ${e.detail}`), []))
           )
         case "Connect":
           return media.open(cmd.peer).pipe(
             Effect.zipRight(isOfferer(self, cmd.peer) ? sendAll(cmd.peer, local) : Effect.asVoid(Effect.forkIn(politeConnect(cmd.peer), scope))),
             Effect.as([]),
-            Effect.catchAll((e) => Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), [{ _tag: "LinkLost", peer: cmd.peer } as const]))
+            Effect.catchAll((e) =>
+              e.reason === "no-connection" && fallback !== undefined
+                ? // Accepted through the presence channel: media starts when the connection opens.
+                  Effect.map(Clock.currentTimeMillis, (at) => {
+                    awaitingConnection.set(peerKey(cmd.peer), { peer: cmd.peer, until: at + connectWaitMs })
+                    return []
+                  })
+                : Effect.as(problem(`media to ${e.peer.username}: ${e.detail}`), [{ _tag: "LinkLost", peer: cmd.peer } as const])
+            )
           )
         case "Disconnect":
+          awaitingConnection.delete(peerKey(cmd.peer))
           return Effect.as(media.close(cmd.peer), [])
         case "Enable":
           return Effect.as(
@@ -211,6 +313,11 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
           for (const cmd of result.commands) queue.push(...(yield* run(cmd)))
         }
         const call = state.call
+        if (call === undefined || isFinal(call)) {
+          awaitingConnection.clear()
+          presenceLegs.clear()
+        }
+        yield* syncWaiting()
         yield* update((v) => ({ ...v, call, local }))
       })
 
@@ -233,19 +340,59 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
       item._tag === "Envelope"
         ? Option.match(callSignalOf(self, item.envelope), {
             onNone: () => Effect.void,
-            onSome: ({ from, signal }) => dispatch({ _tag: "Signal", from, signal })
+            // A signal that also came (or will come) through the presence channel applies once.
+            onSome: ({ from, signal, id }) => (seen.add(from, id) ? dispatch({ _tag: "Signal", from, signal }) : Effect.void)
           })
         : Effect.void
     )
     yield* pump(events, (event) => {
-      if (event.state === "closed" || event.state === "failed") return dispatch({ _tag: "LinkLost", peer: event.peer })
+      if (event.state === "closed" || event.state === "failed") {
+        return lock.withPermits(1)(
+          Effect.suspend(() => {
+            const leg = state.call?.legs.find((l) => samePeer(l.peer, event.peer))
+            // A failed attempt does not end a leg that waits for its connection, nor a ringing
+            // leg whose signals go through the presence channel; the mesh tries again.
+            if (awaitingConnection.has(peerKey(event.peer)) || (fallback !== undefined && leg?.state === "ringing")) return Effect.void
+            return process({ _tag: "LinkLost", peer: event.peer })
+          })
+        )
+      }
       if (event.state !== "open") return Effect.void
-      return lock.withPermits(1)(
-        Effect.forEach(pending.take(event.peer, liveCall()), (signal) => sendSignal({ _tag: "Send", to: event.peer, signal }), { discard: true })
-      )
+      return lock.withPermits(1)(Effect.zipRight(channelOpened(event.peer), syncWaiting()))
     })
     yield* pump(remote, onRemote)
-    yield* Effect.forkScoped(Effect.repeat(dispatch({ _tag: "Tick" }), Schedule.spaced(options.tickMs ?? CALL_TICK_MS)))
+    if (fallback !== undefined) {
+      // Subscribed now (a Stream would subscribe only at its first pull, and miss what comes before).
+      const slotsIn = yield* fallback.subscribe
+      yield* pump(Effect.map(Queue.takeBetween(slotsIn, 1, 64), Chunk.toReadonlyArray), (slot) =>
+        lock.withPermits(1)(
+          Effect.gen(function* () {
+            const at = yield* Clock.currentTimeMillis
+            const { apply } = signalsToApply(self, slot, (from, id) => seen.has(from, id), at, ringTimeoutMs)
+            for (const s of apply) {
+              seen.add(s.from, s.id)
+              presenceLegs.set(peerKey(s.from), s.signal.call)
+              yield* process({ _tag: "Signal", from: s.from, signal: s.signal, sentAt: s.at })
+            }
+          })
+        )
+      )
+    }
+    /** The clock: ring deadlines, slots whose grace is over, legs that waited too long for a connection. */
+    const tick = lock.withPermits(1)(
+      Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        yield* postDue(at)
+        for (const [key, { peer, until }] of awaitingConnection) {
+          if (at < until) continue
+          awaitingConnection.delete(key)
+          yield* problem(`no connection to ${peer.username} to carry the call`)
+          yield* process({ _tag: "LinkLost", peer })
+        }
+        yield* process({ _tag: "Tick" })
+      })
+    )
+    yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced(options.tickMs ?? CALL_TICK_MS)))
     yield* Effect.addFinalizer(() => dispatch({ _tag: "HangUp", reason: "session closed" }))
 
     const userAction = (input: CallInput) => dispatch(input)

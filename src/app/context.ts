@@ -6,6 +6,7 @@ import { Clock, Effect, type PubSub, type Queue } from "effect"
 import type { Envelope } from "../domain/envelope.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import type { Message } from "../domain/message.js"
+import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import type { ConversationRepoService } from "../ports/ConversationRepo.js"
 import type { LocalStoreService } from "../ports/LocalStore.js"
 import type { PeerTransportService } from "../ports/PeerTransport.js"
@@ -30,6 +31,8 @@ export interface PeerContext {
   readonly messages: PubSub.PubSub<Message>
   /** Custom envelopes as they arrive, for extensions (calls). */
   readonly custom: PubSub.PubSub<Envelope>
+  /** Call slots addressed to this session, as presence reads find them (for the calls service). */
+  readonly callSlots: PubSub.PubSub<PresenceCallSlot>
   /** Serializes flushes: the timer, closing and a manual flush never run at once. */
   readonly flushLock: Effect.Semaphore
   /** Tells the presence poller to reconsider its pace now (a presence exchange began). */

@@ -6,7 +6,7 @@ import type { BudgetState } from "../domain/budget.js"
 import type { PeerId } from "../domain/identity.js"
 import type { LinkState } from "../domain/link.js"
 import type { NeighborReport } from "../domain/mesh-view.js"
-import type { PresenceEntry } from "../domain/presence-doc.js"
+import type { PresenceCallSlot, PresenceEntry } from "../domain/presence-doc.js"
 
 /** The mesh manager's record of the connection to one peer. */
 export interface Link {
@@ -64,6 +64,10 @@ export interface PeerState {
   readonly handled: Set<string>
   /** Offers made but not yet published to the presence channel. */
   readonly outbox: Map<string, { readonly to: PeerId; readonly attempt: string; readonly sdp: string; readonly type: "offer" | "answer" }>
+  /** Call slots the calls service posted for peers it cannot reach on a data channel, not yet written. */
+  readonly callOutbox: Map<string, PresenceCallSlot>
+  /** Whether a call waits for a reply through the presence channel (the poller reads fast). */
+  callWaiting: boolean
   lastBeatAt: number
   /** The neighbor list last sent in full, and when. */
   lastNeighbors: string

@@ -20,6 +20,9 @@ import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
+import { makeCallFallback } from "./call-fallback.js"
+import type { CallFallback } from "./calls-wire.js"
+import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
@@ -39,6 +42,8 @@ export interface PeerHandle {
   readonly flushNow: Effect.Effect<FlushReport>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
+  /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
+  readonly callFallback: CallFallback
 }
 
 /**
@@ -73,6 +78,8 @@ export const initialState = (startedAt: number): PeerState => ({
   goodbyes: new Map(),
   handled: new Set(),
   outbox: new Map(),
+  callOutbox: new Map(),
+  callWaiting: false,
   lastBeatAt: 0,
   lastNeighbors: "",
   lastNeighborsAt: 0,
@@ -139,6 +146,7 @@ export const startPeer = (
         FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
       messages: yield* PubSub.unbounded<Message>(),
       custom: yield* PubSub.unbounded<Envelope>(),
+      callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
       wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
       pollerWakeups: wakeups
@@ -265,6 +273,7 @@ export const startPeer = (
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
-      state: ctx.state
+      state: ctx.state,
+      callFallback: makeCallFallback(ctx)
     } satisfies PeerHandle
   })

@@ -6,11 +6,11 @@
  * entries of all its members; in Discussion form each user edits only its own
  * comment. Rate limits widen the polls and raise a notice the UI shows.
  */
-import { Duration, Effect, Option, Queue } from "effect"
+import { Duration, Effect, Option, PubSub, Queue } from "effect"
 import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
-import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
+import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { component, handleDescription } from "./mesh.js"
@@ -41,7 +41,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   })
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
-  if (joining || awaiting || s.outbox.size > 0) return Math.min(fast, budgeted)
+  if (joining || awaiting || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
   // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
   // of the component, which answers bridging offers and sponsors joiners, reads at the base
   // pace; the others learn of joiners through the mesh and read rarely.
@@ -93,6 +93,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
       // In Discussion form the adapter already dropped slots whose sender is not the comment's author.
       if (samePeer(sig.to, ctx.self) && fresh(sig)) yield* handleDescription(ctx, sig.from, sig.attempt, sig.description, "presence")
     }
+    // Call slots go to the calls service, which drops what it already applied or is stale.
+    for (const slot of snap.document.calls ?? []) if (samePeer(slot.to, ctx.self)) yield* PubSub.publish(ctx.callSlots, slot)
   })
 
 /**
@@ -176,7 +178,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
-    if (!refreshDue && !firstEntry && s.outbox.size === 0 && remove.length === 0) return
+    if (!refreshDue && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0 && remove.length === 0) return
     const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : firstEntry ? [entryOf(ctx, ctx.self, at)] : []
     const sent = Array.from(s.outbox.values())
     const signals: Array<PresenceSignal> = sent.map((o) => ({
@@ -186,9 +188,10 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
       description: { type: o.type, sdp: o.sdp },
       at
     }))
+    const calls: Array<PresenceCallSlot> = Array.from(s.callOutbox.values())
     s.publishing = true
     yield* ctx.fork(
-      Effect.either(ctx.presence.publish({ upsert, remove, signals })).pipe(
+      Effect.either(ctx.presence.publish({ upsert, remove, signals, calls })).pipe(
         Effect.flatMap((result) =>
           ctx.inActor(
             Effect.gen(function* () {
@@ -196,10 +199,13 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
               s.publishing = false
               s.budget = record(s.budget, "write", t)
               if (result._tag === "Left") {
+                // A refused change (a call slot out of bounds) would be refused again: its call slots go.
+                if (result.left._tag === "PresenceMalformed") for (const c of calls) s.callOutbox.delete(peerKey(c.to))
                 yield* noteError(ctx, result.left, t)
                 return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
               }
               for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
+              for (const c of calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))
               for (const p of remove) {
                 s.goodbyes.delete(peerKey(p))
                 s.known.delete(peerKey(p))

@@ -2,7 +2,9 @@
  * The call control messages peers exchange (invite, accept, reject, busy, hangup,
  * media state). They travel as `custom` envelopes named `call` on the direct data
  * channel, whose sender is authenticated by the transport, so they carry no origin.
- * SDP and ICE for the media do not travel here: the transport renegotiates in-band.
+ * With no channel open, control (not media state) also travels in presence call
+ * slots (`call-slot.ts`). SDP and ICE for the media do not travel here: the
+ * transport renegotiates in-band.
  */
 import { Either, Schema } from "effect"
 import { PeerId } from "./identity.js"

@@ -84,7 +84,12 @@ export type CallInput =
   | { readonly _tag: "SetMicMuted"; readonly muted: boolean }
   | { readonly _tag: "SetCameraOff"; readonly off: boolean }
   | { readonly _tag: "SetScreenSharing"; readonly on: boolean }
-  | { readonly _tag: "Signal"; readonly from: PeerId; readonly signal: CallSignal }
+  /**
+   * A signal from a peer; `sentAt` is when the sender sent it (its clock), known for
+   * signals that came through the presence channel and may be late: an invite rings
+   * only for what is left of the ring time, so both ends give up at about the same time.
+   */
+  | { readonly _tag: "Signal"; readonly from: PeerId; readonly signal: CallSignal; readonly sentAt?: number }
   | { readonly _tag: "LinkLost"; readonly peer: PeerId }
   | { readonly _tag: "Tick" }
 
@@ -200,7 +205,7 @@ const dial = (state: CallsState, input: Extract<CallInput, { _tag: "Dial" }>, at
   }
 }
 
-const onInvite = (state: CallsState, from: PeerId, invite: Extract<CallSignal, { _tag: "invite" }>, at: number): Step => {
+const onInvite = (state: CallsState, from: PeerId, invite: Extract<CallSignal, { _tag: "invite" }>, at: number, sentAt: number): Step => {
   const current = state.call
   if (current !== undefined && current.id === invite.call) return { state, commands: [] }
   const listed = (p: PeerId) => invite.participants.some((q) => samePeer(p, q))
@@ -217,7 +222,7 @@ const onInvite = (state: CallsState, from: PeerId, invite: Extract<CallSignal, {
     legs: others(state.self, invite.participants).map((p) => newLeg(p, samePeer(p, from))),
     local: initialMedia,
     startedAt: at,
-    ringDeadline: at + state.ringTimeoutMs,
+    ringDeadline: Math.min(at, sentAt) + state.ringTimeoutMs,
     endedAt: undefined,
     reason: undefined
   }
@@ -231,8 +236,8 @@ const endLeg = (call: Call, peer: PeerId, to: LegState, commands: Array<CallComm
   return updateLeg(call, peer, (l) => ({ ...l, state: to, joined: false }))
 }
 
-const onSignal = (state: CallsState, from: PeerId, signal: CallSignal, at: number): Step => {
-  if (signal._tag === "invite") return onInvite(state, from, signal, at)
+const onSignal = (state: CallsState, from: PeerId, signal: CallSignal, at: number, sentAt: number): Step => {
+  if (signal._tag === "invite") return onInvite(state, from, signal, at, sentAt)
   const call = state.call
   if (call === undefined || call.id !== signal.call || isFinal(call)) return { state, commands: [] }
   const leg = legOf(call, from)
@@ -284,7 +289,7 @@ const setLocal = (state: CallsState, call: Call, local: MediaState, commands: Ar
 /** One step of the calls of a session at time `at`. */
 export const step = (state: CallsState, input: CallInput, at: number): Step => {
   if (input._tag === "Dial") return dial(state, input, at)
-  if (input._tag === "Signal") return onSignal(state, input.from, input.signal, at)
+  if (input._tag === "Signal") return onSignal(state, input.from, input.signal, at, input.sentAt ?? at)
   const call = state.call
   if (call === undefined || isFinal(call)) return { state, commands: [] }
   const unchanged: Step = { state, commands: [] }

@@ -1,10 +1,12 @@
 /**
- * The presence channel's document: heartbeat entries and signaling slots.
+ * The presence channel's document: heartbeat entries, connection signaling slots
+ * (SDP) and call slots (call control for a peer with no open data channel).
  * File form: one `.messages/presence.json` shared by everyone. Discussion form:
  * one such document per user, in that user's comment. Malformed entries are
  * skipped with a reason; only an unreadable document as a whole is an error.
  */
 import { Array as Arr, Data, Either, ParseResult, Schema } from "effect"
+import { CallSignal } from "./call-signal.js"
 import { PeerId, peerKey, samePeer, sameUser } from "./identity.js"
 import { Description } from "./envelope.js"
 import { MAX_CLOCK_SKEW_MS } from "./heartbeat.js"
@@ -23,6 +25,17 @@ export const ENTRY_RETENTION_MS = 60 * 60_000
  * minutes), and every reader decodes every slot.
  */
 export const SIGNAL_RETENTION_MS = 2 * 60_000
+/** Most call slots a document keeps; the oldest go first. */
+export const MAX_PRESENCE_CALL_SLOTS = 200
+/** Most call signals one call slot carries (the latest ones sent to that peer). */
+export const MAX_CALL_SLOT_SIGNALS = 8
+/** Largest call slot accepted, in characters of its JSON: a 16-person invite is about 1.5 KiB. */
+export const MAX_CALL_SLOT_CHARS = 8 * 1024
+/**
+ * Call slots, and the signals in them, older than this are dropped on the next write:
+ * a call rings for 45 s, and what is older than that plus a slow read is stale.
+ */
+export const CALL_SLOT_RETENTION_MS = 2 * 60_000
 
 const IsoTime = Schema.DateFromString.pipe(
   Schema.filter((d) => !Number.isNaN(d.getTime()), { message: () => "not a valid time" })
@@ -59,24 +72,52 @@ export const PresenceSignal = Schema.Struct({
 /** A signaling slot. */
 export type PresenceSignal = typeof PresenceSignal.Type
 
+/** One call signal in a call slot: its id (the same id it has on the data channel) and when it was sent. */
+export const PresenceCallSignal = Schema.Struct({
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{1,128}$/)),
+  at: EpochFromIso,
+  signal: CallSignal
+})
+/** One call signal in a call slot. */
+export type PresenceCallSignal = typeof PresenceCallSignal.Type
+
+/**
+ * Call control addressed to exactly one peer that has no open data channel with
+ * the sender; one slot per (from, to) pair, apart from the connection slot of the
+ * same pair. A slot carries the sender's latest signals to that peer, oldest first
+ * (not only the newest): a rewrite before the peer read the previous one loses nothing.
+ */
+export const PresenceCallSlot = Schema.Struct({
+  from: WirePeer,
+  to: WirePeer,
+  at: EpochFromIso,
+  signals: Schema.Array(PresenceCallSignal).pipe(Schema.minItems(1), Schema.maxItems(MAX_CALL_SLOT_SIGNALS))
+})
+/** A call slot. */
+export type PresenceCallSlot = typeof PresenceCallSlot.Type
+
 /** A decoded presence document. */
 export interface PresenceDocument {
   readonly entries: ReadonlyArray<PresenceEntry>
   readonly signals: ReadonlyArray<PresenceSignal>
+  /** Call slots; absent in documents written before they existed (read as none). */
+  readonly calls?: ReadonlyArray<PresenceCallSlot>
 }
 
 /** The empty document. */
-export const emptyDocument: PresenceDocument = { entries: [], signals: [] }
+export const emptyDocument: PresenceDocument = { entries: [], signals: [], calls: [] }
 
 /** What one writer changes: entries to upsert or remove, slots to (re)place. */
 export interface PresenceChange {
   readonly upsert: ReadonlyArray<PresenceEntry>
   readonly remove: ReadonlyArray<PeerId>
   readonly signals: ReadonlyArray<PresenceSignal>
+  /** Call slots to (re)place, one per (from, to) pair. */
+  readonly calls?: ReadonlyArray<PresenceCallSlot>
 }
 
 /** An empty change. */
-export const noChange: PresenceChange = { upsert: [], remove: [], signals: [] }
+export const noChange: PresenceChange = { upsert: [], remove: [], signals: [], calls: [] }
 
 /** The presence document could not be read at all. */
 export class PresenceDocumentMalformed extends Data.TaggedError("PresenceDocumentMalformed")<{
@@ -91,13 +132,36 @@ export interface Skipped {
 const Outer = Schema.Struct({
   version: Schema.Literal(1),
   entries: Schema.Array(Schema.Unknown),
-  signals: Schema.Array(Schema.Unknown)
+  signals: Schema.Array(Schema.Unknown),
+  // Optional: documents of versions without calls stay valid, and readers that predate
+  // calls ignore the field (a file-form write by such a reader drops the call slots).
+  calls: Schema.optional(Schema.Array(Schema.Unknown))
 })
 const decodeOuter = Schema.decodeUnknownEither(Schema.parseJson(Outer))
 const decodeEntry = Schema.decodeUnknownEither(PresenceEntry)
 const decodeSignal = Schema.decodeUnknownEither(PresenceSignal)
 const encodeEntry = Schema.encodeSync(PresenceEntry)
 const encodeSignal = Schema.encodeSync(PresenceSignal)
+const decodeCallSlot = Schema.decodeUnknownEither(PresenceCallSlot)
+const encodeCallSlot = Schema.encodeSync(PresenceCallSlot)
+
+/** Why a call slot cannot go into a document (too large or too many signals), or undefined when it can. */
+export const callSlotProblem = (slot: PresenceCallSlot): string | undefined => {
+  if (slot.signals.length === 0 || slot.signals.length > MAX_CALL_SLOT_SIGNALS) {
+    return `call slot to ${slot.to.username} carries ${slot.signals.length} signals, not 1 to ${MAX_CALL_SLOT_SIGNALS}`
+  }
+  const size = JSON.stringify(encodeCallSlot(slot)).length
+  return size > MAX_CALL_SLOT_CHARS ? `call slot to ${slot.to.username} is ${size} characters, over ${MAX_CALL_SLOT_CHARS}` : undefined
+}
+
+/** Why a change cannot be written (a call slot out of bounds), or undefined when it can. */
+export const changeProblem = (change: PresenceChange): string | undefined => {
+  for (const slot of change.calls ?? []) {
+    const problem = callSlotProblem(slot)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
 
 const reason = (e: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(e).slice(0, 300)
 
@@ -114,6 +178,8 @@ export const decodeDocument = (
       const skipped: Array<Skipped> = []
       const entries: Array<PresenceEntry> = []
       const signals: Array<PresenceSignal> = []
+      const calls: Array<PresenceCallSlot> = []
+      const rawCalls = outer.calls ?? []
       if (outer.entries.length > MAX_PRESENCE_ENTRIES) {
         skipped.push({ detail: `${outer.entries.length - MAX_PRESENCE_ENTRIES} entries past the first ${MAX_PRESENCE_ENTRIES} ignored` })
       }
@@ -132,7 +198,19 @@ export const decodeDocument = (
           onRight: (signal) => signals.push(signal)
         })
       )
-      return Either.right({ document: { entries, signals }, skipped })
+      if (rawCalls.length > MAX_PRESENCE_CALL_SLOTS) {
+        skipped.push({ detail: `${rawCalls.length - MAX_PRESENCE_CALL_SLOTS} call slots past the first ${MAX_PRESENCE_CALL_SLOTS} ignored` })
+      }
+      rawCalls.slice(0, MAX_PRESENCE_CALL_SLOTS).forEach((raw, i) => {
+        // Size first: a hostile slot is not worth decoding.
+        const size = JSON.stringify(raw)?.length ?? 0
+        if (size > MAX_CALL_SLOT_CHARS) return skipped.push({ detail: `call slot ${i}: ${size} characters, over ${MAX_CALL_SLOT_CHARS}` })
+        Either.match(decodeCallSlot(raw), {
+          onLeft: (e) => skipped.push({ detail: `call slot ${i}: ${reason(e)}` }),
+          onRight: (slot) => calls.push(slot)
+        })
+      })
+      return Either.right({ document: { entries, signals, calls }, skipped })
     }
   })
 }
@@ -140,18 +218,35 @@ export const decodeDocument = (
 /** The document's text (stable key order, so equal documents encode equally). */
 export const encodeDocument = (doc: PresenceDocument): string =>
   JSON.stringify(
-    { version: 1, entries: doc.entries.map((e) => encodeEntry(e)), signals: doc.signals.map((s) => encodeSignal(s)) },
+    {
+      version: 1,
+      entries: doc.entries.map((e) => encodeEntry(e)),
+      signals: doc.signals.map((s) => encodeSignal(s)),
+      // Only when there are any: a channel without calls keeps its documents as they were.
+      ...((doc.calls ?? []).length > 0 ? { calls: (doc.calls ?? []).map((c) => encodeCallSlot(c)) } : {})
+    },
     null,
     1
   )
 
 const entryPeer = (e: PresenceEntry): PeerId => ({ username: e.username, sessionId: e.sessionId })
-const slotKey = (s: PresenceSignal): string => `${peerKey(s.from)}>${peerKey(s.to)}`
+const slotKey = (s: { readonly from: PeerId; readonly to: PeerId }): string => `${peerKey(s.from)}>${peerKey(s.to)}`
+
+/** A call slot without its signals past retention at `now`, or undefined when none is left. */
+const retainCallSlot = (slot: PresenceCallSlot, now: number): PresenceCallSlot | undefined => {
+  // A time further ahead than clocks drift apart would never expire: not kept.
+  const kept = (at: number) => now - at < CALL_SLOT_RETENTION_MS && at - now <= MAX_CLOCK_SKEW_MS
+  if (!kept(slot.at)) return undefined
+  const signals = slot.signals.filter((x) => kept(x.at))
+  if (signals.length === 0) return undefined
+  return signals.length === slot.signals.length ? slot : { ...slot, signals }
+}
 
 /**
  * Applies one writer's change to the latest document: upserts keep the newest
- * `lastSeen`, a slot replaces the slot of the same (from, to) pair, and entries
- * and slots past their retention are dropped. Used by every writer after a
+ * `lastSeen`, a slot replaces the slot of the same kind and (from, to) pair (a
+ * call slot never displaces a connection slot), and entries and slots past their
+ * retention are dropped. Used by every writer after a
  * compare-and-swap loss, so no one's write is lost.
  */
 export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: number): PresenceDocument => {
@@ -171,6 +266,8 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
   const slots = new Map(doc.signals.map((s) => [slotKey(s), s] as const))
   for (const s of change.signals) slots.set(slotKey(s), s)
   const removed = (p: PeerId) => change.remove.some((r) => samePeer(r, p))
+  const callSlots = new Map((doc.calls ?? []).map((c) => [slotKey(c), c] as const))
+  for (const c of change.calls ?? []) callSlots.set(slotKey(c), c)
   return {
     entries: Arr.fromIterable(entries.values())
       .filter((e) => now - e.lastSeen < ENTRY_RETENTION_MS)
@@ -179,7 +276,14 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
     signals: Arr.fromIterable(slots.values())
       .filter((s) => now - s.at < SIGNAL_RETENTION_MS && !removed(s.from) && !removed(s.to))
       .sort((a, b) => b.at - a.at)
-      .slice(0, MAX_PRESENCE_SIGNALS)
+      .slice(0, MAX_PRESENCE_SIGNALS),
+    calls: Arr.fromIterable(callSlots.values())
+      .flatMap((c) => {
+        const kept = removed(c.from) || removed(c.to) ? undefined : retainCallSlot(c, now)
+        return kept === undefined ? [] : [kept]
+      })
+      .sort((a, b) => b.at - a.at)
+      .slice(0, MAX_PRESENCE_CALL_SLOTS)
   }
 }
 
@@ -193,6 +297,7 @@ export const mergeAuthored = (
   const skipped: Array<Skipped> = []
   const entries: Array<PresenceEntry> = []
   const signals: Array<PresenceSignal> = []
+  const calls: Array<PresenceCallSlot> = []
   for (const { author, document } of docs) {
     for (const e of document.entries) {
       if (sameUser(e.username, author)) entries.push(e)
@@ -202,6 +307,10 @@ export const mergeAuthored = (
       if (sameUser(s.from.username, author)) signals.push(s)
       else skipped.push({ detail: `comment by ${author} claims a signal from ${s.from.username}` })
     }
+    for (const c of document.calls ?? []) {
+      if (sameUser(c.from.username, author)) calls.push(c)
+      else skipped.push({ detail: `comment by ${author} claims a call slot from ${c.from.username}` })
+    }
   }
-  return { document: { entries, signals }, skipped }
+  return { document: { entries, signals, calls }, skipped }
 }

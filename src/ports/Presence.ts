@@ -14,7 +14,10 @@ export class PresenceRateLimited extends Data.TaggedError("PresenceRateLimited")
 }> {}
 /** The channel could not be reached or refused for another reason (network, 5xx, permissions, not set up). */
 export class PresenceUnavailable extends Data.TaggedError("PresenceUnavailable")<{ readonly detail: string }> {}
-/** The channel holds a document that cannot be read at all. */
+/**
+ * The channel holds a document that cannot be read at all, or a change was refused
+ * before any request because it would not be readable (a call slot out of bounds).
+ */
 export class PresenceMalformed extends Data.TaggedError("PresenceMalformed")<{ readonly detail: string }> {}
 
 /** Everything that can go wrong with the presence channel. */
@@ -44,9 +47,10 @@ export interface PresenceService {
    */
   readonly writesForOthers: boolean
   /**
-   * Writes a change in one request (heartbeat entries, removals, signaling slots
-   * addressed to single peers). Loses no concurrent write: on a compare-and-swap
-   * loss it re-reads, merges and retries.
+   * Writes a change in one request (heartbeat entries, removals, connection and
+   * call slots addressed to single peers). Loses no concurrent write: on a
+   * compare-and-swap loss it re-reads, merges and retries. A change with a call slot
+   * out of bounds (`changeProblem`) is refused with PresenceMalformed, unwritten.
    */
   readonly publish: (change: PresenceChange) => Effect.Effect<void, PresenceError>
   /** Reads the channel, conditionally where the host supports it. */

@@ -86,12 +86,16 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
       Effect.mapError(setup("WebRTC could not start"))
     )
     const media = yield* makeBrowserMedia(navigator.mediaDevices, internals)
-    const calls = yield* makeCalls({ self }).pipe(Effect.provideService(PeerTransport, transport), Effect.provideService(Media, media))
     const peer = yield* startPeer({ self, config: options.peerConfig }).pipe(
       Effect.provideService(Presence, presence),
       Effect.provideService(ConversationRepo, conversations),
       Effect.provideService(LocalStore, store),
       Effect.provideService(PeerTransport, transport)
+    )
+    // After the peer: call control falls back to its presence channel while no data channel is open.
+    const calls = yield* makeCalls({ self, fallback: peer.callFallback }).pipe(
+      Effect.provideService(PeerTransport, transport),
+      Effect.provideService(Media, media)
     )
     return { self, peer, calls, internals }
   })

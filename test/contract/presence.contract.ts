@@ -6,7 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, type Scope } from "effect"
 import { noChange } from "../../src/domain/presence-doc.js"
 import type { PresenceService } from "../../src/ports/Presence.js"
-import { entry, peer, signal } from "../support/fixtures.js"
+import { MAX_CALL_SLOT_CHARS } from "../../src/domain/presence-doc.js"
+import { callSlot, entry, peer, signal } from "../support/fixtures.js"
 
 /** What a presence adapter under test provides. */
 export interface PresenceFixture {
@@ -73,6 +74,81 @@ export const presenceContract = (
         const seen = yield* bob.read
         const toBob = seen.document.signals.filter((s) => s.to.username === "bob").map((s) => `${s.from.username}:${s.attempt}`)
         expect(toBob.sort()).toEqual(["alice:second", "carol:from-carol"])
+      })
+    )
+
+    it.scopedLive("a call slot reaches its peer beside the connection slot of the same pair, and is replaced per pair", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        const invite = { _tag: "invite", call: "c1", media: "audio", participants: [peer("alice"), peer("bob")] } as const
+        yield* alice.publish({ ...noChange, signals: [signal(peer("alice"), peer("bob"), now, "offer-1")] })
+        yield* alice.publish({ ...noChange, calls: [callSlot(peer("alice"), peer("bob"), now, [{ id: "a.1", at: now, signal: invite }])] })
+        const first = yield* bob.read
+        expect(first.document.signals.map((s) => s.attempt)).toEqual(["offer-1"])
+        expect(first.document.calls?.map((c) => c.signals.map((x) => x.signal._tag))).toEqual([["invite"]])
+        yield* alice.publish({
+          ...noChange,
+          calls: [callSlot(peer("alice"), peer("bob"), now + 1, [{ id: "a.1", at: now, signal: invite }, { id: "a.2", at: now + 1, signal: { _tag: "hangup", call: "c1" } }])]
+        })
+        const second = yield* bob.read
+        expect(second.document.signals.map((s) => s.attempt)).toEqual(["offer-1"])
+        expect(second.document.calls?.map((c) => c.signals.map((x) => x.id))).toEqual([["a.1", "a.2"]])
+        expect(second.document.calls?.[0]?.from).toEqual(peer("alice"))
+      })
+    )
+
+    it.scopedLive("a call slot over its size bound is refused before anything is written", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        yield* alice.publish({ ...noChange, upsert: [entry(peer("alice"), now)] })
+        const before = yield* bob.read
+        const many = Array.from({ length: 16 }, (_, i) => peer(`participant${i}`, `session-with-a-long-identifier-${i}-${"z".repeat(30)}`))
+        const huge = callSlot(
+          peer("alice"),
+          peer("bob"),
+          now,
+          Array.from({ length: 8 }, (_, i) => ({ id: `a.${i}`, at: now, signal: { _tag: "invite", call: `c${i}`, media: "video", participants: many } as const }))
+        )
+        expect(JSON.stringify(huge).length).toBeGreaterThan(MAX_CALL_SLOT_CHARS)
+        const refused = yield* Effect.flip(alice.publish({ ...noChange, upsert: [entry(peer("alice"), now + 1)], calls: [huge] }))
+        expect(refused._tag).toBe("PresenceMalformed")
+        const after = yield* bob.read
+        expect(after.changed).toBe(false)
+        expect(after.document).toEqual(before.document)
+      })
+    )
+
+    it.scopedLive("a malformed call slot is skipped with a reason, and the good one beside it is read", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const bob = yield* f.client("bob")
+        const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const from = { username: "alice", session_id: "s1" }
+        const to = { username: "bob", session_id: "s1" }
+        yield* f.writeRaw(
+          "alice",
+          JSON.stringify({
+            version: 1,
+            entries: [{ username: "alice", session_id: "s1", last_seen: now }],
+            signals: [],
+            calls: [
+              { from, to, at: now, signals: [{ id: "a.1", at: now, signal: { _tag: "ring-forever", call: "c1" } }] },
+              { from, to, at: now, signals: [{ id: "a.2", at: now, signal: { _tag: "hangup", call: "c1" } }], padding: "x".repeat(MAX_CALL_SLOT_CHARS) },
+              { from, to, at: now, signals: [{ id: "a.3", at: now, signal: { _tag: "hangup", call: "c1" } }] }
+            ]
+          })
+        )
+        const seen = yield* bob.read
+        expect(seen.document.entries.map((e) => e.username)).toEqual(["alice"])
+        expect(seen.document.calls?.map((c) => c.signals.map((x) => x.id))).toEqual([["a.3"]])
+        expect(seen.skipped.map((s) => s.detail).join("\n")).toContain("call slot 0")
+        expect(seen.skipped.map((s) => s.detail).join("\n")).toContain(`over ${MAX_CALL_SLOT_CHARS}`)
       })
     )
 
@@ -158,6 +234,27 @@ export const presenceContract = (
           const seen = yield* bob.read
           expect(seen.document.entries).toEqual([])
           expect(seen.skipped.some((s) => s.detail.includes("mallory"))).toBe(true)
+        })
+      )
+
+      it.scopedLive("a call slot claiming another user's sender is skipped: no one rings in someone else's name", () =>
+        Effect.gen(function* () {
+          const f = yield* makeFixture
+          const bob = yield* f.client("bob")
+          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const invite = { _tag: "invite", call: "c1", media: "audio", participants: [{ username: "alice", sessionId: "s1" }, { username: "bob", sessionId: "s1" }] }
+          yield* f.writeRaw(
+            "mallory",
+            JSON.stringify({
+              version: 1,
+              entries: [],
+              signals: [],
+              calls: [{ from: { username: "alice", session_id: "s1" }, to: { username: "bob", session_id: "s1" }, at: now, signals: [{ id: "m.1", at: now, signal: invite }] }]
+            })
+          )
+          const seen = yield* bob.read
+          expect(seen.document.calls ?? []).toEqual([])
+          expect(seen.skipped.some((s) => s.detail.includes("mallory") && s.detail.includes("call slot"))).toBe(true)
         })
       )
     }

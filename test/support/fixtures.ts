@@ -1,7 +1,8 @@
 /** Test data shared by unit, contract and simulation tests. */
 import { makePeerId, type PeerId } from "../../src/domain/identity.js"
 import { ConversationId, MessageId, type Message } from "../../src/domain/message.js"
-import type { PresenceEntry, PresenceSignal } from "../../src/domain/presence-doc.js"
+import type { CallSignal } from "../../src/domain/call-signal.js"
+import type { PresenceCallSlot, PresenceEntry, PresenceSignal } from "../../src/domain/presence-doc.js"
 
 /** A peer of `user` with session `session`. */
 export const peer = (user: string, session = "s1"): PeerId => makePeerId(user, session)
@@ -31,4 +32,17 @@ export const signal = (from: PeerId, to: PeerId, at: number, attempt = "a1", typ
   attempt,
   description: { type, sdp: `v=0 ${attempt}` },
   at
+})
+
+/** A call slot from `from` to `to` written at `at`, carrying `signals` (id and time default from the position). */
+export const callSlot = (
+  from: PeerId,
+  to: PeerId,
+  at: number,
+  signals: ReadonlyArray<CallSignal | { readonly id: string; readonly at: number; readonly signal: CallSignal }>
+): PresenceCallSlot => ({
+  from,
+  to,
+  at,
+  signals: signals.map((s, i) => ("signal" in s ? s : { id: `${from.sessionId}.call.${i}`, at, signal: s }))
 })

@@ -48,7 +48,8 @@ const lastSeenOf = (doc: PresenceDocument) => Object.fromEntries(doc.entries.map
 describe("document text", () => {
   const doc: PresenceDocument = {
     entries: [entry(alice, NOW, "sha-256 AB:CD"), entry(bob, NOW - 1_000)],
-    signals: [signal(alice, bob, NOW, "att-1"), signal(bob, alice, NOW - 5, "att-1", "answer")]
+    signals: [signal(alice, bob, NOW, "att-1"), signal(bob, alice, NOW - 5, "att-1", "answer")],
+    calls: []
   }
 
   it("round-trips through encode and decode", () => {
@@ -64,7 +65,8 @@ describe("document text", () => {
     ([es, ss]) => {
       const doc: PresenceDocument = {
         entries: es.map((e) => entry(e.peer, e.lastSeen, e.fingerprint)),
-        signals: ss.map((s) => signal(s.from, s.to, s.at, s.attempt, s.answer ? "answer" : "offer"))
+        signals: ss.map((s) => signal(s.from, s.to, s.at, s.attempt, s.answer ? "answer" : "offer")),
+        calls: []
       }
       expect(decoded(encodeDocument(doc))).toEqual({ document: doc, skipped: [] })
     }
@@ -98,7 +100,7 @@ describe("document text", () => {
       signals: [{ from: "alice" }, good.signals[0], { ...(good.signals[1] as object), description: { type: "offer", sdp: "x".repeat(70_000) } }]
     })
     const { document, skipped } = decoded(text)
-    expect(document).toEqual({ entries: doc.entries, signals: [doc.signals[0]] })
+    expect(document).toEqual({ entries: doc.entries, signals: [doc.signals[0]], calls: [] })
     expect(skipped.map((s) => s.detail.split(":")[0])).toEqual(["entry 1", "entry 2", "entry 3", "entry 4", "entry 5", "signal 0", "signal 2"])
   })
 

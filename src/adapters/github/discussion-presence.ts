@@ -6,9 +6,9 @@
  * comments; one broken comment is skipped with a reason and hides no one else.
  */
 import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
-import { applyChange, decodeDocument, emptyDocument, encodeDocument, mergeAuthored, type PresenceChange, type PresenceDocument, type Skipped } from "../../domain/presence-doc.js"
+import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, mergeAuthored, type PresenceChange, type PresenceDocument, type Skipped } from "../../domain/presence-doc.js"
 import { sameUser } from "../../domain/identity.js"
-import { Presence, PresenceUnavailable, type PresenceError, type PresenceService, type PresenceSnapshot } from "../../ports/Presence.js"
+import { Presence, PresenceMalformed, PresenceUnavailable, type PresenceError, type PresenceService, type PresenceSnapshot } from "../../ports/Presence.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
 import { ADD_COMMENT, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, type CommentsPage } from "./discussion-queries.js"
 import { locateDiscussion, type LocatedDiscussion } from "./discussion-locate.js"
@@ -167,7 +167,12 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
       })
 
     const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-      withRelocate(write(change)).pipe(Effect.catchAll((f) => Effect.fail(toError(f, "writing this user's presence comment"))))
+      Effect.suspend(() => {
+        const problem = changeProblem(change)
+        return problem !== undefined
+          ? Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
+          : withRelocate(write(change)).pipe(Effect.catchAll((f) => Effect.fail(toError(f, "writing this user's presence comment"))))
+      })
 
     return { form: "discussion", identities: "verified", writesForOthers: false, publish, read } satisfies PresenceService
   })

@@ -8,7 +8,7 @@
  */
 import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
-import { applyChange, decodeDocument, emptyDocument, encodeDocument, type PresenceChange } from "../../domain/presence-doc.js"
+import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, type PresenceChange } from "../../domain/presence-doc.js"
 import {
   Presence,
   PresenceConflict,
@@ -161,6 +161,8 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
 
     const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
       Effect.gen(function* () {
+        const problem = changeProblem(change)
+        if (problem !== undefined) return yield* Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
         // Never write before knowing the branch is not the default one.
         yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
         if (!(yield* Ref.get(seen)).everRead) yield* reread

@@ -8,6 +8,7 @@
 import { Effect, Either, Layer, Schedule } from "effect"
 import {
   applyChange,
+  changeProblem,
   decodeDocument,
   emptyDocument,
   encodeDocument,
@@ -35,6 +36,12 @@ const toPresenceError = (f: WorldFailure): PresenceError =>
   f._tag === "RateLimited"
     ? new PresenceRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs })
     : new PresenceUnavailable({ detail: f.detail })
+
+/** A refusal of a change that would not be readable, before any request; undefined when it may go. */
+const refuseUnreadable = (change: PresenceChange): Effect.Effect<never, PresenceMalformed> | undefined => {
+  const problem = changeProblem(change)
+  return problem === undefined ? undefined : Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
+}
 
 /** A compare-and-swap loss, internal to the retry loop. */
 class Lost {
@@ -126,6 +133,7 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
       )
 
   const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+    refuseUnreadable(change) ??
     attempt(change).pipe(
       Effect.retry({ schedule: retryLost, while: (e) => e instanceof Lost }),
       Effect.catchIf(
@@ -174,6 +182,7 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
     )
 
   const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+    refuseUnreadable(change) ??
     world
       .request(user, "write", (now) => {
         const next = applyChange(own, change, now)
