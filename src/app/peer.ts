@@ -225,7 +225,9 @@ export const startPeer = (
       })
     }
 
-    // Subscribe before anything can connect, so no event is missed.
+    // A transport stream subscribes at its first pull, which each pump makes as soon as it
+    // starts. The pumps are forked before the ticks and the poller, the only sources of
+    // connections, so they listen before anything can connect and no event is missed.
     const incoming = yield* Stream.toPull(ctx.transport.incoming)
     const events = yield* Stream.toPull(ctx.transport.events)
     // A pull fails with None when its stream ends (the transport closed): the pump then just stops.
