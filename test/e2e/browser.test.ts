@@ -1,6 +1,6 @@
 /**
  * Browser tests on Debian's chromium: a page and a Node peer (@roamhq/wrtc)
- * open a data channel and exchange envelopes; two pages hold a video call with
+ * open a data channel and exchange envelopes, small and chunked; two pages hold a video call with
  * fake media that decodes frames on both sides, and hang-up releases the tracks.
  * Nothing is timed: each wait polls until its condition holds, bounded by the test timeout.
  */
@@ -96,21 +96,25 @@ describe("Chromium and Node", () => {
       await waitFor("the page's channel", () => call(page, "state", nodeRef), (s) => s === "open")
       await waitFor("the node's channel", () => Effect.runPromise(internals.state(pagePeer.peer)), (s) => Option.getOrUndefined(s) === "open")
 
+      // A small envelope (one text frame) and a large one (binary chunk frames, cut inside multi-byte characters).
+      const large = (from: string) => ({ from, text: "héllo ✓ 🚀 ".repeat(12_000) })
       await call(page, "send", nodeRef, { hello: "from chromium" })
-      const envelope: Envelope = {
+      await call(page, "send", nodeRef, large("chromium"))
+      const envelope = (n: number, data: unknown): Envelope => ({
         v: 1,
-        id: "node1.test.1",
+        id: `node1.test.${n}`,
         type: "custom",
         from: nodeId,
         to: null,
         timestamp: Date.now(),
-        payload: { name: "test", data: { hello: "from node" } }
-      }
-      await Effect.runPromise(transport.send(pagePeer.peer, envelope))
-      await waitFor("the node to receive", async () => received.length, (n) => n >= 1)
-      const onPage = await waitFor("the page to receive", () => call(page, "received"), (r) => r.length >= 1)
-      expect(received).toEqual([{ hello: "from chromium" }])
-      expect(onPage).toEqual([{ hello: "from node" }])
+        payload: { name: "test", data }
+      })
+      await Effect.runPromise(transport.send(pagePeer.peer, envelope(1, { hello: "from node" })))
+      await Effect.runPromise(transport.send(pagePeer.peer, envelope(2, large("node"))))
+      await waitFor("the node to receive", async () => received.length, (n) => n >= 2)
+      const onPage = await waitFor("the page to receive", () => call(page, "received"), (r) => r.length >= 2)
+      expect(received).toEqual([{ hello: "from chromium" }, large("chromium")])
+      expect(onPage).toEqual([{ hello: "from node" }, large("node")])
     } finally {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       await page.close()

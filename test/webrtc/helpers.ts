@@ -5,6 +5,7 @@
 import { Chunk, Effect, Option, Ref, Schedule, Stream, type Scope } from "effect"
 import type { Envelope } from "../../src/domain/envelope.js"
 import { makePeerId, type PeerId } from "../../src/domain/identity.js"
+import { CHUNK_HEADER_BYTES, FrameKind } from "../../src/adapters/webrtc/framing.js"
 import { nodeRtc } from "../../src/adapters/webrtc/node.js"
 import { makeWebRtcTransport, type WebRtcInternalsService, type WebRtcOptions } from "../../src/adapters/webrtc/transport.js"
 import type { ChannelEvent, Incoming, PeerTransportService, RemotePeer } from "../../src/ports/PeerTransport.js"
@@ -91,3 +92,16 @@ export const customEnvelope = (from: PeerId, id: string, data: unknown): Envelop
   timestamp: 0,
   payload: { name: "test", data }
 })
+
+/** A binary chunk frame as the framing puts it on the wire (tests forge broken ones with it). */
+export const chunkFrame = (id: number, index: number, count: number, payload: string | Uint8Array): Uint8Array<ArrayBuffer> => {
+  const body = typeof payload === "string" ? new TextEncoder().encode(payload) : payload
+  const frame = new Uint8Array(CHUNK_HEADER_BYTES + body.length)
+  const header = new DataView(frame.buffer)
+  header.setUint8(0, FrameKind.Chunk)
+  header.setUint32(1, id)
+  header.setUint16(5, index)
+  header.setUint16(7, count)
+  frame.set(body, CHUNK_HEADER_BYTES)
+  return frame
+}

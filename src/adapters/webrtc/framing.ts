@@ -1,7 +1,8 @@
 /**
  * Wire framing on one data channel. An envelope whose UTF-8 text fits one frame
- * travels as a text frame; a larger one is cut into binary chunk frames and glued
- * back on arrival. Control frames (keepalive, in-band renegotiation) are binary too.
+ * travels as a text frame; a larger one is encoded to UTF-8 once, cut into binary
+ * chunk frames, and decoded once when all its chunks are in. Control frames
+ * (keepalive, in-band renegotiation) are binary too.
  * Pure: no channel, no clock; every limit is checked where bytes enter.
  */
 import { Either } from "effect"
@@ -9,21 +10,24 @@ import { EnvelopeRejected, MAX_ENVELOPE_BYTES } from "../../domain/envelope.js"
 
 /** Largest frame put on or taken off the channel: 16 KiB is what every WebRTC stack delivers unsplit. */
 export const MAX_FRAME_BYTES = 16 * 1024
-/** Bytes reserved for a chunk frame's text header: marker, message id, index, count, separators. */
-export const CHUNK_HEADER_BYTES = 32
+/** Bytes of a chunk frame's header: kind (1), message id (u32), chunk index (u16), chunk count (u16), big-endian. */
+export const CHUNK_HEADER_BYTES = 9
 /** Payload bytes of one chunk frame. */
 export const CHUNK_PAYLOAD_BYTES = MAX_FRAME_BYTES - CHUNK_HEADER_BYTES
-/** Most chunks one message may have: enough for MAX_ENVELOPE_BYTES (a chunk may end short of a multi-byte character), no more. */
-export const MAX_CHUNKS_PER_MESSAGE = Math.ceil(MAX_ENVELOPE_BYTES / (CHUNK_PAYLOAD_BYTES - 3))
+/** Most chunks one message may have: enough for MAX_ENVELOPE_BYTES, no more. */
+export const MAX_CHUNKS_PER_MESSAGE = Math.ceil(MAX_ENVELOPE_BYTES / CHUNK_PAYLOAD_BYTES)
 /** Most partially received messages kept per peer; the sender serialises, so one is the norm. */
 export const MAX_PENDING_MESSAGES = 4
-/** First character of a chunk frame; no JSON text starts with it. */
-export const CHUNK_MARKER = "\u0001"
 /** Longest in-band negotiation frame (an SDP or a candidate, as JSON). */
 export const MAX_CONTROL_BYTES = 70 * 1024
 
-/** Binary frame kinds (first byte). Chunks are text: @roamhq/wrtc delivers text faster than binary. */
-export const FrameKind = { Ping: 2, Negotiation: 3 } as const
+/**
+ * Binary frame kinds (first byte). Chunks are binary: the text is encoded once on
+ * the sender and decoded once on the receiver, where text chunks cost a UTF-8
+ * conversion per frame in the native layer on both sides plus a size check here
+ * (see docs/benchmarks.md, Network).
+ */
+export const FrameKind = { Ping: 2, Negotiation: 3, Chunk: 4 } as const
 
 /** One frame to put on the channel. */
 export type OutFrame = string | Uint8Array<ArrayBuffer>
@@ -59,32 +63,33 @@ export const negotiationFrame = (json: string): Uint8Array<ArrayBuffer> | undefi
 export const encodeMessage = (text: string, messageId: number): Either.Either<ReadonlyArray<OutFrame>, string> => {
   // A string of n UTF-16 units is at most 3n UTF-8 bytes: short text needs no encoding to decide.
   if (text.length * 3 <= MAX_FRAME_BYTES) return Either.right([text])
-  const pieces: Array<string> = []
-  let bytes = 0
-  for (let at = 0; at < text.length; ) {
-    // encodeInto stops before a character that would not fit, and never splits a surrogate pair.
-    let end = Math.min(text.length, at + CHUNK_PAYLOAD_BYTES)
-    // Never hand encodeInto half a surrogate pair: it would encode U+FFFD in its place.
-    if (end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--
-    const { read, written } = utf8.encodeInto(text.slice(at, end), scratch)
-    pieces.push(text.slice(at, at + read))
-    at += read
-    bytes += written
-    if (bytes > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
+  // Nor does text whose UTF-16 length alone passes the limit (every unit is at least one byte).
+  if (text.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
+  const bytes = utf8.encode(text)
+  if (bytes.length <= MAX_FRAME_BYTES) return Either.right([text])
+  if (bytes.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
+  const count = Math.ceil(bytes.length / CHUNK_PAYLOAD_BYTES)
+  const frames: Array<OutFrame> = []
+  for (let index = 0; index < count; index++) {
+    // Chunks cut at byte offsets, even inside a character: the receiver decodes the whole message, not a chunk.
+    const payload = bytes.subarray(index * CHUNK_PAYLOAD_BYTES, (index + 1) * CHUNK_PAYLOAD_BYTES)
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + payload.length)
+    const header = new DataView(frame.buffer)
+    header.setUint8(0, FrameKind.Chunk)
+    header.setUint32(1, messageId >>> 0)
+    header.setUint16(5, index)
+    header.setUint16(7, count)
+    frame.set(payload, CHUNK_HEADER_BYTES)
+    frames.push(frame)
   }
-  if (pieces.length === 1) return Either.right([text])
-  const id = messageId >>> 0
-  return Either.right(pieces.map((piece, index) => `${CHUNK_MARKER}${id},${index},${pieces.length},${piece}`))
+  return Either.right(frames)
 }
-
-const scratch = new Uint8Array(CHUNK_PAYLOAD_BYTES)
-const CHUNK_HEADER = /^\u0001(\d{1,10}),(\d{1,6}),(\d{1,6}),/
 
 interface Partial {
   readonly count: number
-  readonly parts: Array<string>
-  /** UTF-16 units held; never more than the UTF-8 bytes they encode, so it bounds memory. */
-  units: number
+  /** Payloads received so far, in order (views of the frames the channel delivered). */
+  readonly parts: Array<Uint8Array>
+  bytes: number
 }
 
 /** Reassembles frames from one peer; holds at most MAX_PENDING_MESSAGES partial messages. */
@@ -100,10 +105,11 @@ export class Reassembler {
   receive(data: unknown): Received {
     if (typeof data === "string") {
       // A whole envelope never needs more than one frame's worth of text; chunks exist for that.
-      if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8.encode(data).length > MAX_FRAME_BYTES)) {
+      // encodeInto stops where the frame-sized scratch is full: a size check that allocates nothing.
+      if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8.encodeInto(data, frameScratch).read < data.length)) {
         return oversized(`text frame larger than ${MAX_FRAME_BYTES} bytes`)
       }
-      return data.startsWith(CHUNK_MARKER) ? this.chunk(data) : { _tag: "Message", text: data }
+      return { _tag: "Message", text: data }
     }
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined
     if (bytes === undefined) return malformed(`unexpected frame type ${typeof data}`)
@@ -114,6 +120,8 @@ export class Reassembler {
         return { _tag: "Ping" }
       case FrameKind.Negotiation:
         return this.decodeText(bytes.subarray(1), (json) => ({ _tag: "Negotiation", json }))
+      case FrameKind.Chunk:
+        return this.chunk(bytes)
       default:
         return malformed(`unknown frame kind ${bytes[0]}`)
     }
@@ -127,18 +135,20 @@ export class Reassembler {
     }
   }
 
-  private chunk(frame: string): Received {
-    const header = CHUNK_HEADER.exec(frame)
-    if (header === null) return malformed("chunk frame with a bad header")
-    const id = Number(header[1])
-    const index = Number(header[2])
-    const count = Number(header[3])
-    if (count < 2 || count > MAX_CHUNKS_PER_MESSAGE) return oversized(`message of ${count} chunks`)
+  private chunk(frame: Uint8Array): Received {
+    if (frame.length > MAX_FRAME_BYTES) return oversized(`chunk frame larger than ${MAX_FRAME_BYTES} bytes`)
+    if (frame.length < CHUNK_HEADER_BYTES) return malformed("chunk frame shorter than its header")
+    const header = new DataView(frame.buffer, frame.byteOffset, CHUNK_HEADER_BYTES)
+    const id = header.getUint32(1)
+    const index = header.getUint16(5)
+    const count = header.getUint16(7)
+    if (count < 2) return malformed(`message of ${count} chunks`)
+    if (count > MAX_CHUNKS_PER_MESSAGE) return oversized(`message of ${count} chunks`)
     let partial = this.pending.get(id)
     if (partial === undefined) {
       if (index !== 0) return malformed(`chunk ${index} of message ${id} without its start`)
       if (this.pending.size >= MAX_PENDING_MESSAGES) return oversized(`more than ${MAX_PENDING_MESSAGES} messages in flight`)
-      partial = { count, parts: [], units: 0 }
+      partial = { count, parts: [], bytes: 0 }
       this.pending.set(id, partial)
     }
     // The channel is ordered and reliable, so a gap or a changed count means a broken sender.
@@ -146,15 +156,24 @@ export class Reassembler {
       this.pending.delete(id)
       return malformed(`chunk ${index}/${count} of message ${id} out of order`)
     }
-    const piece = frame.slice(header[0].length)
-    partial.units += piece.length
-    if (partial.units > MAX_ENVELOPE_BYTES) {
+    const piece = frame.subarray(CHUNK_HEADER_BYTES)
+    partial.bytes += piece.length
+    if (partial.bytes > MAX_ENVELOPE_BYTES) {
       this.pending.delete(id)
       return oversized(`message ${id} larger than ${MAX_ENVELOPE_BYTES} bytes`)
     }
     partial.parts.push(piece)
     if (partial.parts.length < count) return { _tag: "Partial" }
     this.pending.delete(id)
-    return { _tag: "Message", text: partial.parts.join("") }
+    const whole = new Uint8Array(partial.bytes)
+    let at = 0
+    for (const part of partial.parts) {
+      whole.set(part, at)
+      at += part.length
+    }
+    return this.decodeText(whole, (text) => ({ _tag: "Message", text }))
   }
 }
+
+/** Scratch of one frame's size, for the allocation-free size check of text frames. */
+const frameScratch = new Uint8Array(MAX_FRAME_BYTES)

@@ -127,13 +127,13 @@ export class PeerConnection {
       const frames = encodeMessage(text, this.nextMessageId++)
       if (Either.isLeft(frames)) return Effect.fail(this.error("oversized", frames.left))
       // One message's chunks go out back to back: the receiver expects them in order.
-      return this.sendLock.withPermits(1)(Effect.forEach(frames.right, (frame) => this.sendFrame(frame), { discard: true }))
+      return this.sendLock.withPermits(1)(this.sendFrames(frames.right))
     })
   }
 
   /** Puts one raw frame on the channel (tests use it to play a misbehaving peer). */
   sendRaw(frame: OutFrame): Effect.Effect<void, TransportError> {
-    return this.sendLock.withPermits(1)(this.sendFrame(frame))
+    return this.sendLock.withPermits(1)(this.sendFrames([frame]))
   }
 
   /** Closes the connection and reports `state`; later calls do nothing. */
@@ -207,31 +207,43 @@ export class PeerConnection {
     }
   }
 
-  private sendFrame(frame: OutFrame): Effect.Effect<void, TransportError> {
+  /**
+   * Puts `frames` on the channel in order. Frames go out in one synchronous loop while the
+   * buffer has room (no fiber step per frame); when the next frame would pass the high-water
+   * mark, the sender polls `bufferedAmount` and resumes once it has drained below the low one.
+   */
+  private sendFrames(frames: ReadonlyArray<OutFrame>): Effect.Effect<void, TransportError> {
     const { highWaterMark, lowWaterMark, bufferPollMs } = this.params.tuning
-    // An upper bound of the frame's UTF-8 size is enough: it only makes the wait a little earlier.
-    const size = typeof frame === "string" ? Math.min(frame.length * 3, MAX_FRAME_BYTES) : frame.byteLength
-    const wait = (limit: number): Effect.Effect<void, TransportError> =>
+    let next = 0
+    const burst = (limit: number): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
-        if (this.stateNow !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
-        if (this.knownBuffered + size <= limit) return Effect.void
-        // Reading bufferedAmount is a blocking call into the native thread: only when the bound says so.
-        this.knownBuffered = this.channel.bufferedAmount
-        if (this.knownBuffered + size <= limit) return Effect.void
-        return Effect.sleep(bufferPollMs).pipe(Effect.zipRight(wait(lowWaterMark)))
-      })
-    return wait(highWaterMark).pipe(
-      Effect.zipRight(
-        Effect.try({
-          try: () => {
+        for (; next < frames.length; next++) {
+          if (this.stateNow !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
+          const frame = frames[next]!
+          // An upper bound of a text frame's UTF-8 size is enough: it only makes the wait a little earlier.
+          const size = typeof frame === "string" ? Math.min(frame.length * 3, MAX_FRAME_BYTES) : frame.byteLength
+          if (!this.hasRoom(size, limit)) return Effect.sleep(bufferPollMs).pipe(Effect.zipRight(burst(lowWaterMark)))
+          // Below the low mark again: fill up to the high one before the next wait.
+          limit = highWaterMark
+          try {
             this.channel.send(frame as string & Uint8Array<ArrayBuffer>)
-            this.knownBuffered += size
-            this.maxBuffered = Math.max(this.maxBuffered, this.knownBuffered)
-          },
-          catch: (e) => this.error("no-connection", `send failed: ${String(e)}`)
-        })
-      )
-    )
+          } catch (e) {
+            return Effect.fail(this.error("no-connection", `send failed: ${String(e)}`))
+          }
+          this.knownBuffered += size
+          this.maxBuffered = Math.max(this.maxBuffered, this.knownBuffered)
+        }
+        return Effect.void
+      })
+    return burst(highWaterMark)
+  }
+
+  /** Whether `size` more bytes keep the channel's buffer at or under `limit`. */
+  private hasRoom(size: number, limit: number): boolean {
+    if (this.knownBuffered + size <= limit) return true
+    // Reading bufferedAmount is a blocking call into the native thread: only when the bound says so.
+    this.knownBuffered = this.channel.bufferedAmount
+    return this.knownBuffered + size <= limit
   }
 
   /** Pings while open, fails a silent or never-opening connection. */

@@ -1,0 +1,130 @@
+/**
+ * Wire framing, without a channel: what goes out for small and large envelopes,
+ * that chunked text (cut inside multi-byte characters) comes back exact, and that
+ * every broken or oversized frame is rejected with a reason.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
+import { MAX_ENVELOPE_BYTES } from "../../src/domain/envelope.js"
+import {
+  CHUNK_PAYLOAD_BYTES,
+  encodeMessage,
+  FrameKind,
+  MAX_CHUNKS_PER_MESSAGE,
+  MAX_FRAME_BYTES,
+  MAX_PENDING_MESSAGES,
+  Reassembler,
+  type OutFrame,
+  type Received
+} from "../../src/adapters/webrtc/framing.js"
+import { chunkFrame } from "./helpers.js"
+
+const utf8 = new TextEncoder()
+
+/** What the channel delivers for a frame: the string, or a fresh ArrayBuffer. */
+const delivered = (frame: OutFrame): string | ArrayBuffer => (typeof frame === "string" ? frame : frame.slice().buffer)
+
+const framesOf = (text: string, id = 1): ReadonlyArray<OutFrame> => Either.getOrThrow(encodeMessage(text, id))
+
+/** Feeds the frames of `text` through a reassembler and returns what the last one amounted to. */
+const roundTrip = (text: string, r = new Reassembler()): Received => {
+  const results = framesOf(text).map((f) => r.receive(delivered(f)))
+  expect(results.slice(0, -1).every((x) => x._tag === "Partial")).toBe(true)
+  return results[results.length - 1]!
+}
+
+const reason = (r: Received) => (r._tag === "Rejected" ? r.error.reason : r._tag)
+
+describe("framing, sending", () => {
+  it("a small envelope is one text frame, as is one whose UTF-8 just fits a frame", () => {
+    expect(framesOf("{}")).toEqual(["{}"])
+    const fits = "é".repeat(MAX_FRAME_BYTES / 2)
+    expect(framesOf(fits)).toEqual([fits])
+  })
+
+  it("a larger envelope is binary chunk frames of at most MAX_FRAME_BYTES", () => {
+    const text = "x".repeat(64 * 1024 + 200)
+    const frames = framesOf(text)
+    expect(frames).toHaveLength(Math.ceil(text.length / CHUNK_PAYLOAD_BYTES))
+    for (const f of frames) {
+      expect(typeof f).not.toBe("string")
+      expect((f as Uint8Array).byteLength).toBeLessThanOrEqual(MAX_FRAME_BYTES)
+      expect((f as Uint8Array)[0]).toBe(FrameKind.Chunk)
+    }
+  })
+
+  it("refuses text above MAX_ENVELOPE_BYTES of UTF-8 and takes exactly that much", () => {
+    expect(Either.isRight(encodeMessage("x".repeat(MAX_ENVELOPE_BYTES), 1))).toBe(true)
+    expect(Either.isLeft(encodeMessage("x".repeat(MAX_ENVELOPE_BYTES + 1), 1))).toBe(true)
+    // Fewer UTF-16 units than the limit, more bytes.
+    expect(Either.isLeft(encodeMessage("é".repeat(MAX_ENVELOPE_BYTES / 2 + 1), 1))).toBe(true)
+  })
+})
+
+describe("framing, reassembly", () => {
+  it("brings back chunked text exactly, with chunks cut inside multi-byte characters", () => {
+    for (const unit of ["x", "é", "✓", "🚀", "a🚀é✓"]) {
+      const text = unit.repeat(Math.ceil(200_000 / utf8.encode(unit).length))
+      const r = new Reassembler()
+      expect(roundTrip(text, r)).toEqual({ _tag: "Message", text })
+      expect(r.pendingCount).toBe(0)
+    }
+  })
+
+  it("brings back the largest envelope", () => {
+    const text = "🚀".repeat(MAX_ENVELOPE_BYTES / 4)
+    expect(roundTrip(text)).toEqual({ _tag: "Message", text })
+  })
+
+  it("keeps messages apart by id while interleaved", () => {
+    const r = new Reassembler()
+    const a = framesOf("a".repeat(40_000), 1)
+    const b = framesOf("b".repeat(40_000), 2)
+    const out: Array<Received> = []
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (a[i] !== undefined) out.push(r.receive(delivered(a[i]!)))
+      if (b[i] !== undefined) out.push(r.receive(delivered(b[i]!)))
+    }
+    expect(out.filter((x) => x._tag === "Message").map((x) => (x as { text: string }).text.length)).toEqual([40_000, 40_000])
+  })
+
+  it("rejects a text frame above MAX_FRAME_BYTES of UTF-8, even when its length is below", () => {
+    const r = new Reassembler()
+    expect(reason(r.receive("y".repeat(MAX_FRAME_BYTES + 1)))).toBe("oversized")
+    expect(reason(r.receive("é".repeat(MAX_FRAME_BYTES / 2 + 1)))).toBe("oversized")
+    expect(reason(r.receive("é".repeat(MAX_FRAME_BYTES / 2)))).toBe("Message")
+  })
+
+  it("rejects broken chunks with a reason", () => {
+    const r = new Reassembler()
+    const chunk = (id: number, index: number, count: number, payload: string | Uint8Array = "{") => reason(r.receive(chunkFrame(id, index, count, payload).buffer))
+    expect(chunk(7, 3, 4)).toBe("malformed") // no start
+    expect(chunk(7, 0, 1)).toBe("malformed") // a one-chunk message is a text frame
+    expect(chunk(7, 0, MAX_CHUNKS_PER_MESSAGE + 1)).toBe("oversized")
+    expect(reason(r.receive(Uint8Array.of(FrameKind.Chunk, 0, 0).buffer))).toBe("malformed") // shorter than its header
+    expect(reason(r.receive(chunkFrame(8, 0, 2, new Uint8Array(MAX_FRAME_BYTES)).buffer))).toBe("oversized")
+    expect(chunk(9, 0, 3)).toBe("Partial")
+    expect(chunk(9, 2, 3)).toBe("malformed") // gap: the message is dropped
+    expect(r.pendingCount).toBe(0)
+    expect(chunk(9, 1, 3)).toBe("malformed")
+  })
+
+  it("rejects chunks that decode to invalid UTF-8", () => {
+    const r = new Reassembler()
+    expect(reason(r.receive(chunkFrame(1, 0, 2, Uint8Array.of(0x7b, 0xf0, 0x9f)).buffer))).toBe("Partial")
+    expect(reason(r.receive(chunkFrame(1, 1, 2, Uint8Array.of(0x7d)).buffer))).toBe("malformed")
+  })
+
+  it("holds at most MAX_PENDING_MESSAGES partial messages and bounds a message's bytes", () => {
+    const r = new Reassembler()
+    for (let id = 0; id < MAX_PENDING_MESSAGES; id++) expect(reason(r.receive(chunkFrame(id, 0, 2, "{").buffer))).toBe("Partial")
+    expect(reason(r.receive(chunkFrame(99, 0, 2, "{").buffer))).toBe("oversized")
+    expect(r.pendingCount).toBe(MAX_PENDING_MESSAGES)
+
+    const big = new Reassembler()
+    const full = new Uint8Array(CHUNK_PAYLOAD_BYTES).fill(0x78)
+    const results = Array.from({ length: MAX_CHUNKS_PER_MESSAGE }, (_, i) => reason(big.receive(chunkFrame(5, i, MAX_CHUNKS_PER_MESSAGE, full).buffer)))
+    expect(results[results.length - 1]).toBe("oversized")
+    expect(big.pendingCount).toBe(0)
+  })
+})
