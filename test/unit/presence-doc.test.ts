@@ -12,6 +12,7 @@ import {
   decodeDocument,
   emptyDocument,
   encodeDocument,
+  holds,
   ENTRY_RETENTION_MS,
   MAX_PRESENCE_DOCUMENT,
   MAX_PRESENCE_ENTRIES,
@@ -261,5 +262,23 @@ describe("clock skew in writes", () => {
     const many = Array.from({ length: MAX_PRESENCE_ENTRIES + 3 }, (_, i) => ({ username: "alice", session_id: `s${i}`, last_seen: new Date(NOW).toISOString() }))
     const decoded = decodeDocument(JSON.stringify({ version: 1, entries: many, signals: [] }))
     expect(Either.isRight(decoded) && decoded.right.skipped.some((s) => s.detail.includes("3 entries"))).toBe(true)
+  })
+})
+
+describe("holds", () => {
+  const doc = applyChange(emptyDocument, { upsert: [entry(alice, NOW)], remove: [], signals: [signal(alice, bob, NOW, "a1")] }, NOW)
+
+  it("is true for what the document already holds, so a writer has nothing to write", () => {
+    expect(holds(doc, noChange)).toBe(true)
+    expect(holds(doc, { upsert: [entry(alice, NOW)], remove: [carol], signals: [signal(alice, bob, NOW, "a1")] })).toBe(true)
+  })
+
+  it("is false for a fresher entry, a new attempt, a new slot or an entry still to remove", () => {
+    expect(holds(doc, { ...noChange, upsert: [entry(alice, NOW + 1)] })).toBe(false)
+    expect(holds(doc, { ...noChange, upsert: [entry(bob, NOW)] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(alice, bob, NOW, "a2")] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(alice, bob, NOW, "a1", "answer")] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(bob, alice, NOW, "a1")] })).toBe(false)
+    expect(holds(doc, { ...noChange, remove: [alice] })).toBe(false)
   })
 })
