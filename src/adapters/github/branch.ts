@@ -22,9 +22,10 @@ export interface SkygitBranch {
   /**
    * Creates the branch at the default branch's head unless it exists: it looks first (a
    * read), so a writer that arrives after another created it spends no write; a creation
-   * race lost anyway ("Reference already exists") is success.
+   * race lost anyway ("Reference already exists") is success. True when it wrote (a write
+   * spends the client's write slot).
    */
-  readonly ensure: Effect.Effect<void, GitHubFailure | GitHubMisconfigured>
+  readonly ensure: Effect.Effect<boolean, GitHubFailure | GitHubMisconfigured>
 }
 
 /** The ref path of a branch, for `git/ref/{ref}` routes. */
@@ -61,7 +62,7 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
     )
 
     const ensure = Effect.gen(function* () {
-      if (yield* exists) return
+      if (yield* exists) return false
       const sha = yield* defaultHead
       yield* client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(name)}`, sha }, { kind: "content" }).pipe(
         // Someone created it first: that is the branch we want.
@@ -70,7 +71,8 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
           () => Effect.void
         )
       )
+      return true
     })
 
-    return { name, defaultBranch, defaultHead, ensure: Effect.asVoid(ensure) }
+    return { name, defaultBranch, defaultHead, ensure }
   })

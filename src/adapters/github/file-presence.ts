@@ -147,8 +147,10 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         const base = s.malformed === undefined ? s.snapshot.document : emptyDocument
         if (s.malformed === undefined && s.sha !== undefined && holds(base, change)) return
         if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
-          yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          const created = yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
           yield* Ref.set(branchSeen, true)
+          // Creating it spent the write slot: wait for the next one and read again before writing.
+          if (created) return yield* Effect.fail(new Lost())
         }
         const next = applyChange(base, change, now)
         const params = {
