@@ -182,7 +182,7 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
     if (description.type === "answer") link.state = "connecting"
     if (link.via === "presence") {
       ctx.state.outbox.set(peerKey(link.peer), { to: link.peer, attempt, sdp: description.sdp, type: description.type })
-      return ctx.wakePoller
+      return Effect.zipRight(ctx.wakePoller, ctx.nudge)
     }
     return Effect.flatMap(
       relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }, link.relayVia),
@@ -256,6 +256,9 @@ export const handleDescription = (
 
 /** Applies a connection state change reported by the transport. */
 export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
+  Effect.zipLeft(applyChannel(ctx, event), ctx.nudge)
+
+const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const link = linkOf(ctx, event.peer, at)
     touch(ctx)
@@ -296,6 +299,8 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (listed !== undefined) {
         touch(ctx)
         for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+        // A new route may let this peer offer through the mesh now.
+        return ctx.nudge
       }
       return Effect.void
     }
@@ -358,6 +363,21 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
       ].map(peerKey)
     )
     const open = openPeers(ctx)
+    for (const [key, link] of s.links) {
+      if (link.via !== "presence" || link.state !== "signaling" || link.attempt === undefined || !isOfferer(ctx.self, link.peer)) continue
+      const unpublished = !s.publishing && s.outbox.get(key)?.attempt === link.attempt
+      // An offer through presence that is not answered yet gives way to a path through the mesh
+      // (the other side may never answer: it joined a component whose smallest peer answers),
+      // and an offer not written yet is dropped once this peer no longer sponsors its target
+      // (a smaller peer came online): either way no failure, no backoff, and no write.
+      if (Option.isSome(relayTo(link.peer, open, s.reports)) || (unpublished && !sponsored.has(key))) {
+        if (unpublished) s.outbox.delete(key)
+        link.state = "discovered"
+        link.attempt = undefined
+        link.via = undefined
+        link.retryAt = 0
+      }
+    }
     for (const [key, link] of s.links) {
       if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
         s.links.delete(key)

@@ -107,3 +107,24 @@ describe("Discussion form", () => {
       })
     ))
 })
+
+describe("joining", () => {
+  it("a new smallest peer reaches a member that does not answer its presence offer through the mesh, without waiting for the offer to time out", () =>
+    // Regression: the sponsor offers through presence to every member of an existing mesh, but
+    // only the mesh's smallest member answers. The offer to the other member waited for its
+    // deadline and a minute's presence backoff (about 105 s) before it was relayed.
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        yield* Effect.forEach(["bob", "carol"], (u) => mesh.start(u))
+        yield* seconds(40)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        const alice = yield* mesh.start("alice")
+        const carolKey = peerKey(mesh.running.find((p) => p.id.username === "carol")!.id)
+        yield* seconds(25)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        // The presence attempt gave way to a relayed one: nothing failed.
+        expect(alice.handle.state.links.get(carolKey)?.failures).toBe(0)
+        expect(alice.handle.state.firstOpen.has(carolKey)).toBe(true)
+      })
+    ))
+})
