@@ -2,7 +2,8 @@
  * The mesh benchmark: a local hub on loopback and N headless peers in child processes.
  * Measures how long each peer takes from its start to open channels with all others,
  * RTT of small envelopes between peers, throughput of one channel with 64 KiB envelopes,
- * GitHub content-creating writes per established connection, and each child's RSS.
+ * GitHub content-creating writes per established connection (and per side of one), and each
+ * child's RSS.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -171,6 +172,9 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
         // Processes boot at different times on a loaded machine: this is the mesh's own time once everyone runs.
         fullMeshAfterLastStartMs: Math.max(...meshed.map((m) => m.meshAt)) - Math.max(...meshed.map((m) => m.readyAt)),
         landedGithubWritesPerConnection: Number((landed(breakdown) / Math.max(1, connections)).toFixed(3)),
+        // Issue 4's target is per side of a connection: every request (landed or not) over 2 × connections.
+        githubWritesPerSide: Number((writesMeshed / Math.max(1, 2 * connections)).toFixed(3)),
+        landedGithubWritesPerSide: Number((landed(breakdown) / Math.max(1, 2 * connections)).toFixed(3)),
         connections,
         githubWrites: writesMeshed,
         githubWriteRequests: breakdown,
