@@ -100,3 +100,22 @@ it.effect("a change the latest document already holds is not written again", () 
     expect(writes).toEqual([])
   })
 )
+
+it.effect("what a write read just before writing is still news to the next poll, though that poll is answered 304", () =>
+  Effect.gen(function* () {
+    const clock = yield* Effect.clock
+    const hub = yield* Effect.promise(() => createHub({ users: [...USERS], repos: [REPO], now: () => clock.unsafeCurrentTimeMillis() }))
+    const alice = yield* gitHubBackend(hub, "alice", { repository: REPO, limits: githubLimits })
+    const bob = yield* gitHubBackend(hub, "bob", { repository: REPO, limits: githubLimits })
+    const change = { ...noChange, signals: [signal(peer("alice"), peer("bob"), clock.unsafeCurrentTimeMillis())] }
+    yield* driveUntilDone(yield* Effect.fork(alice.presence("file").publish(change)))
+    yield* driveUntilDone(yield* Effect.fork(alice.presence("file").read))
+    yield* driveUntilDone(yield* Effect.fork(bob.presence("file").publish({ ...noChange, upsert: [entry(peer("bob"), clock.unsafeCurrentTimeMillis())] })))
+    // Alice's write finds its slot already there and writes nothing, but it read Bob's entry.
+    yield* driveUntilDone(yield* Effect.fork(alice.presence("file").publish(change)))
+    const seen = yield* driveUntilDone(yield* Effect.fork(alice.presence("file").read))
+    expect(seen.changed).toBe(true)
+    expect(seen.document.entries.map((e) => e.username)).toEqual(["bob"])
+    expect((yield* driveUntilDone(yield* Effect.fork(alice.presence("file").read))).changed).toBe(false)
+  })
+)

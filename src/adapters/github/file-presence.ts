@@ -191,7 +191,14 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         )
       })
 
-    return { form: "file", identities: "claimed", writesForOthers: true, publish, read } satisfies PresenceService
+    // A write reads the file too (right before it writes); what such a read fetched is still news
+    // to the poller, which must not take the 304 that follows for "nothing changed".
+    const delivered = yield* Ref.make<PresenceSnapshot["document"]>(emptyDocument)
+    const poll: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.flatMap(read, (snap) =>
+      Effect.map(Ref.getAndSet(delivered, snap.document), (before) => ({ ...snap, changed: snap.changed || before !== snap.document }))
+    )
+
+    return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
   })
 
 /** Layer: file-form presence for one token on one repository. */
