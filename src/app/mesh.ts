@@ -299,8 +299,8 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (listed !== undefined) {
         touch(ctx)
         for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
-        // A new route may let this peer offer through the mesh now.
-        return ctx.nudge
+        // A new route may let this peer offer through the mesh now (a list resent unchanged brings none).
+        if (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) return ctx.nudge
       }
       return Effect.void
     }
@@ -315,16 +315,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
     return Effect.void
   })
 
-/** The longest a peer goes without reconsidering its connections when nothing changes. */
-const RECONCILE_EVERY_MS = 5_000
-
-/**
- * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
- * and start the connections that this peer's role and position call for.
- */
-export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
+/** Drops neighbors silent past the expiry and attempts past their deadline. */
+const expire = (ctx: PeerContext, at: number): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const at = yield* now
     const s = ctx.state
     for (const [key, report] of s.reports) {
       if (at - report.heardAt >= ctx.config.meshExpiryMs) {
@@ -340,6 +333,21 @@ export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
         yield* failLink(ctx, link, at)
       }
     }
+  })
+
+/** The longest a peer goes without reconsidering its connections when nothing changes. */
+const RECONCILE_EVERY_MS = 5_000
+
+/**
+ * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
+ * and start the connections that this peer's role and position call for.
+ */
+export const reconcile = (ctx: PeerContext, options: { readonly expire: boolean } = { expire: true }): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const s = ctx.state
+    // Expiries move with time only: the tick does them; a nudge (something changed) skips them.
+    if (options.expire) yield* expire(ctx, at)
     // The rest only matters when the mesh or the presence channel changed, when an attempt
     // may start again, or now and then (freshness windows move with time).
     if (s.meshVersion === s.reconciled.meshVersion && s.presenceVersion === s.reconciled.presenceVersion && at < s.reconciled.nextDueAt) return

@@ -129,7 +129,7 @@ export const startPeer = (
       return Effect.gen(function* () {
         if (ctx.state.closing) return
         if (neighborsChanged(ctx)) yield* sendHeartbeats(ctx)
-        yield* reconcile(ctx)
+        yield* reconcile(ctx, { expire: false })
         yield* publishDue(ctx)
       })
     })
