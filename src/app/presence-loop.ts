@@ -188,6 +188,12 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
       const link = s.links.get(key)
       if (link?.attempt !== o.attempt || link.via !== "presence") s.outbox.delete(key)
     }
+    // Peers that start together would all write their first entry at once and lose
+    // compare-and-swap races, and race to create the branch (each loss is a charged write):
+    // spread them over a moment, deterministically per session. Until then only an offer or
+    // an answer is worth a write (and it carries the entry).
+    const firstEntry = s.lastOwnEntryAt === 0 && at - s.startedAt >= startSpreadMs(ctx.self.sessionId)
+    if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0) return
     const scope = refreshScope(ctx)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
@@ -195,10 +201,6 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
       scope.length > 0 &&
       at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
       scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
-    // Peers that start together would all write their first entry at once and lose
-    // compare-and-swap races (each loss is a charged write): spread them over a moment,
-    // deterministically per session.
-    const firstEntry = s.lastOwnEntryAt === 0 && at - s.startedAt >= startSpreadMs(ctx.self.sessionId)
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
