@@ -139,6 +139,9 @@ const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
 
+/** Peers whose entries are at most this much older than this session's start may have started with it. */
+export const STARTED_TOGETHER_MS = 10_000
+
 /** The widest spread of first presence writes among sessions starting together. */
 export const FIRST_WRITE_SPREAD_MS = 2_000
 
@@ -191,8 +194,10 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // Peers that start together would all write their first entry at once and lose
     // compare-and-swap races, and race to create the branch (each loss is a charged write):
     // spread them over a moment, deterministically per session. Until then only an offer or
-    // an answer is worth a write (and it carries the entry).
-    const firstEntry = s.lastOwnEntryAt === 0 && at - s.startedAt >= startSpreadMs(ctx.self.sessionId)
+    // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
+    // already there (an entry older than its start) is racing nobody and writes at once.
+    const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
+    const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0) return
     const scope = refreshScope(ctx)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the

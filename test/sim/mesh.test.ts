@@ -110,6 +110,19 @@ describe("Discussion form", () => {
 })
 
 describe("joining", () => {
+  it("a peer joining a mesh that was already there writes its entry at once, without the spread", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        yield* mesh.start("alice")
+        yield* seconds(40)
+        const before = mesh.world.presenceWrites
+        const bob = yield* mesh.start("bob", undefined, "s3")
+        expect(startSpreadMs(bob.id.sessionId)).toBeGreaterThan(1_200)
+        yield* Effect.sleep(1_000)
+        expect(mesh.world.presenceWrites).toBe(before + 1)
+      })
+    ))
+
   it("a starting peer's first presence write waits for its share of the spread, so peers starting together do not all write at once", () =>
     // Regression: a peer alone found its own missing entry "due for refresh" on its first tick
     // and wrote at once, whatever its spread said; six benchmark peers wrote (and raced to
