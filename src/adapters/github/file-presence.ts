@@ -4,8 +4,8 @@
  * compare-and-swap on the blob sha. Every attempt waits for its write slot, reads the
  * latest version (free when unchanged), applies its change to it and writes; a writer that
  * loses anyway (409 stale sha, 422 missing sha) retries on a jittered Schedule, so no
- * write is lost silently and racing writers spread out. A corrupt or oversized document fails reads with a reason and
- * is replaced by the next publish.
+ * write is lost silently and racing writers spread out. A corrupt or oversized document
+ * fails reads with a reason and is replaced by the next publish.
  */
 import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
