@@ -1,7 +1,7 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 640] [--raw]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 640] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
@@ -38,6 +38,8 @@ const meshRtt = arg("rtt", 200)
 const withRaw = process.argv.includes("--raw")
 const rawOnly = process.argv.includes("--raw-only")
 const fast = process.argv.includes("--fast")
+const traceAt = process.argv.indexOf("--trace")
+const trace = traceAt < 0 ? undefined : process.argv[traceAt + 1]
 
 const percentile = (xs: ReadonlyArray<number>, p: number): number => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -116,7 +118,7 @@ const rawRun = () => Effect.runPromise(Effect.scoped(bench))
 
 const main = async () => {
   if (rawOnly) return rawRun()
-  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, fast })
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, fast, ...(trace === undefined ? {} : { trace }) })
   return withRaw ? { ...mesh, raw: await rawRun() } : mesh
 }
 

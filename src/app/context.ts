@@ -39,6 +39,12 @@ export interface PeerContext {
   readonly wakePoller: Effect.Effect<void>
   /** What the poller waits on between reads, besides its timer. */
   readonly pollerWakeups: Queue.Dequeue<void>
+  /**
+   * Asks the actor to act on a change now rather than at the next tick: tell neighbors
+   * our new neighbor list, start the connections it makes possible, write what is due.
+   * Several nudges before the actor gets to it are one.
+   */
+  readonly nudge: Effect.Effect<void>
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */

@@ -137,12 +137,15 @@ export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => En
     )
   })
 
+/** A neighbor list's order-free signature. */
+const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => neighbors.map(peerKey).sort().join(" ")
+
 /** The neighbor list this peer would send now and its order-free signature (recomputed only after a change). */
 const currentNeighbors = (ctx: PeerContext): { readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } => {
   const s = ctx.state
   if (s.neighborsCache?.version !== s.meshVersion) {
     const neighbors = openPeers(ctx).slice(0, MAX_NEIGHBORS)
-    s.neighborsCache = { version: s.meshVersion, neighbors, signature: neighbors.map(peerKey).sort().join(" ") }
+    s.neighborsCache = { version: s.meshVersion, neighbors, signature: neighborSignature(neighbors) }
   }
   return s.neighborsCache
 }
@@ -226,7 +229,7 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
     if (description.type === "answer") link.state = "connecting"
     if (link.via === "presence") {
       ctx.state.outbox.set(peerKey(link.peer), { to: link.peer, attempt, sdp: description.sdp, type: description.type })
-      return ctx.wakePoller
+      return Effect.zipRight(ctx.wakePoller, ctx.nudge)
     }
     return Effect.flatMap(
       relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }, link.relayVia),
@@ -301,6 +304,9 @@ export const handleDescription = (
 
 /** Applies a connection state change reported by the transport. */
 export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
+  Effect.zipLeft(applyChannel(ctx, event), ctx.nudge)
+
+const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const link = linkOf(ctx, event.peer, at)
     touch(ctx)
@@ -343,6 +349,8 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (changed) {
         touch(ctx)
         for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+        // A new route may let this peer offer through the mesh now (a list resent unchanged brings none).
+        if (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) return ctx.nudge
       }
       return Effect.void
     }
@@ -363,30 +371,37 @@ const RECONCILE_EVERY_MS = 5_000
 /**
  * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
  * and start the connections that this peer's role and position call for.
+ * Expiries move with time only: the tick does them; a nudge (something changed) skips them.
  */
-export const reconcile = (ctx: PeerContext): Effect.Effect<void> =>
+export const reconcile = (ctx: PeerContext, options: { readonly expire: boolean } = { expire: true }): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     // Runs every tick: the checks are plain code, effects only when something is due.
     const at = clock.unsafeCurrentTimeMillis()
-    const s = ctx.state
-    for (const [key, report] of s.reports) {
-      if (at - report.heardAt >= ctx.config.meshExpiryMs) {
-        s.reports.delete(key)
-        touch(ctx)
-      }
-    }
-    let stuck: Array<Link> | undefined
-    for (const link of s.links.values()) {
-      if (
-        (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) ||
-        ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
-      ) {
-        ;(stuck ??= []).push(link)
-      }
-    }
+    const stuck = options.expire ? expired(ctx, at) : undefined
     if (stuck === undefined && settled(ctx, at)) return Effect.void
     return reconcileNow(ctx, at, stuck ?? [])
   })
+
+/** Drops neighbor reports silent past the expiry; returns the links to fail (silent, or past their deadline), if any. */
+const expired = (ctx: PeerContext, at: number): Array<Link> | undefined => {
+  const s = ctx.state
+  for (const report of s.reports.values()) {
+    if (at - report.heardAt >= ctx.config.meshExpiryMs) {
+      s.reports.delete(peerKey(report.peer))
+      touch(ctx)
+    }
+  }
+  let stuck: Array<Link> | undefined
+  for (const link of s.links.values()) {
+    if (
+      (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) ||
+      ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
+    ) {
+      ;(stuck ??= []).push(link)
+    }
+  }
+  return stuck
+}
 
 /**
  * Whether nothing a full reconcile looks at moved: the mesh, the presence channel, an
@@ -404,6 +419,8 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
       yield* failLink(ctx, link, at)
     }
+    // The rest only matters when the mesh or the presence channel changed, when an attempt
+    // may start again, or now and then (freshness windows move with time).
     if (settled(ctx, at)) return
     s.reconciled = {
       meshVersion: s.meshVersion,
@@ -425,6 +442,21 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       ].map(peerKey)
     )
     const open = openPeers(ctx)
+    for (const [key, link] of s.links) {
+      if (link.via !== "presence" || link.state !== "signaling" || link.attempt === undefined || !isOfferer(ctx.self, link.peer)) continue
+      const unpublished = !s.publishing && s.outbox.get(key)?.attempt === link.attempt
+      // An offer through presence that is not answered yet gives way to a path through the mesh
+      // (the other side may never answer: it joined a component whose smallest peer answers),
+      // and an offer not written yet is dropped once this peer no longer sponsors its target
+      // (a smaller peer came online): either way no failure, no backoff, and no write.
+      if (Option.isSome(relayTo(link.peer, open, s.reports)) || (unpublished && !sponsored.has(key))) {
+        if (unpublished) s.outbox.delete(key)
+        link.state = "discovered"
+        link.attempt = undefined
+        link.via = undefined
+        link.retryAt = 0
+      }
+    }
     for (const [key, link] of s.links) {
       if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
         s.links.delete(key)

@@ -133,6 +133,18 @@ export const startPeer = (
     const actor = yield* Queue.unbounded<Effect.Effect<void>>()
     const fibers = yield* FiberSet.make()
     const wakeups = yield* Queue.sliding<void>(1)
+    let nudged = false
+    // What a change (a connection opened, a neighbor list, a presence read, a description
+    // to publish) makes due: without it each step of a join waited for the next tick.
+    const react: Effect.Effect<void> = Effect.suspend(() => {
+      nudged = false
+      return Effect.gen(function* () {
+        if (ctx.state.closing) return
+        if (neighborsChanged(ctx)) yield* sendHeartbeats(ctx)
+        yield* reconcile(ctx, { expire: false })
+        yield* publishDue(ctx)
+      })
+    })
     const ctx: PeerContext = {
       self: options.self,
       config,
@@ -149,7 +161,12 @@ export const startPeer = (
       callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
       wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
-      pollerWakeups: wakeups
+      pollerWakeups: wakeups,
+      nudge: Effect.suspend(() => {
+        if (nudged) return Effect.void
+        nudged = true
+        return Queue.offer(actor, react).pipe(Effect.asVoid)
+      })
     }
     const committer = initialCommitter()
 

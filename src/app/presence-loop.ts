@@ -23,6 +23,9 @@ const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
   return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
 }
 
+/** How long after an online peer is first seen outside its component the component's smallest peer keeps reading fast. */
+export const BRIDGING_FAST_POLL_MS = 60_000
+
 /** How long to wait before the next poll. */
 export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const s = ctx.state
@@ -32,6 +35,12 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const awaiting = Array.from(s.links.values()).some(
     (l) => l.via === "presence" && (l.state === "signaling" || l.state === "connecting")
   )
+  // The smallest peer of a component that has not reached someone online for long is the one
+  // a sponsor's offer goes to (or the sponsor itself): it reads fast for a while, so a mesh that
+  // formed in parts (peers starting together) joins up within seconds.
+  const bridging =
+    Array.from(s.outsideSince.values()).some((since) => at - since < BRIDGING_FAST_POLL_MS) &&
+    Option.exists(electLeader(component(ctx)), (p) => samePeer(p, ctx.self))
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
     maxMs: ctx.config.pollMaxMs,
@@ -41,7 +50,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   })
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
-  if (joining || awaiting || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
+  if (joining || awaiting || bridging || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
   // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
   // of the component, which answers bridging offers and sponsors joiners, reads at the base
   // pace; the others learn of joiners through the mesh and read rarely.
@@ -95,6 +104,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     }
     // Call slots go to the calls service, which drops what it already applied or is stale.
     for (const slot of snap.document.calls ?? []) if (samePeer(slot.to, ctx.self)) yield* PubSub.publish(ctx.callSlots, slot)
+    // New peers online: the sponsor offers to them now, not at the next tick.
+    yield* ctx.nudge
   })
 
 /**
@@ -130,14 +141,27 @@ const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
 
+/** Peers whose entries are at most this much older than this session's start may have started with it. */
+export const STARTED_TOGETHER_MS = 10_000
+
 /** The widest spread of first presence writes among sessions starting together. */
 export const FIRST_WRITE_SPREAD_MS = 2_000
 
-/** This session's delay before its first presence write, from its id (stable, no randomness needed). */
-const startSpreadMs = (sessionId: string): number => {
+/**
+ * This session's delay before its first presence write, from its id (stable, no randomness
+ * needed). The hash is mixed (murmur3's finalizer) so that ids differing only in their last
+ * character, like "s1" and "s2", are spread too: a plain `h * 31 + c` put them within a few
+ * milliseconds of each other, and their first writes collided.
+ */
+export const startSpreadMs = (sessionId: string): number => {
   let h = 0
   for (let i = 0; i < sessionId.length; i++) h = (Math.imul(h, 31) + sessionId.charCodeAt(i)) >>> 0
-  return h % FIRST_WRITE_SPREAD_MS
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return (h >>> 0) % FIRST_WRITE_SPREAD_MS
 }
 
 /** How long the refresher waits after a goodbye before it takes the entry out. */
@@ -164,6 +188,19 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     if (s.publishing || s.closing) return
     if (s.rateNotice !== undefined && at < s.rateNotice.until) return
     if (at < nextWriteAt(s.budget, at)) return
+    // A description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
+    for (const [key, o] of s.outbox) {
+      const link = s.links.get(key)
+      if (link?.attempt !== o.attempt || link.via !== "presence") s.outbox.delete(key)
+    }
+    // Peers that start together would all write their first entry at once and lose
+    // compare-and-swap races, and race to create the branch (each loss is a charged write):
+    // spread them over a moment, deterministically per session. Until then only an offer or
+    // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
+    // already there (an entry older than its start) is racing nobody and writes at once.
+    const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
+    const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
+    if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
     const scope = refreshScope(ctx)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
@@ -171,15 +208,12 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
       scope.length > 0 &&
       at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
       scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
-    // Peers that start together would all write their first entry at once and lose
-    // compare-and-swap races (each loss is a charged write): spread them over a moment,
-    // deterministically per session.
-    const firstEntry = s.lastOwnEntryAt === 0 && at - s.startedAt >= startSpreadMs(ctx.self.sessionId)
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
     if (!refreshDue && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0 && remove.length === 0) return
-    const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : firstEntry ? [entryOf(ctx, ctx.self, at)] : []
+    // A write that goes out anyway carries our first entry too (one write, not two).
+    const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : s.lastOwnEntryAt === 0 ? [entryOf(ctx, ctx.self, at)] : []
     const sent = Array.from(s.outbox.values())
     const signals: Array<PresenceSignal> = sent.map((o) => ({
       from: ctx.self,

@@ -288,6 +288,32 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
 }
 
 /**
+ * Whether `doc` already holds everything `change` would write: each slot as it is (same
+ * attempt and description; a call slot with the same signals), no entry to remove, and each
+ * upserted entry at least as fresh (same fingerprint). A writer whose fresh read shows this has nothing to write.
+ */
+export const holds = (doc: PresenceDocument, change: PresenceChange): boolean => {
+  const entries = new Map(doc.entries.map((e) => [peerKey(entryPeer(e)), e] as const))
+  const slots = new Map(doc.signals.map((s) => [slotKey(s), s] as const))
+  const callSlots = new Map((doc.calls ?? []).map((c) => [slotKey(c), c] as const))
+  return (
+    change.remove.every((p) => !entries.has(peerKey(p))) &&
+    change.upsert.every((e) => {
+      const old = entries.get(peerKey(entryPeer(e)))
+      return old !== undefined && old.lastSeen >= e.lastSeen && old.fingerprint === e.fingerprint
+    }) &&
+    change.signals.every((s) => {
+      const old = slots.get(slotKey(s))
+      return old !== undefined && old.attempt === s.attempt && old.description.type === s.description.type && old.description.sdp === s.description.sdp
+    }) &&
+    (change.calls ?? []).every((c) => {
+      const old = callSlots.get(slotKey(c))
+      return old !== undefined && old.signals.length === c.signals.length && old.signals.every((o, i) => o.id === c.signals[i]!.id)
+    })
+  )
+}
+
+/**
  * Merges per-user documents (Discussion form). A comment's author is its identity:
  * entries and slots that claim another user are skipped.
  */

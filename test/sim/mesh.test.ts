@@ -5,6 +5,7 @@ import { peerKey, samePeer } from "../../src/domain/identity.js"
 import { ConversationId } from "../../src/domain/message.js"
 import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
+import { startSpreadMs } from "../../src/app/presence-loop.js"
 
 const general = ConversationId.make("general")
 const minutes = (n: number) => Effect.sleep(`${n} minutes`)
@@ -104,6 +105,56 @@ describe("Discussion form", () => {
         expect(yield* fullMesh(mesh)).toBe(true)
         expect((yield* leaders(mesh.running))).toEqual([peerKey(a.id)])
         expect((yield* c.handle.view).leader && peerKey((yield* c.handle.view).leader!)).toBe(peerKey(a.id))
+      })
+    ))
+})
+
+describe("joining", () => {
+  it("a peer joining a mesh that was already there writes its entry at once, without the spread", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        yield* mesh.start("alice")
+        yield* seconds(40)
+        const before = mesh.world.presenceWrites
+        const bob = yield* mesh.start("bob", undefined, "s3")
+        expect(startSpreadMs(bob.id.sessionId)).toBeGreaterThan(1_200)
+        yield* Effect.sleep(1_000)
+        expect(mesh.world.presenceWrites).toBe(before + 1)
+      })
+    ))
+
+  it("a starting peer's first presence write waits for its share of the spread, so peers starting together do not all write at once", () =>
+    // Regression: a peer alone found its own missing entry "due for refresh" on its first tick
+    // and wrote at once, whatever its spread said; six benchmark peers wrote (and raced to
+    // create the branch) in the same 300 ms.
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        const spread = startSpreadMs(alice.id.sessionId)
+        expect(spread).toBeGreaterThan(500)
+        yield* Effect.sleep(spread - 100)
+        expect(mesh.world.presenceWrites).toBe(0)
+        yield* seconds(3)
+        expect(mesh.world.presenceWrites).toBe(1)
+      })
+    ))
+
+  it("a new smallest peer reaches a member that does not answer its presence offer through the mesh, without waiting for the offer to time out", () =>
+    // Regression: the sponsor offers through presence to every member of an existing mesh, but
+    // only the mesh's smallest member answers. The offer to the other member waited for its
+    // deadline and a minute's presence backoff (about 105 s) before it was relayed.
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        yield* Effect.forEach(["bob", "carol"], (u) => mesh.start(u))
+        yield* seconds(40)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        const alice = yield* mesh.start("alice")
+        const carolKey = peerKey(mesh.running.find((p) => p.id.username === "carol")!.id)
+        yield* seconds(25)
+        expect(yield* fullMesh(mesh)).toBe(true)
+        // The presence attempt gave way to a relayed one: nothing failed.
+        expect(alice.handle.state.links.get(carolKey)?.failures).toBe(0)
+        expect(alice.handle.state.firstOpen.has(carolKey)).toBe(true)
       })
     ))
 })

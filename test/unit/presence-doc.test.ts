@@ -12,6 +12,7 @@ import {
   decodeDocument,
   emptyDocument,
   encodeDocument,
+  holds,
   ENTRY_RETENTION_MS,
   MAX_PRESENCE_DOCUMENT,
   MAX_PRESENCE_ENTRIES,
@@ -23,7 +24,8 @@ import {
   type PresenceDocument
 } from "../../src/domain/presence-doc.js"
 import { MAX_CLOCK_SKEW_MS } from "../../src/domain/heartbeat.js"
-import { entry, signal } from "../support/fixtures.js"
+import { callSlot, entry, signal } from "../support/fixtures.js"
+import { CallId, type CallSignal } from "../../src/domain/call-signal.js"
 import { arbPeer } from "./arbitraries.js"
 
 const NOW = Date.UTC(2024, 4, 17, 12, 0, 0)
@@ -263,5 +265,34 @@ describe("clock skew in writes", () => {
     const many = Array.from({ length: MAX_PRESENCE_ENTRIES + 3 }, (_, i) => ({ username: "alice", session_id: `s${i}`, last_seen: new Date(NOW).toISOString() }))
     const decoded = decodeDocument(JSON.stringify({ version: 1, entries: many, signals: [] }))
     expect(Either.isRight(decoded) && decoded.right.skipped.some((s) => s.detail.includes("3 entries"))).toBe(true)
+  })
+})
+
+describe("holds", () => {
+  const doc = applyChange(emptyDocument, { upsert: [entry(alice, NOW)], remove: [], signals: [signal(alice, bob, NOW, "a1")] }, NOW)
+
+  it("is true for what the document already holds, so a writer has nothing to write", () => {
+    expect(holds(doc, noChange)).toBe(true)
+    expect(holds(doc, { upsert: [entry(alice, NOW)], remove: [carol], signals: [signal(alice, bob, NOW, "a1")] })).toBe(true)
+  })
+
+  it("is false for a fresher entry, a new attempt, a new slot or an entry still to remove", () => {
+    expect(holds(doc, { ...noChange, upsert: [entry(alice, NOW + 1)] })).toBe(false)
+    expect(holds(doc, { ...noChange, upsert: [entry(bob, NOW)] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(alice, bob, NOW, "a2")] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(alice, bob, NOW, "a1", "answer")] })).toBe(false)
+    expect(holds(doc, { ...noChange, signals: [signal(bob, alice, NOW, "a1")] })).toBe(false)
+    expect(holds(doc, { ...noChange, remove: [alice] })).toBe(false)
+  })
+
+  it("counts call slots: one the document lacks, or with other signals, is still to write", () => {
+    const call = CallId.make("c1")
+    const invite: CallSignal = { _tag: "invite", call, media: "audio", participants: [alice, bob] }
+    const ring = callSlot(alice, bob, NOW, [{ id: "a1.call.1", at: NOW, signal: invite }])
+    expect(holds(doc, { ...noChange, calls: [ring] })).toBe(false)
+    const withRing = applyChange(doc, { ...noChange, calls: [ring] }, NOW)
+    expect(holds(withRing, { ...noChange, calls: [ring] })).toBe(true)
+    const hangup = callSlot(alice, bob, NOW, [...ring.signals, { id: "a1.call.2", at: NOW, signal: { _tag: "hangup", call } }])
+    expect(holds(withRing, { ...noChange, calls: [hangup] })).toBe(false)
   })
 })

@@ -19,8 +19,13 @@ export interface SkygitBranch {
   readonly defaultBranch: Effect.Effect<string, GitHubFailure | GitHubMisconfigured>
   /** The commit the default branch points at. */
   readonly defaultHead: Effect.Effect<string, GitHubFailure | GitHubMisconfigured>
-  /** Creates the branch at the default branch's head unless it exists. */
-  readonly ensure: Effect.Effect<void, GitHubFailure | GitHubMisconfigured>
+  /**
+   * Creates the branch at the default branch's head unless it exists: it looks first (a
+   * read), so a writer that arrives after another created it spends no write; a creation
+   * race lost anyway ("Reference already exists") is success. True when it wrote (a write
+   * spends the client's write slot).
+   */
+  readonly ensure: Effect.Effect<boolean, GitHubFailure | GitHubMisconfigured>
 }
 
 /** The ref path of a branch, for `git/ref/{ref}` routes. */
@@ -51,7 +56,13 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(b) }).pipe(Effect.map((r) => String((r.data as { object: { sha: string } }).object.sha)))
     )
 
+    const exists = client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(name) }).pipe(
+      Effect.as(true),
+      Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(false))
+    )
+
     const ensure = Effect.gen(function* () {
+      if (yield* exists) return false
       const sha = yield* defaultHead
       yield* client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(name)}`, sha }, { kind: "content" }).pipe(
         // Someone created it first: that is the branch we want.
@@ -60,7 +71,8 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
           () => Effect.void
         )
       )
+      return true
     })
 
-    return { name, defaultBranch, defaultHead, ensure: Effect.asVoid(ensure) }
+    return { name, defaultBranch, defaultHead, ensure }
   })

@@ -69,6 +69,13 @@ export interface GitHubClient {
   readonly graphql: <A>(query: string, variables: Record<string, unknown>, kind?: RequestKind) => Effect.Effect<A, GitHubFailure>
   /** The budgets as this client last saw them. */
   readonly gate: Effect.Effect<GateState>
+  /**
+   * Waits until a content-creating request may go out without waiting (GitHub's 1 s
+   * spacing), or fails as a content-creating request would when the slot is far off. A
+   * compare-and-swap writer waits here *before* it reads the version it writes over, so
+   * that read is not a second old by the time the write goes out.
+   */
+  readonly writeSlot: Effect.Effect<void, GitHubFailure>
 }
 
 interface OctokitError {
@@ -195,5 +202,12 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         })
       )
 
-    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate) }
+    const writeSlot = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+      if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
+      if (at > now) yield* Effect.sleep(at - now)
+    })
+
+    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate), writeSlot }
   })

@@ -1,14 +1,15 @@
 /**
  * Presence, file form: `.messages/presence.json` on SkyGit's branch, read with a
  * conditional GET (a 304 is free and returns the cached document) and written with
- * compare-and-swap on the blob sha. A writer that loses (409 stale sha, 422 missing sha)
- * re-reads, applies its change to the latest document and retries on a Schedule, so no
- * write is lost silently. A corrupt or oversized document fails reads with a reason and
- * is replaced by the next publish.
+ * compare-and-swap on the blob sha. Every attempt waits for its write slot, reads the
+ * latest version (free when unchanged), applies its change to it and writes; a writer that
+ * loses anyway (409 stale sha, 422 missing sha) retries on a jittered Schedule, so no
+ * write is lost silently and racing writers spread out. A corrupt or oversized document
+ * fails reads with a reason and is replaced by the next publish.
  */
 import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
-import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, type PresenceChange } from "../../domain/presence-doc.js"
+import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, holds, type PresenceChange } from "../../domain/presence-doc.js"
 import {
   Presence,
   PresenceConflict,
@@ -125,14 +126,33 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
       })
     })
 
-    // Re-read after a loss; a corrupt document is simply overwritten by the retry.
+    // Read the version a write goes over; a corrupt document is simply overwritten.
     const reread = read.pipe(Effect.asVoid, Effect.catchTag("PresenceMalformed", () => Effect.void))
+    // Whether the branch is known to exist (a file read, a write or a creation proved it).
+    const branchSeen = yield* Ref.make(false)
 
+    /**
+     * One compare-and-swap write. It waits for its write slot first, then reads (a 304 is
+     * free), so the sha it writes over is as fresh as can be: reading first and then
+     * waiting a second for the slot lost most races when peers started together. A change
+     * the latest document already holds is not written again. A missing file on a missing
+     * branch creates the branch first, instead of a PUT that is refused 404.
+     */
     const attempt = (change: PresenceChange): Effect.Effect<void, PresenceError | Lost> =>
       Effect.gen(function* () {
+        yield* client.writeSlot.pipe(Effect.catchAll((f) => fail(f, `writing ${PRESENCE_PATH}`)))
+        yield* reread
         const s = yield* Ref.get(seen)
+        const now = yield* Clock.currentTimeMillis
         const base = s.malformed === undefined ? s.snapshot.document : emptyDocument
-        const next = applyChange(base, change, yield* Clock.currentTimeMillis)
+        if (s.malformed === undefined && s.sha !== undefined && holds(base, change)) return
+        if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
+          const created = yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          yield* Ref.set(branchSeen, true)
+          // Creating it spent the write slot: wait for the next one and read again before writing.
+          if (created) return yield* Effect.fail(new Lost())
+        }
+        const next = applyChange(base, change, now)
         const params = {
           path: PRESENCE_PATH,
           branch: branch.name,
@@ -143,19 +163,18 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, { kind: "content" }).pipe(Effect.either)
         if (Either.isRight(outcome)) {
           const sha = (outcome.right.data as { content?: { sha?: string } }).content?.sha
+          yield* Ref.set(branchSeen, true)
           yield* Ref.set(seen, { sha, etag: undefined, snapshot: { document: next, skipped: [], changed: true }, malformed: undefined, everRead: true })
           return
         }
         const f = outcome.left
         if (f._tag === "GitHubHttpError" && (f.status === 404 || (f.status === 422 && MISSING_BRANCH.test(f.message)))) {
-          // The branch does not exist yet: create it from the default branch, then retry.
-          yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          // The branch went missing since: create it again, then retry.
+          yield* Ref.set(branchSeen, false)
           return yield* Effect.fail(new Lost())
         }
-        if (f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422)) {
-          yield* reread
-          return yield* Effect.fail(new Lost())
-        }
+        // A stale sha (409), or none while the file exists (422): the next attempt reads again.
+        if (f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422)) return yield* Effect.fail(new Lost())
         return yield* fail(f, `writing ${PRESENCE_PATH}`)
       })
 
@@ -165,7 +184,6 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         if (problem !== undefined) return yield* Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
         // Never write before knowing the branch is not the default one.
         yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
-        if (!(yield* Ref.get(seen)).everRead) yield* reread
         yield* attempt(change).pipe(
           Effect.retry({ schedule: casRetry, while: (e) => e instanceof Lost }),
           Effect.catchIf(
@@ -175,7 +193,14 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         )
       })
 
-    return { form: "file", identities: "claimed", writesForOthers: true, publish, read } satisfies PresenceService
+    // A write reads the file too (right before it writes); what such a read fetched is still news
+    // to the poller, which must not take the 304 that follows for "nothing changed".
+    const delivered = yield* Ref.make<PresenceSnapshot["document"]>(emptyDocument)
+    const poll: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.flatMap(read, (snap) =>
+      Effect.map(Ref.getAndSet(delivered, snap.document), (before) => ({ ...snap, changed: snap.changed || before !== snap.document }))
+    )
+
+    return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
   })
 
 /** Layer: file-form presence for one token on one repository. */
