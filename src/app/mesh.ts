@@ -349,8 +349,14 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (changed) {
         touch(ctx)
         for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
-        // A new route may let this peer offer through the mesh now (a list resent unchanged brings none).
-        if (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) return ctx.nudge
+        // A new route may let this peer offer through the mesh now (a list resent unchanged brings none):
+        // act at once only when it names a peer this one is to offer to and could (others wait for the tick).
+        if (
+          (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) &&
+          listed.some((n) => mayOfferThroughMesh(ctx, n, at))
+        ) {
+          return ctx.nudge
+        }
       }
       return Effect.void
     }
@@ -364,6 +370,19 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
     if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
     return Effect.void
   })
+
+/**
+ * Whether a route to `peer` through the mesh would let this peer start an offer now: it
+ * offers to `peer`, and has no link to it yet or one idle past its retry time, or one
+ * still waiting on an unanswered presence offer (which a mesh path replaces).
+ */
+const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolean => {
+  if (samePeer(peer, ctx.self) || !isOfferer(ctx.self, peer)) return false
+  const link = ctx.state.links.get(peerKey(peer))
+  if (link === undefined) return true
+  if (link.via === "presence" && link.state === "signaling") return true
+  return link.state !== "open" && link.attempt === undefined && at >= link.retryAt
+}
 
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
