@@ -1,7 +1,7 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 640] [--raw] [--trace FILE]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 640] [--transfers 3] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
@@ -33,6 +33,7 @@ const json = process.argv.includes("--json")
 const connects = arg("connects", 5)
 const rttSamples = arg("raw-rtt", 500)
 const bulkCount = arg("bulk", 640)
+const transfers = arg("transfers", 3)
 const peers = arg("peers", 6)
 const meshRtt = arg("rtt", 200)
 const withRaw = process.argv.includes("--raw")
@@ -118,7 +119,7 @@ const rawRun = () => Effect.runPromise(Effect.scoped(bench))
 
 const main = async () => {
   if (rawOnly) return rawRun()
-  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, fast, ...(trace === undefined ? {} : { trace }) })
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, fast, ...(trace === undefined ? {} : { trace }) })
   return withRaw ? { ...mesh, raw: await rawRun() } : mesh
 }
 
