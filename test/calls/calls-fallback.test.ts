@@ -7,57 +7,14 @@
  */
 import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
-import { makeFakeMediaWorld, type FakeMediaWorld } from "../../src/adapters/media/fake.js"
-import { makeConversationRepo } from "../../src/adapters/memory/conversation-repo.js"
+import { makeFakeMediaWorld } from "../../src/adapters/media/fake.js"
 import { MemoryGitHub } from "../../src/adapters/memory/github-world.js"
-import { makeMemoryStore } from "../../src/adapters/memory/local-store.js"
 import { MemoryNetwork } from "../../src/adapters/memory/network.js"
-import { makeDiscussionPresence, makeFilePresence } from "../../src/adapters/memory/presence.js"
-import { makeCalls, type CallsService, type CallsView } from "../../src/app/calls.js"
-import { startPeer, type PeerHandle } from "../../src/app/peer.js"
-import { makePeerId, type PeerId } from "../../src/domain/identity.js"
 import { decodeDocument, encodeDocument, MAX_CALL_SLOT_CHARS } from "../../src/domain/presence-doc.js"
-import { ConversationRepo } from "../../src/ports/ConversationRepo.js"
-import { LocalStore } from "../../src/ports/LocalStore.js"
-import { Media } from "../../src/ports/Media.js"
-import { PeerTransport } from "../../src/ports/PeerTransport.js"
-import { Presence } from "../../src/ports/Presence.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
-
-interface Member {
-  readonly id: PeerId
-  readonly handle: PeerHandle
-  readonly calls: CallsService
-}
+import { member, until, type Member } from "./whole-peers.js"
 
 type Form = "file" | "discussion"
-
-const member = (world: MemoryGitHub, network: MemoryNetwork, media: FakeMediaWorld, user: string, form: Form = "file") =>
-  Effect.gen(function* () {
-    const id = makePeerId(user, "s1")
-    const transport = yield* network.attach(id)
-    const handle = yield* startPeer({ self: id }).pipe(
-      Effect.provideService(Presence, form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user)),
-      Effect.provideService(ConversationRepo, makeConversationRepo(world, user)),
-      Effect.provideService(LocalStore, makeMemoryStore()),
-      Effect.provideService(PeerTransport, transport)
-    )
-    const calls = yield* makeCalls({ self: id, fallback: handle.callFallback }).pipe(
-      Effect.provideService(PeerTransport, transport),
-      Effect.provideService(Media, yield* media.attach(id))
-    )
-    return { id, handle, calls } satisfies Member
-  })
-
-/** Waits (in virtual time, a second at a time) until `check` holds on the member's call view. */
-const until = (m: Member, check: (v: CallsView) => boolean, limitSeconds = 120) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < limitSeconds; i++) {
-      if (check(yield* m.calls.view)) return
-      yield* Effect.sleep("1 second")
-    }
-    return yield* Effect.dieMessage(`condition not reached within ${limitSeconds} s: ${JSON.stringify(yield* m.calls.view)}`)
-  })
 
 /** Whether `m` has an open data channel to `other`. */
 const channelOpen = (m: Member, other: Member) =>
@@ -74,8 +31,8 @@ const partitioned = (form: Form = "file") =>
     const media = makeFakeMediaWorld()
     media.connected = (a, b) => network.reachable(a, b)
     yield* network.partition((p) => (p.username === "alice" ? 0 : 1))
-    const alice = yield* member(world, network, media, "alice", form)
-    const bob = yield* member(world, network, media, "bob", form)
+    const alice = yield* member(world, network, media, "alice", { form })
+    const bob = yield* member(world, network, media, "bob", { form })
     // Both are in the presence channel before anyone calls.
     yield* Effect.sleep("20 seconds")
     return { world, network, media, alice, bob }

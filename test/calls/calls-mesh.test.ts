@@ -6,57 +6,14 @@
  */
 import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
-import { makeFakeMediaWorld, type FakeMediaWorld } from "../../src/adapters/media/fake.js"
-import { makeConversationRepo } from "../../src/adapters/memory/conversation-repo.js"
+import { makeFakeMediaWorld } from "../../src/adapters/media/fake.js"
 import { MemoryGitHub } from "../../src/adapters/memory/github-world.js"
-import { makeMemoryStore } from "../../src/adapters/memory/local-store.js"
 import { MemoryNetwork } from "../../src/adapters/memory/network.js"
-import { makeFilePresence } from "../../src/adapters/memory/presence.js"
-import { makeCalls, type CallsService, type CallsView } from "../../src/app/calls.js"
-import { startPeer, type PeerHandle } from "../../src/app/peer.js"
-import { makePeerId, type PeerId } from "../../src/domain/identity.js"
 import { ConversationId } from "../../src/domain/message.js"
-import { ConversationRepo } from "../../src/ports/ConversationRepo.js"
-import { LocalStore } from "../../src/ports/LocalStore.js"
-import { Media } from "../../src/ports/Media.js"
-import { PeerTransport } from "../../src/ports/PeerTransport.js"
-import { Presence } from "../../src/ports/Presence.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
+import { member, until } from "./whole-peers.js"
 
 const general = ConversationId.make("general")
-
-interface Member {
-  readonly id: PeerId
-  readonly handle: PeerHandle
-  readonly calls: CallsService
-}
-
-const member = (world: MemoryGitHub, network: MemoryNetwork, media: FakeMediaWorld, user: string) =>
-  Effect.gen(function* () {
-    const id = makePeerId(user, "s1")
-    const transport = yield* network.attach(id)
-    const handle = yield* startPeer({ self: id }).pipe(
-      Effect.provideService(Presence, makeFilePresence(world, user)),
-      Effect.provideService(ConversationRepo, makeConversationRepo(world, user)),
-      Effect.provideService(LocalStore, makeMemoryStore()),
-      Effect.provideService(PeerTransport, transport)
-    )
-    const calls = yield* makeCalls({ self: id }).pipe(
-      Effect.provideService(PeerTransport, transport),
-      Effect.provideService(Media, yield* media.attach(id))
-    )
-    return { id, handle, calls } satisfies Member
-  })
-
-/** Waits (in virtual time, a second at a time) until `check` holds on the member's call view. */
-const until = (m: Member, check: (v: CallsView) => boolean, limitSeconds = 120) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < limitSeconds; i++) {
-      if (check(yield* m.calls.view)) return
-      yield* Effect.sleep("1 second")
-    }
-    return yield* Effect.dieMessage(`condition not reached within ${limitSeconds} s: ${JSON.stringify(yield* m.calls.view)}`)
-  })
 
 describe("calls on whole peers", () => {
   it("a call placed before any channel exists rings once the mesh connects, then carries media and chat goes on", () =>
@@ -66,8 +23,8 @@ describe("calls on whole peers", () => {
           const world = new MemoryGitHub()
           const network = yield* MemoryNetwork.make()
           const media = makeFakeMediaWorld()
-          const alice = yield* member(world, network, media, "alice")
-          const bob = yield* member(world, network, media, "bob")
+          const alice = yield* member(world, network, media, "alice", { fallback: false })
+          const bob = yield* member(world, network, media, "bob", { fallback: false })
 
           yield* alice.calls.dial([bob.id], "video")
           expect((yield* bob.calls.view).call).toBeUndefined()
