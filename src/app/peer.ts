@@ -18,13 +18,13 @@ import { handoff, onChat, sendChat } from "./chat.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
-import { startExitCommit, type ExitCommit } from "./exit-commit.js"
+import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -47,6 +47,11 @@ export interface PeerHandle {
    * started; synchronous with the browser's adapters, so `pagehide` can run it.
    */
   readonly commitOnExit: Effect.Effect<ExitCommit>
+  /**
+   * How many messages no other peer holds would wait in this device's store if the page
+   * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
+   */
+  readonly waitingOnExit: (online: boolean) => Effect.Effect<number>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
   /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
@@ -304,6 +309,8 @@ export const startPeer = (
         startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
         ({ started, settled }) => Effect.as(ctx.fork(settled), started)
       ),
+      // Held by nobody else: our own messages while no link is open to pass them on.
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
       state: ctx.state,
       callFallback: makeCallFallback(ctx)
     } satisfies PeerHandle
