@@ -56,6 +56,8 @@ const guardRepo = (r: ConversationRepoService, power: { on: boolean }): Conversa
   return {
     head: Effect.suspend(() => (power.on ? r.head : dead)),
     readSince: (t) => (power.on ? r.readSince(t) : dead),
+    conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
+    readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
     commit: (b) => (power.on ? r.commit(b) : dead)
   }
 }
