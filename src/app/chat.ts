@@ -8,6 +8,8 @@
 import { Effect, PubSub } from "effect"
 import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
 import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { involves, kindOf } from "../domain/conversation.js"
+import { Option } from "effect"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
 import { broadcast, openPeers, sendTo } from "./mesh.js"
@@ -128,6 +130,10 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
         if (!sameUser(m.author, envelope.from.username) || m.session !== envelope.from.sessionId) {
           return yield* reject(ctx, envelope.from, `message ${m.id} claims author ${m.author}/${m.session}`)
         }
+        // A direct conversation holds only its two users' messages.
+        if (!involves(m.conversation, m.author)) {
+          return yield* reject(ctx, envelope.from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+        }
         yield* store(ctx, ctx.store.addPending([m]), undefined)
         return yield* PubSub.publish(ctx.messages, m)
       }
@@ -143,5 +149,34 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
         const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
         return yield* store(ctx, ctx.store.markCommitted(pending.filter((m) => ids.has(m.id))), undefined)
       }
+      case "typing":
+      case "topic": {
+        const kind = kindOf(p.conversation)
+        // Typing is accepted only in a conversation both sides are in; only named conversations are announced.
+        const fits =
+          Option.isSome(kind) &&
+          (p._tag === "typing" ? involves(p.conversation, envelope.from.username) && involves(p.conversation, ctx.self.username) : kind.value._tag === "named")
+        if (!fits) return yield* reject(ctx, envelope.from, `${p._tag} notice for ${p.conversation}, which does not fit`)
+        const at = yield* now
+        return yield* PubSub.publish(ctx.activity, { _tag: p._tag, conversation: p.conversation, from: envelope.from, at })
+      }
     }
   })
+
+/**
+ * Tells those in a conversation that this user types (`typing`) or started it (`topic`):
+ * a direct conversation's other user only, everyone open otherwise. Nothing is stored.
+ */
+export const sendActivity = (ctx: PeerContext, kind: "typing" | "topic", conversation: ConversationId): Effect.Effect<void> =>
+  broadcast(ctx, (id, at) => ({
+    v: 1,
+    id,
+    type: "chat",
+    from: ctx.self,
+    to: Option.match(kindOf(conversation), {
+      onNone: () => null,
+      onSome: (k) => (k._tag === "direct" ? { username: sameUser(k.users[0], ctx.self.username) ? k.users[1] : k.users[0] } : null)
+    }),
+    timestamp: at,
+    payload: kind === "typing" ? { _tag: "typing", conversation } : { _tag: "topic", conversation }
+  }))

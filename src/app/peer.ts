@@ -10,14 +10,14 @@ import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
-import { ConversationRepo } from "../ports/ConversationRepo.js"
+import { ConversationRepo, type ConversationRepoService } from "../ports/ConversationRepo.js"
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
-import { handoff, onChat, sendChat } from "./chat.js"
+import { handoff, onChat, sendActivity, sendChat } from "./chat.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
+import { now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
 import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
@@ -35,6 +35,12 @@ export interface PeerHandle {
   readonly messages: Stream.Stream<Message>
   /** Custom envelopes as they arrive. */
   readonly custom: Stream.Stream<Envelope>
+  /** Neighbors typing in a conversation, or announcing one they started. */
+  readonly activity: Stream.Stream<Activity>
+  /** Tells those in `conversation` that this user types, or that it started the conversation (never committed). */
+  readonly sendActivity: (kind: Activity["_tag"], conversation: ConversationId) => Effect.Effect<void>
+  /** The committed history in the repository, beyond what the device holds: its conversations and pages of it. */
+  readonly archive: Pick<ConversationRepoService, "conversations" | "readPage">
   /** The peer's current view (connections, online peers, leader, notices). */
   readonly view: Effect.Effect<PeerView>
   /** The last messages of a conversation held locally. */
@@ -170,6 +176,7 @@ export const startPeer = (
         FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
       messages: yield* PubSub.unbounded<Message>(),
       custom: yield* PubSub.unbounded<Envelope>(),
+      activity: yield* PubSub.sliding<Activity>(256),
       callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
       wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
@@ -299,6 +306,9 @@ export const startPeer = (
         ),
       messages: Stream.fromPubSub(ctx.messages),
       custom: Stream.fromPubSub(ctx.custom),
+      activity: Stream.fromPubSub(ctx.activity),
+      sendActivity: (kind, conversation) => ctx.inActor(sendActivity(ctx, kind, conversation)),
+      archive: { conversations: ctx.repo.conversations, readPage: ctx.repo.readPage },
       view: Effect.map(now, (at) => viewOf(ctx, at)),
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>

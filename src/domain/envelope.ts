@@ -6,7 +6,7 @@
  */
 import { Data, Either, ParseResult, Schema } from "effect"
 import { PeerId, samePeer, SessionId, Username } from "./identity.js"
-import { Message, MessageId } from "./message.js"
+import { ConversationId, Message, MessageId } from "./message.js"
 
 /** Largest encoded envelope, in UTF-8 bytes. Transports chunk below this; nothing larger is decoded. */
 export const MAX_ENVELOPE_BYTES = 1024 * 1024
@@ -51,14 +51,20 @@ export const Recipient = Schema.Struct({ username: Username, sessionId: Schema.o
 /** Whom an envelope is for. */
 export type Recipient = typeof Recipient.Type
 
-/** Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a leader's commit notice. */
+/**
+ * Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a leader's
+ * commit notice; and what is never committed: someone typing in a conversation, and a new
+ * conversation announced to those online.
+ */
 export const ChatPayload = Schema.Union(
   Schema.TaggedStruct("message", { message: Message }),
   Schema.TaggedStruct("handoff", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) }),
   Schema.TaggedStruct("committed", {
     ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_COMMITTED_IDS)),
     head: Schema.String.pipe(Schema.maxLength(128))
-  })
+  }),
+  Schema.TaggedStruct("typing", { conversation: ConversationId }),
+  Schema.TaggedStruct("topic", { conversation: ConversationId })
 )
 /** Chat traffic. */
 export type ChatPayload = typeof ChatPayload.Type

@@ -45,7 +45,8 @@ conversationRepoContract(
     return {
       client: (user: string) => Effect.succeed(makeConversationRepo(w, user)),
       writeRaw: (path: string, content: string) => Effect.sync(() => void w.appendCommit("mallory", 0, [{ path, content }])),
-      commitCount: Effect.sync(() => w.commits.length)
+      commitCount: Effect.sync(() => w.commits.length),
+      requests: Effect.sync(() => ["alice", "bob"].reduce((n, u) => n + w.statsOf(u).requests + w.statsOf(u).notModified, 0))
     }
   })
 )

@@ -51,6 +51,7 @@ conversationRepoContract(
   Effect.map(hub, (s) => ({
     client: (user: string) => Effect.flatMap(s.client(user), (c) => makeGitHubConversationRepo(c)),
     writeRaw: (path: string, content: string) => Effect.promise(() => s.hub.faults.corruptFile(REPO, "skygit", path, content)),
-    commitCount: Effect.sync(() => s.hub.stats().repos[REPO]?.commits["skygit"] ?? 0)
+    commitCount: Effect.sync(() => s.hub.stats().repos[REPO]?.commits["skygit"] ?? 0),
+    requests: Effect.sync(() => s.exchanges.length)
   }))
 )
