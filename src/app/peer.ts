@@ -24,6 +24,7 @@ import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
+import { startExitCommit, type ExitCommit } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -40,6 +41,12 @@ export interface PeerHandle {
   readonly history: (conversation: ConversationId, limit: number) => Effect.Effect<ReadonlyArray<Message>>
   /** Commits now if this peer leads (a manual flush); serialized with every other flush. */
   readonly flushNow: Effect.Effect<FlushReport>
+  /**
+   * Commit on the way out (a page being closed or hidden): if this peer leads, starts one
+   * write per conversation that outlives the page, within its budget, and returns what it
+   * started; synchronous with the browser's adapters, so `pagehide` can run it.
+   */
+  readonly commitOnExit: Effect.Effect<ExitCommit>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
   /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
@@ -291,6 +298,11 @@ export const startPeer = (
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
+      ),
+      // Our own messages go first: the others were received from someone who may still hold them.
+      commitOnExit: Effect.flatMap(
+        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
+        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
       ),
       state: ctx.state,
       callFallback: makeCallFallback(ctx)

@@ -56,7 +56,10 @@ const guardRepo = (r: ConversationRepoService, power: { on: boolean }): Conversa
   return {
     head: Effect.suspend(() => (power.on ? r.head : dead)),
     readSince: (t) => (power.on ? r.readSince(t) : dead),
-    commit: (b) => (power.on ? r.commit(b) : dead)
+    commit: (b) => (power.on ? r.commit(b) : dead),
+    exitBudget: r.exitBudget,
+    writeOnExit: (files) =>
+      power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" }))))
   }
 }
 

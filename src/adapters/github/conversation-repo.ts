@@ -17,12 +17,15 @@ import {
   type CommitResult,
   type CommittedSlice,
   type ConversationRepoService,
+  type ExitWriteOutcome,
   type RepoCommitError,
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
-import type { GitHubFailure, GitHubMisconfigured } from "./errors.js"
+import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
+import { encodeBase64Utf8 } from "./base64.js"
+import { contentsPutBody, keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { makeGitTrees, type TreeEntry } from "./git-trees.js"
 import { toRepoError } from "./port-errors.js"
 
@@ -187,7 +190,29 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         )
       )
 
-    return { head, readSince, commit } satisfies ConversationRepoService
+    const exitBudget = keepaliveExitBudget(branch.name)
+
+    // One keepalive PUT per file, all started before this returns: a closing page cannot
+    // wait for one answer before sending the next. A PUT of a new path needs no sha.
+    const writeOnExit = (files: ReadonlyArray<FileWrite>) =>
+      Effect.map(
+        Effect.forEach(files, (f) =>
+          Effect.map(
+            client.keepalive("PUT", `/contents/${f.path.split("/").map(encodeURIComponent).join("/")}`, contentsPutBody(encodeBase64Utf8(f.content), branch.name)),
+            (answer) =>
+              answer.pipe(
+                Effect.map((r): ExitWriteOutcome => {
+                  const sha = (r.data as { commit?: { sha?: unknown } } | undefined)?.commit?.sha
+                  return { _tag: "Written", path: f.path, head: typeof sha === "string" ? sha : "" }
+                }),
+                Effect.catchAll((e) => Effect.succeed<ExitWriteOutcome>({ _tag: "Refused", path: f.path, detail: describe(e, `writing ${f.path} on the way out`) }))
+              )
+          )
+        ),
+        (answers) => Effect.all(answers, { concurrency: "unbounded" })
+      )
+
+    return { head, readSince, commit, exitBudget, writeOnExit } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */

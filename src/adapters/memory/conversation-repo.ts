@@ -5,7 +5,8 @@
  * a commit, then the ref update that is the content-creating write).
  */
 import { Array as Arr, Effect, Layer, Option } from "effect"
-import { committedSince, layoutBatch, parseFile } from "../../domain/commit-layout.js"
+import { committedSince, layoutBatch, parseFile, type FileWrite } from "../../domain/commit-layout.js"
+import { keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { MessageOrder, type Message } from "../../domain/message.js"
 import {
   ConversationRepo,
@@ -15,6 +16,7 @@ import {
   type CommitBatch,
   type CommitResult,
   type ConversationRepoService,
+  type ExitWriteOutcome,
   type RepoCommitError,
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
@@ -22,6 +24,9 @@ import { MemoryGitHub, type WorldFailure } from "./github-world.js"
 
 const toRepoError = (f: WorldFailure): RepoReadError =>
   f._tag === "RateLimited" ? new RepoRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs }) : new RepoUnavailable({ detail: f.detail })
+
+/** The branch name the memory GitHub stands for (it has one branch). */
+const MEMORY_BRANCH = "skygit"
 
 /** The conversation repository of `user` on `world`. */
 export const makeConversationRepo = (world: MemoryGitHub, user: string): ConversationRepoService => {
@@ -81,7 +86,31 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
       return { head: landed.value.sha, bytes: MemoryGitHub.commitBytes(landed.value), paths: files.map((f) => f.path) }
     })
 
-  return { head, readSince, commit }
+  // The same budget as the GitHub adapter's keepalive PUTs, so plans match across adapters.
+  const exitBudget = keepaliveExitBudget(MEMORY_BRANCH)
+
+  // Each file is one content-creating write of a new path, without compare-and-swap (a
+  // contents API PUT). Here the writes are done when the outer effect completes.
+  const writeOnExit = (files: ReadonlyArray<FileWrite>) =>
+    Effect.map(
+      Effect.forEach(files, (f) =>
+        world
+          .request(user, "write", (now): ExitWriteOutcome => {
+            // GitHub answers 404 for a branch that does not exist yet (nothing was ever written).
+            if (world.head === null && world.presenceFile === undefined) return { _tag: "Refused", path: f.path, detail: "branch skygit not found (404)" }
+            if (world.files.has(f.path)) return { _tag: "Refused", path: f.path, detail: `${f.path} exists already (422)` }
+            return { _tag: "Written", path: f.path, head: world.appendCommit(user, now, [f]).sha }
+          })
+          .pipe(
+            Effect.catchAll((e) =>
+              Effect.succeed<ExitWriteOutcome>({ _tag: "Refused", path: f.path, detail: e._tag === "RateLimited" ? `${e.limit} rate limit` : e.detail })
+            )
+          )
+      ),
+      (outcomes) => Effect.succeed(outcomes)
+    )
+
+  return { head, readSince, commit, exitBudget, writeOnExit }
 }
 
 /** Layer: the conversation repository of `user` on the in-memory GitHub. */
