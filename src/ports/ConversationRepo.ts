@@ -66,6 +66,8 @@ export interface ConversationRepoService {
   readonly readSince: (since: number) => Effect.Effect<CommittedSlice, RepoReadError>
   /** Commits a batch atomically, with compare-and-swap on the head. */
   readonly commit: (batch: CommitBatch) => Effect.Effect<CommitResult, RepoCommitError>
+  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
+  readonly commitUrl?: (sha: string) => string
 }
 
 /** The conversation repository service. */
