@@ -71,6 +71,19 @@ class Moved {
 export interface ConversationRepoOptions {
   /** SkyGit's branch; default `skygit`. */
   readonly branch?: string
+  /** The API's base URL (`https://api.github.com` by default, or the hub's): commit links point there. */
+  readonly apiBase?: string
+}
+
+/**
+ * The page of commit `sha`: on github.com for GitHub's API, otherwise (the local hub)
+ * the API's own view of the commit, which the hub serves.
+ */
+export const commitPageUrl = (apiBase: string, owner: string, repo: string, sha: string): string => {
+  const base = apiBase.replace(/\/+$/, "")
+  return new URL(base).host === "api.github.com"
+    ? `https://github.com/${owner}/${repo}/commit/${sha}`
+    : `${base}/repos/${owner}/${repo}/git/commits/${sha}`
 }
 
 /** The conversation repository over `client`. */
@@ -280,7 +293,8 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         (answers) => Effect.all(answers, { concurrency: "unbounded" })
       )
 
-    return { head, readSince, conversations: conversationList, readPage, commit, exitBudget, writeOnExit } satisfies ConversationRepoService
+    const commitUrl = (sha: string) => commitPageUrl(options.apiBase ?? "https://api.github.com", client.owner, client.repo, sha)
+    return { head, readSince, conversations: conversationList, readPage, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */
