@@ -21,7 +21,7 @@ const emptyCalls: CallsView = { call: undefined, local: [], remote: [], problems
 export const Room = (props: { readonly session: Session; readonly onLeave: () => void }) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [] }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], refused: {} }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const [selected, setSelected] = createSignal<ConversationRef>(GENERAL)
