@@ -24,7 +24,7 @@ import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
-import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
+import { startExitCommit, waitingOnExit, type ExitCommit, type ExitReason } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -52,7 +52,7 @@ export interface PeerHandle {
    * write per conversation that outlives the page, within its budget, and returns what it
    * started; synchronous with the browser's adapters, so `pagehide` can run it.
    */
-  readonly commitOnExit: Effect.Effect<ExitCommit>
+  readonly commitOnExit: (reason: ExitReason) => Effect.Effect<ExitCommit>
   /**
    * How many messages no other peer holds would wait in this device's store if the page
    * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
@@ -315,10 +315,11 @@ export const startPeer = (
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
       // Our own messages go first: the others were received from someone who may still hold them.
-      commitOnExit: Effect.flatMap(
-        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
-        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
-      ),
+      commitOnExit: (reason) =>
+        Effect.flatMap(
+          startExitCommit(ctx, committer, reason, (m) => m.session === ctx.self.sessionId),
+          ({ started, settled }) => Effect.as(ctx.fork(settled), started)
+        ),
       // Held by nobody else: our own messages while no link is open to pass them on.
       waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
       state: ctx.state,
