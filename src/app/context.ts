@@ -12,6 +12,7 @@ import type { LocalStoreService } from "../ports/LocalStore.js"
 import type { PeerTransportService } from "../ports/PeerTransport.js"
 import type { PresenceService } from "../ports/Presence.js"
 import type { PeerConfig } from "./config.js"
+import type { MessageStatus } from "./message-state.js"
 import { MAX_REJECTIONS_KEPT, type PeerState } from "./peer-state.js"
 
 /** Something a neighbor did in a conversation that is not a message: it types, or it started the conversation. */
@@ -56,6 +57,8 @@ export interface PeerContext {
    * Several nudges before the actor gets to it are one.
    */
   readonly nudge: Effect.Effect<void>
+  /** Messages' state changes, for the UI. */
+  readonly statuses: PubSub.PubSub<MessageStatus>
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */

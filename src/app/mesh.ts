@@ -16,6 +16,7 @@ import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTarg
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+import { withoutGhosts } from "./people.js"
 
 /** Peers with an open connection. */
 export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
@@ -457,7 +458,8 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     const sponsored = new Set(
       [
         ...presenceOfferTargets(ctx.self, comp, live),
-        ...patientOfferTargets(ctx.self, comp, online, (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
+        // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
+        ...patientOfferTargets(ctx.self, comp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)
     )
     const open = openPeers(ctx)

@@ -122,6 +122,8 @@ export interface ConversationRepoService {
    * for their outcomes, which a closed page never sees. Files must follow the commit layout.
    */
   readonly writeOnExit: (files: ReadonlyArray<FileWrite>) => Effect.Effect<Effect.Effect<ReadonlyArray<ExitWriteOutcome>>>
+  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
+  readonly commitUrl?: (sha: string) => string
 }
 
 /** The conversation repository service. */
