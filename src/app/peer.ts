@@ -5,7 +5,7 @@
  */
 import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
-import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
@@ -21,7 +21,7 @@ import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -327,6 +327,12 @@ export const startPeer = (
       })
     )
 
+    // "Sending": no other peer acknowledged it. Untracked, one's own pending message counts as such.
+    const heldByNoOneElse = (m: Message): boolean => {
+      const tracked = ctx.state.messageStates.get(m.id)
+      return tracked === undefined ? m.session === ctx.self.sessionId && sameUser(m.author, ctx.self.username) : tracked._tag === "sending"
+    }
+
     return {
       self: ctx.self,
       send: (conversation, text, to) =>
@@ -346,14 +352,10 @@ export const startPeer = (
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
-      // Our own messages go first: the others were received from someone who may still hold them.
+      // Messages nobody else holds go first: the others are also held by another peer.
       commitOnExit: (reason) =>
-        Effect.flatMap(
-          startExitCommit(ctx, committer, reason, (m) => m.session === ctx.self.sessionId),
-          ({ started, settled }) => Effect.as(ctx.fork(settled), started)
-        ),
-      // Held by nobody else: our own messages while no link is open to pass them on.
-      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
+        Effect.flatMap(startExitCommit(ctx, committer, reason, heldByNoOneElse), ({ started, settled }) => Effect.as(ctx.fork(settled), started)),
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, heldByNoOneElse),
       saveNow: Effect.suspend((): Effect.Effect<SaveNowOutcome> => {
         if (ctx.state.isLeader) return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
         const leader = ctx.state.leader

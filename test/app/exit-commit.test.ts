@@ -146,6 +146,7 @@ describe("commit on the way out", () => {
         const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
         yield* minutes(1)
         const m = yield* bob!.handle.send(general, "bob leaves")
+        yield* seconds(1)
         const before = mesh.world.commits.length
         expect((yield* bob!.handle.commitOnExit("closing")).carried).toBe(0)
         expect(mesh.world.commits.length).toBe(before)
