@@ -36,10 +36,12 @@ export interface CommitterState {
    * leaves them out, so a page that outlives its exit write does not commit them twice.
    */
   readonly exiting: Set<string>
+  /** When exit writes last went out (`exit-commit.ts` spaces those of a hidden page). */
+  lastExitAt: number | undefined
 }
 
 /** A committer that knows nothing yet. */
-export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set() })
+export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set(), lastExitAt: undefined })
 
 /** Takes in what a read of the history since `since` returned. */
 export const absorb = (c: CommitterState, slice: CommittedSlice, since: number): void => {

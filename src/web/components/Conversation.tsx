@@ -14,6 +14,8 @@ import type { HistoryCursor } from "../../ports/ConversationRepo.js"
 import { run } from "../bridge.js"
 import type { Session } from "../session.js"
 import { MessageText } from "./MessageText.js"
+import { MessageStatus } from "./MessageStatus.js"
+import type { MessageState } from "../../app/message-state.js"
 
 /** Messages of the device's store shown per conversation (older ones come from the repository). */
 export const HISTORY_SHOWN = 300
@@ -34,6 +36,8 @@ export const Conversation = (props: {
   readonly conversation: ConversationId
   readonly version: number
   readonly view: PeerView
+  /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
+  readonly stateOf?: (m: Message) => MessageState | undefined
   readonly typists: ReadonlyArray<string>
   readonly callBusy: boolean
   readonly onDial: (peers: ReadonlyArray<PeerId>, media: "audio" | "video") => void
@@ -169,6 +173,7 @@ export const Conversation = (props: {
                 {time(m.sentAt)}
               </time>
               <MessageText text={m.text} self={self.username} />
+              <Show when={props.stateOf}>{(of) => <MessageStatus state={of()(m)} />}</Show>
             </li>
           )}
         </For>

@@ -20,6 +20,8 @@ import { CallPanel } from "./CallPanel.js"
 import { Conversation } from "./Conversation.js"
 import { ConversationList } from "./ConversationList.js"
 import { People } from "./People.js"
+import { SaveStatus } from "./SaveStatus.js"
+import { trackMessageStates } from "../message-states.js"
 
 /** How often the peer's view is read again. */
 export const VIEW_POLL_MS = 400
@@ -38,6 +40,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
   const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {} }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
+  const stateOf = trackMessageStates(session.peer)
   const [selected, setSelected] = createSignal<ConversationId>(GENERAL)
   const [version, setVersion] = createSignal(0)
   const [unread, setUnread] = createSignal<ReadonlyMap<string, number>>(new Map())
@@ -176,6 +179,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
           />
         </aside>
         <main class="main">
+          <SaveStatus view={view()} peer={session.peer} />
           <div class="call-bar">
             <CallPanel session={session} calls={calls()} />
           </div>
@@ -186,6 +190,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
                 conversation={id}
                 version={version()}
                 view={view()}
+                stateOf={stateOf}
                 typists={typists(typing(), id, self.username, now())}
                 callBusy={callBusy()}
                 onDial={(peers, media) => void dial(peers, media)}
