@@ -8,6 +8,8 @@
 import { Effect, PubSub } from "effect"
 import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, MAX_HELD_IDS, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
 import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { involves, kindOf } from "../domain/conversation.js"
+import { Option } from "effect"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
@@ -152,10 +154,15 @@ export const acceptMessages = (
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    let accepted = messages
-    if (how === "direct") {
-      accepted = messages.filter((m) => sameUser(m.author, from.username) && m.session === from.sessionId)
-      for (const m of messages) if (!accepted.includes(m)) yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
+    const accepted: Array<Message> = []
+    for (const m of messages) {
+      // The sender's identity is the connection's, which the transport verified.
+      if (how === "direct" && (!sameUser(m.author, from.username) || m.session !== from.sessionId)) {
+        yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
+      } else if (!involves(m.conversation, m.author)) {
+        // A direct conversation holds only its two users' messages.
+        yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+      } else accepted.push(m)
     }
     if (accepted.length === 0) return
     const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
@@ -214,5 +221,34 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: 
         yield* store(ctx, ctx.store.markCommitted(pending.filter((m) => ids.has(m.id))), undefined)
         return yield* advanceAll(ctx, p.ids, savedAt(ctx, p.head))
       }
+      case "typing":
+      case "topic": {
+        const kind = kindOf(p.conversation)
+        // Typing is accepted only in a conversation both sides are in; only named conversations are announced.
+        const fits =
+          Option.isSome(kind) &&
+          (p._tag === "typing" ? involves(p.conversation, envelope.from.username) && involves(p.conversation, ctx.self.username) : kind.value._tag === "named")
+        if (!fits) return yield* reject(ctx, envelope.from, `${p._tag} notice for ${p.conversation}, which does not fit`)
+        const at = yield* now
+        return yield* PubSub.publish(ctx.activity, { _tag: p._tag, conversation: p.conversation, from: envelope.from, at })
+      }
     }
   })
+
+/**
+ * Tells those in a conversation that this user types (`typing`) or started it (`topic`):
+ * a direct conversation's other user only, everyone open otherwise. Nothing is stored.
+ */
+export const sendActivity = (ctx: PeerContext, kind: "typing" | "topic", conversation: ConversationId): Effect.Effect<void> =>
+  broadcast(ctx, (id, at) => ({
+    v: 1,
+    id,
+    type: "chat",
+    from: ctx.self,
+    to: Option.match(kindOf(conversation), {
+      onNone: () => null,
+      onSome: (k) => (k._tag === "direct" ? { username: sameUser(k.users[0], ctx.self.username) ? k.users[1] : k.users[0] } : null)
+    }),
+    timestamp: at,
+    payload: kind === "typing" ? { _tag: "typing", conversation } : { _tag: "topic", conversation }
+  }))

@@ -10,23 +10,24 @@ import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
-import { ConversationRepo } from "../ports/ConversationRepo.js"
+import { ConversationRepo, type ConversationRepoService } from "../ports/ConversationRepo.js"
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
-import { handoff, onChat, remember, sendChat } from "./chat.js"
+import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
+import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
+import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -37,6 +38,12 @@ export interface PeerHandle {
   readonly messages: Stream.Stream<Message>
   /** Custom envelopes as they arrive. */
   readonly custom: Stream.Stream<Envelope>
+  /** Neighbors typing in a conversation, or announcing one they started. */
+  readonly activity: Stream.Stream<Activity>
+  /** Tells those in `conversation` that this user types, or that it started the conversation (never committed). */
+  readonly sendActivity: (kind: Activity["_tag"], conversation: ConversationId) => Effect.Effect<void>
+  /** The committed history in the repository, beyond what the device holds: its conversations and pages of it. */
+  readonly archive: Pick<ConversationRepoService, "conversations" | "readPage">
   /** The peer's current view (connections, online peers, leader, notices). */
   readonly view: Effect.Effect<PeerView>
   /** The last messages of a conversation held locally. */
@@ -52,6 +59,17 @@ export interface PeerHandle {
   readonly statuses: Stream.Stream<MessageStatus>
   /** The current state of a message this device holds. */
   readonly stateOf: (message: Message) => Effect.Effect<MessageState>
+  /**
+   * Commit on the way out (a page being closed or hidden): if this peer leads, starts one
+   * write per conversation that outlives the page, within its budget, and returns what it
+   * started; synchronous with the browser's adapters, so `pagehide` can run it.
+   */
+  readonly commitOnExit: Effect.Effect<ExitCommit>
+  /**
+   * How many messages no other peer holds would wait in this device's store if the page
+   * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
+   */
+  readonly waitingOnExit: (online: boolean) => Effect.Effect<number>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
   /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
@@ -187,6 +205,7 @@ export const startPeer = (
       messages: options.displayed ?? (yield* PubSub.unbounded<Message>()),
       statuses: yield* PubSub.unbounded<MessageStatus>(),
       custom: yield* PubSub.unbounded<Envelope>(),
+      activity: yield* PubSub.sliding<Activity>(256),
       callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
       wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
@@ -319,6 +338,9 @@ export const startPeer = (
         ),
       messages: Stream.fromPubSub(ctx.messages),
       custom: Stream.fromPubSub(ctx.custom),
+      activity: Stream.fromPubSub(ctx.activity),
+      sendActivity: (kind, conversation) => ctx.inActor(sendActivity(ctx, kind, conversation)),
+      archive: { conversations: ctx.repo.conversations, readPage: ctx.repo.readPage },
       view: Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length)),
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>
@@ -339,6 +361,13 @@ export const startPeer = (
       }),
       statuses: Stream.fromPubSub(ctx.statuses),
       stateOf: (message) => stateOf(ctx, message),
+      // Our own messages go first: the others were received from someone who may still hold them.
+      commitOnExit: Effect.flatMap(
+        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
+        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
+      ),
+      // Held by nobody else: our own messages while no link is open to pass them on.
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
       state: ctx.state,
       callFallback: makeCallFallback(ctx)
     } satisfies PeerHandle

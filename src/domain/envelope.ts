@@ -6,7 +6,7 @@
  */
 import { Data, Either, ParseResult, Schema } from "effect"
 import { PeerId, samePeer, SessionId, Username } from "./identity.js"
-import { Message, MessageId } from "./message.js"
+import { ConversationId, Message, MessageId } from "./message.js"
 
 /** Largest encoded envelope, in UTF-8 bytes. Transports chunk below this; nothing larger is decoded. */
 export const MAX_ENVELOPE_BYTES = 1024 * 1024
@@ -63,7 +63,8 @@ export type Recipient = typeof Recipient.Type
  * leader's commit notice; an acknowledgement that a peer now holds messages (`held`); a
  * non-leader asking the leader to commit now (`saveNow`); and catch-up when a link opens:
  * each side lists the ids it holds of its recent window (`summary`), the other sends what
- * that list lacks (`catchup`, bounded like a hand-off).
+ * that list lacks (`catchup`, bounded like a hand-off); and what is never committed: someone
+ * typing in a conversation, and a new conversation announced to those online.
  */
 export const ChatPayload = Schema.Union(
   Schema.TaggedStruct("message", { message: Message }),
@@ -79,7 +80,9 @@ export const ChatPayload = Schema.Union(
     since: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
     ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_SUMMARY_IDS))
   }),
-  Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) })
+  Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) }),
+  Schema.TaggedStruct("typing", { conversation: ConversationId }),
+  Schema.TaggedStruct("topic", { conversation: ConversationId })
 )
 /** Chat traffic. */
 export type ChatPayload = typeof ChatPayload.Type
