@@ -153,15 +153,16 @@ export const acceptMessages = (
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    let accepted = messages
-    if (how === "direct") {
-      accepted = messages.filter((m) => sameUser(m.author, from.username) && m.session === from.sessionId)
-      for (const m of messages) if (!accepted.includes(m)) yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
+    const accepted: Array<Message> = []
+    for (const m of messages) {
+      // The sender's identity is the connection's, which the transport verified.
+      if (how === "direct" && (!sameUser(m.author, from.username) || m.session !== from.sessionId)) {
+        yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
+      } else if (!involves(m.conversation, m.author)) {
+        // A direct conversation holds only its two users' messages.
+        yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+      } else accepted.push(m)
     }
-    // A direct conversation holds only its two users' messages, whoever passes them on.
-    const outsiders = accepted.filter((m) => !involves(m.conversation, m.author))
-    for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
-    if (outsiders.length > 0) accepted = accepted.filter((m) => !outsiders.includes(m))
     if (accepted.length === 0) return
     const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
     const held = new Set(pending.map((m) => m.id))

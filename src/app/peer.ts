@@ -18,7 +18,7 @@ import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
 import { component, leaderOf, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
@@ -327,7 +327,7 @@ export const startPeer = (
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
         const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now)), (l) => samePeer(l, ctx.self))
-        if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.
