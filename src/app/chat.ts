@@ -7,10 +7,17 @@
  */
 import { Effect, PubSub } from "effect"
 import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
-import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
-import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
 import { broadcast, openPeers, sendTo } from "./mesh.js"
+
+/** Most chat messages accepted from one peer per window; the rest are refused with a reason. */
+export const MAX_CHAT_MESSAGES_PER_WINDOW = 50
+/** Window of the chat rate. */
+export const CHAT_RATE_WINDOW_MS = 10_000
+/** Refused messages tolerated from one peer per window before its connection is cut. */
+export const MAX_CHAT_EXCESS_PER_WINDOW = 50
 
 const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
   Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
@@ -117,6 +124,20 @@ export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Mess
     { discard: true }
   )
 
+/**
+ * The one way messages relayed by another peer (a hand-off, a catch-up) are accepted: each
+ * must be authored by the session that sent it, since nothing else proves its author made it.
+ * Without this a member could hand over messages "by alice" and the leader committed them.
+ * Messages of other authors that this peer already holds are kept as they are.
+ */
+export const acceptOthers = (ctx: PeerContext, from: PeerId, messages: ReadonlyArray<Message>): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const own = messages.filter((m) => sameUser(m.author, from.username) && m.session === from.sessionId)
+    const others = messages.length - own.length
+    if (others > 0) yield* refuse(ctx, from, "handoff-author", `${others} handed-off message(s) not authored by the sending session`)
+    if (own.length > 0) yield* store(ctx, ctx.store.addPending(own), undefined)
+  })
+
 /** Handles a chat envelope from a neighbor. */
 export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -124,9 +145,22 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
     switch (p._tag) {
       case "message": {
         const m = p.message
+        const at = yield* now
+        const sender = peerKey(envelope.from)
+        // A person types a few messages a second at most: past that a peer is flooding.
+        if (!withinRate(ctx.state.chatRate, sender, at, MAX_CHAT_MESSAGES_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
+          yield* refuse(ctx, envelope.from, "chat-rate", `message ${m.id} over ${MAX_CHAT_MESSAGES_PER_WINDOW} per ${CHAT_RATE_WINDOW_MS / 1000} s`)
+          // Past a threshold the connection is cut, as for garbage frames.
+          if (!withinRate(ctx.state.chatExcess, sender, at, MAX_CHAT_EXCESS_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
+            ctx.state.chatExcess.delete(sender)
+            yield* refuse(ctx, envelope.from, "flood-cut", "connection cut: chat flood")
+            yield* ctx.transport.close(envelope.from)
+          }
+          return
+        }
         // The sender's identity is the connection's, which the transport verified.
         if (!sameUser(m.author, envelope.from.username) || m.session !== envelope.from.sessionId) {
-          return yield* reject(ctx, envelope.from, `message ${m.id} claims author ${m.author}/${m.session}`)
+          return yield* refuse(ctx, envelope.from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
         }
         yield* store(ctx, ctx.store.addPending([m]), undefined)
         return yield* PubSub.publish(ctx.messages, m)
@@ -134,7 +168,7 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
       case "handoff":
         // Kept even before this peer acts as leader (it may still be settling in): holding
         // more uncommitted messages is harmless, dropping them could lose them.
-        return yield* store(ctx, ctx.store.addPending(p.messages), undefined)
+        return yield* acceptOthers(ctx, envelope.from, p.messages)
       case "committed": {
         if (ctx.state.leader === undefined || !samePeer(ctx.state.leader, envelope.from)) {
           return yield* reject(ctx, envelope.from, "commit notice from a peer that is not the leader")

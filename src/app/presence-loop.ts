@@ -12,14 +12,28 @@ import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
-import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
+import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
 import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+
+/** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
+export const MAX_CONSIDERED_ENTRIES = 64
+
+/** Drops a map's oldest keys past `max`. */
+const trimMap = (m: Map<string, unknown>, max: number): void => {
+  for (const key of m.keys()) {
+    if (m.size <= max) return
+    m.delete(key)
+  }
+}
 
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
-  const fingerprint = samePeer(peer, ctx.self) ? ctx.transport.fingerprint : ctx.state.known.get(peerKey(peer))?.fingerprint
+  // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
+  const fingerprint = samePeer(peer, ctx.self)
+    ? ctx.transport.fingerprint
+    : (ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
   return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
 }
 
@@ -93,9 +107,17 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
-    s.online = new Map(
-      Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
-    )
+    // A peer considers a bounded number of entries, whatever the document holds: sessions
+    // that answered before first, then the most recently refreshed.
+    const others = Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
+    if (others.length > MAX_CONSIDERED_ENTRIES) {
+      const rank = ([key, e]: readonly [string, PresenceEntry]) => (s.firstOpen.has(key) ? 1e15 : 0) + e.lastSeen
+      others.sort((a, b) => rank(b) - rank(a))
+      yield* refuse(ctx, "presence", "entries-bound", `${others.length - MAX_CONSIDERED_ENTRIES} presence entries past the ${MAX_CONSIDERED_ENTRIES} considered`)
+    }
+    s.online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
+    for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
+    trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
     for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
     const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {
