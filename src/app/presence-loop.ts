@@ -88,8 +88,10 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
       }
       return Effect.void
     case "PresenceMalformed":
-      ctx.state.presenceProblem = `The presence channel could not be read: ${e.detail}`
-      return Effect.void
+      // A short sentence for people; the details go to the refused items.
+      ctx.state.presenceProblem = "The presence file is damaged; SkyGit is repairing it."
+      ctx.state.repairDue = true
+      return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
     case "PresenceUnavailable":
     case "PresenceConflict":
       ctx.state.presenceProblem = `Presence channel: ${e.detail}`
@@ -103,7 +105,9 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     const s = ctx.state
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
-    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
+    s.repairDue = false
+    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped.` : undefined
+    if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
@@ -229,10 +233,12 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
+    // An unreadable document is rewritten at once by the refresher (the one that watches for newcomers).
     const refreshDue =
       scope.length > 0 &&
-      at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
-      scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
+      (s.repairDue ||
+        (at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
+          scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)))
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
@@ -275,6 +281,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 s.lastOwnEntryAt = t
                 if (refreshDue) s.lastRefreshAt = t
               }
+              if (refreshDue) s.repairDue = false
             })
           )
         )
