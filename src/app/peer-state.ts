@@ -140,6 +140,8 @@ export interface PeerView {
   readonly rejections: ReadonlyArray<Rejection>
   /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
   readonly refused: Readonly<Record<string, number>>
+  /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
+  readonly identities: "claimed" | "verified"
 }
 
 /** A full neighbor list goes out at least this often, even unchanged. */

@@ -129,7 +129,8 @@ const viewOf = (ctx: PeerContext, at: number): PeerView => ({
   rateNotice: ctx.state.rateNotice,
   presenceProblem: ctx.state.presenceProblem,
   rejections: [...ctx.state.rejections],
-  refused: Object.fromEntries(ctx.state.refused)
+  refused: Object.fromEntries(ctx.state.refused),
+  identities: ctx.presence.identities
 })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */

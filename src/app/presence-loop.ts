@@ -18,6 +18,12 @@ import { component, handleDescription, replayDeferred, roleComponent, roleHolder
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
 
+/** A short sentence about skipped presence items: how many, of which kinds (details go to the refused items). */
+const skippedSentence = (skipped: ReadonlyArray<{ readonly detail: string }>): string => {
+  const kinds = new Set(skipped.map((k) => /^([a-z ]+?) \d+:/.exec(k.detail)?.[1] ?? "item"))
+  return `${skipped.length} unreadable presence item(s) skipped (${[...kinds].join(", ")}).`
+}
+
 /** Drops a map's oldest keys past `max`. */
 const trimMap = (m: Map<string, unknown>, max: number): void => {
   for (const key of m.keys()) {
@@ -106,7 +112,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
     s.repairDue = false
-    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped.` : undefined
+    s.presenceProblem = snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
     if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1

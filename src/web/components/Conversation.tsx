@@ -22,7 +22,13 @@ const time = (at: number): string => {
   return today ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleString([], { dateStyle: "short", timeStyle: "short" })
 }
 
-export const Conversation = (props: { readonly session: Session; readonly conversation: ConversationRef; readonly version: number }) => {
+export const Conversation = (props: {
+  readonly session: Session
+  readonly conversation: ConversationRef
+  readonly version: number
+  /** Whether other sessions' logins are unverified claims (file form). */
+  readonly unverified?: boolean
+}) => {
   const [messages] = createResource(
     () => [props.conversation.id, props.version] as const,
     ([id]) => run(props.session.peer.history(id, HISTORY_SHOWN)),
@@ -55,8 +61,14 @@ export const Conversation = (props: { readonly session: Session; readonly conver
       <ol class="messages" data-testid="messages" ref={list}>
         <For each={messages.latest} fallback={<li class="muted">No messages yet. Say hello!</li>}>
           {(m) => (
-            <li class="message" classList={{ mine: m.author === props.session.self.username }} data-testid="message">
+            <li class="message" classList={{ mine: m.session === props.session.self.sessionId }} data-testid="message">
               <span class="author">{m.author}</span>
+              {/* File form: a login is whatever the writer of the presence file claimed. */}
+              <Show when={props.unverified === true && m.session !== props.session.self.sessionId}>
+                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                  unverified
+                </span>
+              </Show>
               <time class="muted small">{time(m.sentAt)}</time>
               <p class="text">{m.text}</p>
             </li>

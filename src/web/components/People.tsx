@@ -58,8 +58,13 @@ export const People = (props: {
               <li class="person" data-testid={`person-${row().peer.username}`} data-state={row().state}>
                 <span class="name" title={row().peer.sessionId}>
                   {row().peer.username}
+                  <Show when={props.view.identities === "claimed"}>
+                    <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                      unverified
+                    </span>
+                  </Show>
                   <Show when={sameUser(row().peer.username, props.self.username)}>
-                    <span class="muted small"> (your other tab)</span>
+                    <span class="muted small"> (your other tab{props.view.identities === "claimed" ? "?" : ""})</span>
                   </Show>
                 </span>
                 <span class={`state ${row().state}`} title={STATE_HELP[row().state]} data-testid="link-state">

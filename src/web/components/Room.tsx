@@ -21,7 +21,7 @@ const emptyCalls: CallsView = { call: undefined, local: [], remote: [], problems
 export const Room = (props: { readonly session: Session; readonly onLeave: () => void }) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], refused: {} }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], refused: {}, identities: "verified" }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const [selected, setSelected] = createSignal<ConversationRef>(GENERAL)
@@ -100,7 +100,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
         </aside>
         <section class="main">
           <CallPanel session={session} calls={calls()} />
-          <Conversation session={session} conversation={selected()} version={version()} />
+          <Conversation session={session} conversation={selected()} version={version()} unverified={view().identities === "claimed"} />
         </section>
       </div>
     </div>
