@@ -175,7 +175,8 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   rejections: [...ctx.state.rejections],
   waiting,
   people: peopleOf(ctx, at),
-  refused: Object.fromEntries(ctx.state.refused)
+  refused: Object.fromEntries(ctx.state.refused),
+  identities: ctx.presence.identities
 })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */

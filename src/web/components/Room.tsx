@@ -37,7 +37,7 @@ const byRank = (a: ConversationId, b: ConversationId): number => rank(a) - rank(
 export const Room = (props: { readonly session: Session; readonly onLeave: () => void; readonly presenceInfo?: string }) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {} }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {}, identities: "verified" }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const stateOf = trackMessageStates(session.peer)
@@ -190,6 +190,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
                 conversation={id}
                 version={version()}
                 view={view()}
+                unverified={view().identities === "claimed"}
                 stateOf={stateOf}
                 typists={typists(typing(), id, self.username, now())}
                 callBusy={callBusy()}
