@@ -12,6 +12,7 @@ import { MessageOrder, type Message } from "../../domain/message.js"
 import {
   ConversationRepo,
   RepoConflict,
+  RepoRefused,
   type CommitBatch,
   type CommitRef,
   type CommitResult,
@@ -22,6 +23,7 @@ import {
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
+import { classifyWrite } from "./refusals.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
 import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
 import { encodeBase64Utf8 } from "./base64.js"
@@ -60,6 +62,7 @@ export interface ConversationRepoOptions {
 export const makeGitHubConversationRepo = (client: GitHubClient, options: ConversationRepoOptions = {}): Effect.Effect<ConversationRepoService> =>
   Effect.gen(function* () {
     const branch = yield* makeSkygitBranch(client, options.branch)
+    const target = { owner: client.owner, repo: client.repo, branch: branch.name }
     const trees = makeGitTrees(client)
     const seenRef = yield* Ref.make<{ readonly etag: string | undefined; readonly head: Option.Option<CommitRef> }>({ etag: undefined, head: Option.none() })
     const readErr = (what: string) => (f: GitHubFailure | GitHubMisconfigured) => Effect.fail(toRepoError(f, what))
@@ -162,7 +165,10 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         const update = Option.isSome(actual)
           ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, { kind: "content" })
           : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
-        yield* update.pipe(Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422, () => Effect.fail(new Moved())))
+        // A 422 is a lost race unless GitHub says it never will accept it (a ruleset, protection).
+        yield* update.pipe(
+          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422 && classifyWrite(f, target)._tag !== "Permanent", () => Effect.fail(new Moved()))
+        )
         yield* Ref.set(seenRef, { etag: undefined, head: Option.some(sha) })
         return sha
       })
@@ -186,9 +192,21 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
       }).pipe(
         Effect.catchIf(
           (e): e is GitHubFailure | GitHubMisconfigured => e._tag === "GitHubHttpError" || e._tag === "GitHubRateLimited" || e._tag === "GitHubMisconfigured",
-          readErr("committing messages")
+          (f): Effect.Effect<never, RepoCommitError> => {
+            // A permanent refusal is reported as such, so the leader stops instead of retrying.
+            const meaning = f._tag === "GitHubMisconfigured" ? undefined : classifyWrite(f, target)
+            return meaning?._tag === "Permanent" ? Effect.fail(new RepoRefused({ reason: meaning.reason, detail: meaning.detail })) : readErr("committing messages")(f)
+          }
         )
       )
+
+    // GitHub's `permissions.push` for this token, read once (a read, never a write).
+    const canPush = yield* Effect.cached(
+      client.request("GET /repos/{owner}/{repo}").pipe(
+        Effect.map((r) => (r.data as { permissions?: { push?: unknown } }).permissions?.push !== false),
+        Effect.catchAll(readErr("reading the repository's permissions"))
+      )
+    )
 
     const exitBudget = keepaliveExitBudget(branch.name)
 
@@ -212,7 +230,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         (answers) => Effect.all(answers, { concurrency: "unbounded" })
       )
 
-    return { head, readSince, commit, exitBudget, writeOnExit } satisfies ConversationRepoService
+    return { head, readSince, canPush, commit, exitBudget, writeOnExit } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */
