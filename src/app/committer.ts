@@ -13,6 +13,7 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
+import { advanceAll, savedAt } from "./message-state.js"
 
 /** Commit time and author time may disagree by this much (clock skew between peers). */
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
@@ -108,6 +109,8 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           c.head = Option.some(result.right.head)
           remember(c, batch.map((m) => m.id))
           yield* ctx.store.markCommitted([...already, ...batch])
+          // Shown saved as soon as the commit landed (the notice to the others goes through the actor).
+          yield* advanceAll(ctx, [...already, ...batch].map((m) => m.id), savedAt(ctx, result.right.head))
           yield* ctx.inActor(announceCommitted(ctx, [...already, ...batch], result.right.head))
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }

@@ -83,3 +83,25 @@ export const startExitCommit = (
     })
     return { started: { carried: carried.length, left: plan.left.length, files: plan.files.length }, settled }
   })
+
+/**
+ * How many messages would wait in the device store if the page closed now: those no
+ * other peer holds (`unheld`) that an exit write would not carry, all of them when this
+ * peer does not lead or is `online` false (the browser knows it has no network).
+ */
+export const waitingOnExit = (
+  ctx: PeerContext,
+  committer: CommitterState,
+  online: boolean,
+  unheld: (m: Message) => boolean
+): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    const pending = withoutCommitted(yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>), committer.committed).filter(
+      (m) => !committer.exiting.has(m.id)
+    )
+    const atRisk = pending.filter(unheld)
+    if (atRisk.length === 0 || !online || !commitsOnExit(ctx)) return atRisk.length
+    const plan = planExit(ctx, committer, pending, yield* now, unheld)
+    const carried = new Set([...plan.carriedBy.values()].flat().map((m) => m.id))
+    return atRisk.filter((m) => !carried.has(m.id)).length
+  })

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Option, type Scope } from "effect"
-import type { ConversationRepoService } from "../../src/ports/ConversationRepo.js"
+import { ConversationId, type Message } from "../../src/domain/message.js"
+import { MAX_PAGE_REQUESTS, PAGE_FILES, type ConversationRepoService, type HistoryCursor } from "../../src/ports/ConversationRepo.js"
 import { layoutBatch } from "../../src/domain/commit-layout.js"
 import { message } from "../support/fixtures.js"
 
@@ -16,6 +17,8 @@ export interface ConversationRepoFixture {
   readonly writeRaw: (path: string, content: string) => Effect.Effect<void, unknown, Scope.Scope>
   /** How many commits the SkyGit branch holds. */
   readonly commitCount: Effect.Effect<number, unknown, Scope.Scope>
+  /** Requests made to the backend so far, by every client of this fixture. */
+  readonly requests: Effect.Effect<number, unknown, Scope.Scope>
 }
 
 /** Runs the ConversationRepo contract against one adapter. */
@@ -111,6 +114,78 @@ export const conversationRepoContract = (name: string, makeFixture: Effect.Effec
         const slice = yield* alice.readSince(0)
         expect(slice.messages.map((m) => m.id)).toEqual(["good"])
         expect(slice.skipped.length).toBeGreaterThan(0)
+      })
+    )
+
+    it.scopedLive("history pages back across days and months, each page within its request bound", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        const DAY = 86_400_000
+        // 15 flushes over about 100 days (several a day on some days), plus traffic in another conversation.
+        const at = [100, 99.5, 70, 69, 40.4, 40.2, 40, 33, 20, 10, 5, 2.3, 2, 1, 0.01].map((d) => Math.round(now - d * DAY))
+        let head = Option.none<string>()
+        const sent: Array<Message> = []
+        for (const [i, t] of at.entries()) {
+          const m = message(`p${String(i).padStart(2, "0")}`, t - 1_000, `page ${i}`, "release")
+          sent.push(m)
+          const other = message(`o${i}`, t - 500, "elsewhere", "general")
+          head = Option.some((yield* alice.commit({ expectedHead: head, messages: [m, other], at: t })).head)
+        }
+        const conversation = ConversationId.make("release")
+        const got: Array<Message> = []
+        let cursor = Option.none<HistoryCursor>()
+        let pages = 0
+        for (;;) {
+          const before = yield* f.requests
+          const page = yield* bob.readPage(conversation, cursor)
+          expect((yield* f.requests) - before).toBeLessThanOrEqual(MAX_PAGE_REQUESTS)
+          expect(page.messages.length).toBeLessThanOrEqual(PAGE_FILES)
+          expect(page.messages.every((m) => m.conversation === "release")).toBe(true)
+          got.unshift(...page.messages)
+          pages += 1
+          if (Option.isNone(page.older)) break
+          cursor = page.older
+          expect(pages).toBeLessThan(10)
+        }
+        expect(pages).toBe(Math.ceil(at.length / PAGE_FILES))
+        expect(got.map((m) => m.id)).toEqual(sent.map((m) => m.id))
+        // The first page is the newest.
+        const first = yield* bob.readPage(conversation, Option.none())
+        expect(first.messages.at(-1)!.id).toBe("p14")
+      })
+    )
+
+    it.scopedLive("an unknown conversation has an empty first page", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        yield* alice.commit({ expectedHead: Option.none(), messages: [message("g", now)], at: now })
+        const page = yield* alice.readPage(ConversationId.make("nobody-here"), Option.none())
+        expect(page.messages).toEqual([])
+        expect(Option.isNone(page.older)).toBe(true)
+      })
+    )
+
+    it.scopedLive("conversations lists the folders that are valid conversation ids, and nothing else", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        yield* alice.commit({
+          expectedHead: Option.none(),
+          messages: [message("a", now, "x", "general"), message("b", now, "x", "release-2"), message("c", now, "x", "dm--alice--bob")],
+          at: now
+        })
+        const day = new Date(now).toISOString().slice(0, 10)
+        const name = `${String(now + 1).padStart(13, "0")}-0000beef.jsonl`
+        // Hand-made folders no SkyGit client would write: upper case, a direct id out of order.
+        yield* f.writeRaw(`.messages/Shouting/${day}/${name}`, "")
+        yield* f.writeRaw(`.messages/dm--zed--alice/${day}/${name}`, "")
+        expect(yield* alice.conversations).toEqual(["dm--alice--bob", "general", "release-2"])
       })
     )
   

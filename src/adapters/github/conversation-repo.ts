@@ -7,8 +7,22 @@
  * files and reads only files named as committed since the point.
  */
 import { Array as Arr, Effect, Either, Layer, Option, Ref, Schedule } from "effect"
-import { byteLength, committedSince, dayMayHold, layoutBatch, MESSAGES_ROOT, parseFile, PRESENCE_PATH, type FileWrite } from "../../domain/commit-layout.js"
-import { MessageOrder, type Message } from "../../domain/message.js"
+import {
+  byteLength,
+  committedSince,
+  dayMayHold,
+  historyKey,
+  isDayFolder,
+  isHistoryFileName,
+  layoutBatch,
+  MESSAGES_ROOT,
+  pageKeys,
+  parseFile,
+  PRESENCE_PATH,
+  type FileWrite
+} from "../../domain/commit-layout.js"
+import { parseConversationId } from "../../domain/conversation.js"
+import { MessageOrder, type ConversationId, type Message } from "../../domain/message.js"
 import {
   ConversationRepo,
   RepoConflict,
@@ -19,6 +33,9 @@ import {
   type CommittedSlice,
   type ConversationRepoService,
   type ExitWriteOutcome,
+  type HistoryCursor,
+  type HistoryPage,
+  PAGE_FILES,
   type RepoCommitError,
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
@@ -56,6 +73,19 @@ class Moved {
 export interface ConversationRepoOptions {
   /** SkyGit's branch; default `skygit`. */
   readonly branch?: string
+  /** The API's base URL (`https://api.github.com` by default, or the hub's): commit links point there. */
+  readonly apiBase?: string
+}
+
+/**
+ * The page of commit `sha`: on github.com for GitHub's API, otherwise (the local hub)
+ * the API's own view of the commit, which the hub serves.
+ */
+export const commitPageUrl = (apiBase: string, owner: string, repo: string, sha: string): string => {
+  const base = apiBase.replace(/\/+$/, "")
+  return new URL(base).host === "api.github.com"
+    ? `https://github.com/${owner}/${repo}/commit/${sha}`
+    : `${base}/repos/${owner}/${repo}/git/commits/${sha}`
 }
 
 /** The conversation repository over `client`. */
@@ -133,6 +163,57 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         for (const p of parsed) skipped.push(...p.skipped)
         return { head: at, messages: Arr.sort(parsed.flatMap((p) => p.messages), MessageOrder), skipped }
       }).pipe(Effect.catchAll(readErr("reading committed messages")))
+
+    const conversationList: Effect.Effect<ReadonlyArray<ConversationId>, RepoReadError> = Effect.gen(function* () {
+      const folders = yield* conversations(yield* fetchHead)
+      return folders.flatMap((f) => Either.getOrUndefined(parseConversationId(f.name)) ?? []).sort()
+    }).pipe(Effect.catchAll(readErr("listing conversations")))
+
+    // Day folders newest first, from the cursor's day back: each folder visited gives at least
+    // one file or ends the walk, so a page lists at most PAGE_FILES + 1 day folders.
+    const readPage = (conversation: ConversationId, before: Option.Option<HistoryCursor>): Effect.Effect<HistoryPage, RepoReadError> =>
+      Effect.gen(function* () {
+        const folder = Arr.findFirst(yield* conversations(yield* fetchHead), (e) => e.name === conversation)
+        if (Option.isNone(folder)) return { messages: [], older: Option.none(), skipped: [] }
+        const beforeDay = Option.map(before, (b) => b.slice(0, 10))
+        const days = (yield* trees.list(folder.value.sha)).entries
+          .filter((d) => d.type === "tree" && isDayFolder(d.name) && Option.match(beforeDay, { onNone: () => true, onSome: (b) => d.name <= b }))
+          .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
+        const taken: Array<{ readonly key: string; readonly sha: string }> = []
+        // Where the next page starts: the oldest file taken, or the start of a day folder not yet read.
+        let next: string | undefined
+        for (const [i, day] of days.entries()) {
+          // Empty day folders (hand-made) must not make a page unbounded: stop after PAGE_FILES + 1 listings.
+          if (taken.length === PAGE_FILES || i > PAGE_FILES) {
+            next = taken.length === PAGE_FILES ? taken.at(-1)!.key : `${days[i - 1]!.name}/`
+            break
+          }
+          const files = (yield* trees.list(day.sha)).entries.filter((f) => f.type === "blob" && isHistoryFileName(f.name))
+          const shaOf = new Map(files.map((f) => [historyKey(day.name, f.name), f.sha]))
+          const page = pageKeys([...shaOf.keys()], before, PAGE_FILES - taken.length)
+          for (const key of page.taken) taken.push({ key, sha: shaOf.get(key)! })
+          if (page.more) {
+            next = taken.at(-1)!.key
+            break
+          }
+        }
+        const parsed = yield* Effect.forEach(
+          taken,
+          (f) => {
+            const path = `${MESSAGES_ROOT}/${conversation}/${f.key}`
+            return trees.blobText(f.sha).pipe(
+              Effect.map((text) => parseFile(path, text)),
+              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: [] as ReadonlyArray<Message>, skipped: [`${path}: ${reason}`] }))
+            )
+          },
+          { concurrency: READ_CONCURRENCY }
+        )
+        return {
+          messages: Arr.sort(parsed.flatMap((p) => p.messages), MessageOrder),
+          older: Option.fromNullable(next),
+          skipped: parsed.flatMap((p) => p.skipped)
+        }
+      }).pipe(Effect.catchAll(readErr("reading a page of history")))
 
     // Each file goes inline in the tree (`content`, UTF-8 in the JSON body): GitHub makes the
     // blob itself, which saves one request per file on every flush.
@@ -230,7 +311,8 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         (answers) => Effect.all(answers, { concurrency: "unbounded" })
       )
 
-    return { head, readSince, canPush, commit, exitBudget, writeOnExit } satisfies ConversationRepoService
+    const commitUrl = (sha: string) => commitPageUrl(options.apiBase ?? "https://api.github.com", client.owner, client.repo, sha)
+    return { head, readSince, conversations: conversationList, readPage, canPush, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */
