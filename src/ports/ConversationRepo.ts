@@ -4,6 +4,8 @@
  * branch head.
  */
 import { Context, Data, type Effect, type Option } from "effect"
+import type { FileWrite } from "../domain/commit-layout.js"
+import type { ExitBudgetModel } from "../domain/exit-plan.js"
 import type { ConversationId, Message } from "../domain/message.js"
 
 /** A commit id (the branch head). */
@@ -59,6 +61,17 @@ export interface CommitResult {
 }
 
 /**
+ * What requests that must outlive a closing page may carry: a browser lets a page keep
+ * `keepalive` requests in flight only up to a total body size (64 KiB in Chromium).
+ */
+export type ExitBudget = ExitBudgetModel
+
+/** What became of one exit write. */
+export type ExitWriteOutcome =
+  | { readonly _tag: "Written"; readonly path: string; readonly head: CommitRef }
+  | { readonly _tag: "Refused"; readonly path: string; readonly detail: string }
+
+/**
  * Where a page of one conversation's history stopped: `yyyy-mm-dd/<file name>` of the
  * oldest file it read. The next page reads files strictly before it.
  */
@@ -99,6 +112,18 @@ export interface ConversationRepoService {
   readonly readPage: (conversation: ConversationId, before: Option.Option<HistoryCursor>) => Effect.Effect<HistoryPage, RepoReadError>
   /** Commits a batch atomically, with compare-and-swap on the head. */
   readonly commit: (batch: CommitBatch) => Effect.Effect<CommitResult, RepoCommitError>
+  /** The budget of `writeOnExit`. */
+  readonly exitBudget: ExitBudget
+  /**
+   * Writes each file as a new file by one request that completes even if the page closes
+   * right after (a contents API PUT sent with `keepalive`), with no compare-and-swap and no
+   * wait for a write slot. The outer effect only starts the requests and is synchronous in
+   * adapters whose requests outlive the page (call it from `pagehide`); the inner one waits
+   * for their outcomes, which a closed page never sees. Files must follow the commit layout.
+   */
+  readonly writeOnExit: (files: ReadonlyArray<FileWrite>) => Effect.Effect<Effect.Effect<ReadonlyArray<ExitWriteOutcome>>>
+  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
+  readonly commitUrl?: (sha: string) => string
 }
 
 /** The conversation repository service. */

@@ -112,7 +112,7 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
       Effect.mapError(setup("the repository's SkyGit settings could not be read or recorded"))
     )
     const presence = yield* settled.form === "file" ? makeGitHubFilePresence(client) : makeGitHubDiscussionPresence(client)
-    const conversations = yield* makeGitHubConversationRepo(client)
+    const conversations = yield* makeGitHubConversationRepo(client, { apiBase: options.api })
     const { store } = yield* Effect.mapError(
       makeIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)),
       setup("the browser's storage cannot be used")

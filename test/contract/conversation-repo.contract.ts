@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Option, type Scope } from "effect"
 import { ConversationId, type Message } from "../../src/domain/message.js"
 import { MAX_PAGE_REQUESTS, PAGE_FILES, type ConversationRepoService, type HistoryCursor } from "../../src/ports/ConversationRepo.js"
+import { layoutBatch } from "../../src/domain/commit-layout.js"
 import { message } from "../support/fixtures.js"
 
 /** What a conversation repository adapter under test provides. */
@@ -185,6 +186,52 @@ export const conversationRepoContract = (name: string, makeFixture: Effect.Effec
         yield* f.writeRaw(`.messages/Shouting/${day}/${name}`, "")
         yield* f.writeRaw(`.messages/dm--zed--alice/${day}/${name}`, "")
         expect(yield* alice.conversations).toEqual(["dm--alice--bob", "general", "release-2"])
+      })
+    )
+  
+    it.scopedLive("files written on the way out are read back as history, and a commit from before them conflicts", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        const first = yield* alice.commit({ expectedHead: Option.none(), messages: [message("m0", now - 5)], at: now - 1 })
+        const exiting = [message("m1", now - 3, "bye 👋", "general"), message("m2", now - 2, "über", "random"), message("m3", now - 1, "ok", "general")]
+        const files = layoutBatch(exiting, now)
+        const before = yield* f.commitCount
+        const outcomes = yield* yield* alice.writeOnExit(files)
+        expect(outcomes.map((o) => [o._tag, o.path])).toEqual(files.map((file) => ["Written", file.path]))
+        expect(outcomes.every((o) => o._tag === "Written" && o.head !== "")).toBe(true)
+        // One commit per file (a contents API PUT each).
+        expect(yield* f.commitCount).toBe(before + files.length)
+        expect((yield* bob.readSince(now - 60_000)).messages.map((m) => m.id)).toEqual(["m0", "m1", "m2", "m3"])
+        // A leader that still holds m1 and commits against the head it knew is told to re-read: no duplicate.
+        const stale = yield* Effect.exit(bob.commit({ expectedHead: Option.some(first.head), messages: [exiting[0]!], at: now + 1 }))
+        expect(JSON.stringify(stale)).toContain("RepoConflict")
+        expect((yield* bob.readSince(0)).messages.map((m) => m.id)).toEqual(["m0", "m1", "m2", "m3"])
+      })
+    )
+
+    it.scopedLive("a file written on the way out never overwrites: the same path again is refused", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const now = yield* Clock.currentTimeMillis
+        yield* alice.commit({ expectedHead: Option.none(), messages: [message("m0", now - 5)], at: now - 1 })
+        const files = layoutBatch([message("m1", now - 3)], now)
+        expect((yield* yield* alice.writeOnExit(files)).map((o) => o._tag)).toEqual(["Written"])
+        const again = yield* yield* alice.writeOnExit(files)
+        expect(again.map((o) => o._tag)).toEqual(["Refused"])
+        expect((yield* alice.readSince(0)).messages.map((m) => m.id)).toEqual(["m0", "m1"])
+      })
+    )
+
+    it.scopedLive("the exit budget is a keepalive budget: under 64 KiB, and each request costs at least its content", () =>
+      Effect.gen(function* () {
+        const repo = yield* (yield* makeFixture).client("alice")
+        expect(repo.exitBudget.totalBytes).toBeGreaterThan(0)
+        expect(repo.exitBudget.totalBytes).toBeLessThanOrEqual(64 * 1024)
+        expect(repo.exitBudget.requestBytes(".messages/general/2026-01-01/x.jsonl", 3000)).toBeGreaterThanOrEqual(4000)
       })
     )
   })

@@ -31,6 +31,7 @@ import {
   type CommitResult,
   type CommittedSlice,
   type ConversationRepoService,
+  type ExitWriteOutcome,
   type HistoryCursor,
   type HistoryPage,
   PAGE_FILES,
@@ -39,7 +40,9 @@ import {
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
-import type { GitHubFailure, GitHubMisconfigured } from "./errors.js"
+import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
+import { encodeBase64Utf8 } from "./base64.js"
+import { contentsPutBody, keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { makeGitTrees, type TreeEntry } from "./git-trees.js"
 import { toRepoError } from "./port-errors.js"
 
@@ -68,6 +71,19 @@ class Moved {
 export interface ConversationRepoOptions {
   /** SkyGit's branch; default `skygit`. */
   readonly branch?: string
+  /** The API's base URL (`https://api.github.com` by default, or the hub's): commit links point there. */
+  readonly apiBase?: string
+}
+
+/**
+ * The page of commit `sha`: on github.com for GitHub's API, otherwise (the local hub)
+ * the API's own view of the commit, which the hub serves.
+ */
+export const commitPageUrl = (apiBase: string, owner: string, repo: string, sha: string): string => {
+  const base = apiBase.replace(/\/+$/, "")
+  return new URL(base).host === "api.github.com"
+    ? `https://github.com/${owner}/${repo}/commit/${sha}`
+    : `${base}/repos/${owner}/${repo}/git/commits/${sha}`
 }
 
 /** The conversation repository over `client`. */
@@ -202,26 +218,31 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
       files.map((f) => ({ path: f.path, mode: FILE_MODE, type: "blob", content: f.content }))
 
     // One attempt to land the flush on the current head; Moved when the ref moved under it.
-    const land = (batch: CommitBatch, blobs: ReadonlyArray<Record<string, string>>, message: string) =>
+    const land = (batch: CommitBatch, files: ReadonlyArray<FileWrite>, blobs: ReadonlyArray<Record<string, string>>, message: string) =>
       Effect.gen(function* () {
         const actual = yield* fetchHead
         const moved = !Option.getEquivalence((a: string, b: string) => a === b)(actual, batch.expectedHead)
         if (moved && !sameConversations(yield* conversations(actual), yield* conversations(batch.expectedHead))) {
           return yield* Effect.fail(new RepoConflict({ expected: batch.expectedHead, actual }))
         }
-        const parent = Option.isSome(actual) ? actual.value : yield* branch.defaultHead
-        const baseTree = (yield* trees.list(parent)).sha
-        const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, { kind: "mutation" })
-        const commit = yield* client.request(
-          "POST /repos/{owner}/{repo}/git/commits",
-          { message, tree: (tree.data as { sha: string }).sha, parents: [parent] },
-          { kind: "mutation" }
-        )
-        const sha = String((commit.data as { sha: string }).sha)
+        let sha: string
+        if (Option.isSome(actual)) {
+          const parent = actual.value
+          const baseTree = (yield* trees.list(parent)).sha
+          const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, { kind: "mutation" })
+          const commit = yield* client.request(
+            "POST /repos/{owner}/{repo}/git/commits",
+            { message, tree: (tree.data as { sha: string }).sha, parents: [parent] },
+            { kind: "mutation" }
+          )
+          sha = String((commit.data as { sha: string }).sha)
+        } else {
+          // First flush: the branch starts at a parentless commit holding only `.messages/`.
+          sha = yield* branch.rootCommit(files, message)
+        }
         const update = Option.isSome(actual)
           ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, { kind: "content" })
-          : // First flush: the branch is created at this commit, whose parent is the default branch head.
-            client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
+          : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
         yield* update.pipe(Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422, () => Effect.fail(new Moved())))
         yield* Ref.set(seenRef, { etag: undefined, head: Option.some(sha) })
         return sha
@@ -233,7 +254,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         yield* branch.defaultBranch
         const blobs = treeEntries(files)
         const message = flushMessage(files, batch.messages.length)
-        const landed = yield* land(batch, blobs, message).pipe(
+        const landed = yield* land(batch, files, blobs, message).pipe(
           Effect.retry({ schedule: rebaseRetry, while: (e) => e instanceof Moved }),
           Effect.either
         )
@@ -250,7 +271,30 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         )
       )
 
-    return { head, readSince, conversations: conversationList, readPage, commit } satisfies ConversationRepoService
+    const exitBudget = keepaliveExitBudget(branch.name)
+
+    // One keepalive PUT per file, all started before this returns: a closing page cannot
+    // wait for one answer before sending the next. A PUT of a new path needs no sha.
+    const writeOnExit = (files: ReadonlyArray<FileWrite>) =>
+      Effect.map(
+        Effect.forEach(files, (f) =>
+          Effect.map(
+            client.keepalive("PUT", `/contents/${f.path.split("/").map(encodeURIComponent).join("/")}`, contentsPutBody(encodeBase64Utf8(f.content), branch.name)),
+            (answer) =>
+              answer.pipe(
+                Effect.map((r): ExitWriteOutcome => {
+                  const sha = (r.data as { commit?: { sha?: unknown } } | undefined)?.commit?.sha
+                  return { _tag: "Written", path: f.path, head: typeof sha === "string" ? sha : "" }
+                }),
+                Effect.catchAll((e) => Effect.succeed<ExitWriteOutcome>({ _tag: "Refused", path: f.path, detail: describe(e, `writing ${f.path} on the way out`) }))
+              )
+          )
+        ),
+        (answers) => Effect.all(answers, { concurrency: "unbounded" })
+      )
+
+    const commitUrl = (sha: string) => commitPageUrl(options.apiBase ?? "https://api.github.com", client.owner, client.repo, sha)
+    return { head, readSince, conversations: conversationList, readPage, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */

@@ -43,7 +43,7 @@ export const Room = (props: {
 }) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [] }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {} }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const [selected, setSelected] = createSignal<ConversationId>(GENERAL)
@@ -162,7 +162,8 @@ export const Room = (props: {
       (e: unknown) => setCallProblem(`Cannot call ${peers.map((p) => p.username).join(", ")}: ${e instanceof Error ? e.message : String(e)}`)
     )
   const callBusy = () => calls().call !== undefined && calls().call!.endedAt === undefined
-  const refused = () => view().rejections.length
+  // Every refusal is counted by kind (the list of reasons kept is bounded, the counts are not).
+  const refused = () => Object.values(view().refused).reduce((n, k) => n + k, 0)
   let askedPermission = false
 
   return (
@@ -197,7 +198,9 @@ export const Room = (props: {
           <span
             class="tag bad"
             data-testid="error-count"
-            title={`Frames or messages refused from other peers (malformed, spoofed or out of place). Latest: ${view().rejections.at(-1)?.reason ?? ""}`}
+            title={`Refused from other peers (malformed, spoofed or out of place): ${Object.entries(view().refused)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(", ")}. Latest: ${view().rejections.at(-1)?.reason ?? ""}`}
           >
             {refused()} refused
           </span>
