@@ -161,6 +161,8 @@ export interface PeerView {
   readonly refused: Readonly<Record<string, number>>
   /** Set when history is not being saved: nobody online can push, or GitHub refuses the writes. */
   readonly historyNotice?: string | undefined
+  /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
+  readonly identities: "claimed" | "verified"
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
-import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
@@ -18,16 +18,16 @@ import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
-import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
+import { startExitCommit, waitingOnExit, type ExitCommit, type ExitReason } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -55,7 +55,7 @@ export interface PeerHandle {
    * write per conversation that outlives the page, within its budget, and returns what it
    * started; synchronous with the browser's adapters, so `pagehide` can run it.
    */
-  readonly commitOnExit: Effect.Effect<ExitCommit>
+  readonly commitOnExit: (reason: ExitReason) => Effect.Effect<ExitCommit>
   /**
    * How many messages no other peer holds would wait in this device's store if the page
    * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
@@ -180,6 +180,7 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   waiting,
   people: peopleOf(ctx, at),
   refused: Object.fromEntries(ctx.state.refused),
+  identities: ctx.presence.identities,
   historyNotice: ctx.state.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
 })
 
@@ -337,7 +338,7 @@ export const startPeer = (
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
         const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
-        if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.
@@ -346,6 +347,12 @@ export const startPeer = (
         if (!othersWillWithdrawUs) yield* withdraw(ctx)
       })
     )
+
+    // "Sending": no other peer acknowledged it. Untracked, one's own pending message counts as such.
+    const heldByNoOneElse = (m: Message): boolean => {
+      const tracked = ctx.state.messageStates.get(m.id)
+      return tracked === undefined ? m.session === ctx.self.sessionId && sameUser(m.author, ctx.self.username) : tracked._tag === "sending"
+    }
 
     return {
       self: ctx.self,
@@ -366,13 +373,10 @@ export const startPeer = (
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
-      // Our own messages go first: the others were received from someone who may still hold them.
-      commitOnExit: Effect.flatMap(
-        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
-        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
-      ),
-      // Held by nobody else: our own messages while no link is open to pass them on.
-      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
+      // Messages nobody else holds go first: the others are also held by another peer.
+      commitOnExit: (reason) =>
+        Effect.flatMap(startExitCommit(ctx, committer, reason, heldByNoOneElse), ({ started, settled }) => Effect.as(ctx.fork(settled), started)),
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, heldByNoOneElse),
       saveNow: Effect.suspend((): Effect.Effect<SaveNowOutcome> => {
         if (ctx.state.isLeader) return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
         const leader = ctx.state.leader

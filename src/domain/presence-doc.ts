@@ -257,7 +257,9 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
   const upsert = (e: PresenceEntry) => {
     const key = peerKey(entryPeer(e))
     const old = entries.get(key)
-    entries.set(key, old !== undefined && old.lastSeen > e.lastSeen ? { ...clamp(e), lastSeen: old.lastSeen } : clamp(e))
+    // A rewrite never drops another session's fingerprint (a writer that did not know it).
+    const withPrint = e.fingerprint === undefined && old?.fingerprint !== undefined ? { ...e, fingerprint: old.fingerprint } : e
+    entries.set(key, old !== undefined && old.lastSeen > e.lastSeen ? { ...clamp(withPrint), lastSeen: old.lastSeen } : clamp(withPrint))
   }
   // The document may already hold one peer twice (logins differ in case): the newest wins.
   for (const e of doc.entries) upsert(e)

@@ -5,7 +5,7 @@
  * latest version (free when unchanged), applies its change to it and writes; a writer that
  * loses anyway (409 stale sha, 422 missing sha) retries on a jittered Schedule, so no
  * write is lost silently and racing writers spread out. A corrupt or oversized document
- * fails reads with a reason and is replaced by the next publish.
+ * fails reads with a reason and is replaced by the next publish, built on the last good version read.
  */
 import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
@@ -146,7 +146,9 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         yield* reread
         const s = yield* Ref.get(seen)
         const now = yield* Clock.currentTimeMillis
-        const base = s.malformed === undefined ? s.snapshot.document : emptyDocument
+        // Over a corrupt document, the last good version this client read (its snapshot) is the base:
+        // the repair keeps everyone's entries and fingerprints it can.
+        const base = s.snapshot.document
         if (s.malformed === undefined && s.sha !== undefined && holds(base, change)) return
         if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
           const created = yield* branch.ensure.pipe(
