@@ -21,7 +21,7 @@ import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { component, leaderOf, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -129,7 +129,6 @@ export const initialState = (startedAt: number): PeerState => ({
   neighborsCache: undefined,
   onlineCache: new Map(),
   liveCache: undefined,
-  leaderCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
@@ -144,6 +143,15 @@ export const initialState = (startedAt: number): PeerState => ({
   lastHandoffAt: 0,
   handedTo: undefined,
   rejections: [],
+  refused: new Map(),
+  relayedOffers: new Map(),
+  chatRate: new Map(),
+  chatExcess: new Map(),
+  lookedUp: new Set(),
+  deferred: new Map(),
+  presenceCheckDue: false,
+  repairDue: false,
+  fingerprints: new Map(),
   firstKnown: new Map(),
   firstOpen: new Map(),
   attemptSeq: 0,
@@ -166,7 +174,8 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   presenceProblem: ctx.state.presenceProblem,
   rejections: [...ctx.state.rejections],
   waiting,
-  people: peopleOf(ctx, at)
+  people: peopleOf(ctx, at),
+  refused: Object.fromEntries(ctx.state.refused)
 })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
@@ -237,8 +246,8 @@ export const startPeer = (
     /** Takes up or gives up leading, and commits or hands off what is due. */
     const lead = (at: number): Effect.Effect<void> => {
       const s = ctx.state
-      const comp = component(ctx)
-      const leader = leaderOf(ctx, comp)
+      const comp = roleComponent(ctx, at)
+      const leader = leaderOf(ctx, at)
       // Only the component's smallest peer can act as leader: the rest need not ask.
       const eligible =
         leader !== undefined &&
@@ -246,7 +255,8 @@ export const startPeer = (
         actsAsLeader({
           self: ctx.self,
           component: comp,
-          online: livePeers(ctx, at),
+          // A silent entry past its grace is not waited for either.
+          online: roleHolders(ctx, livePeers(ctx, at), at),
           upForMs: at - s.startedAt,
           graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
         })
@@ -274,7 +284,7 @@ export const startPeer = (
     }
 
     const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
-      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
+      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`, incoming.error.reason)
       const envelope = incoming.envelope
       return Effect.clockWith((clock) => {
         const at = clock.unsafeCurrentTimeMillis()
@@ -316,7 +326,7 @@ export const startPeer = (
       Effect.gen(function* () {
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
-        const presumptive = Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now)), (l) => samePeer(l, ctx.self))
         if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;

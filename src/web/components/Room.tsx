@@ -37,7 +37,7 @@ const byRank = (a: ConversationId, b: ConversationId): number => rank(a) - rank(
 export const Room = (props: { readonly session: Session; readonly onLeave: () => void; readonly presenceInfo?: string }) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [] }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {} }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const stateOf = trackMessageStates(session.peer)
