@@ -32,7 +32,7 @@ beforeAll(async () => {
     outDir: join(work, "web")
   })
   browser = await launchChromium()
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await browser?.close()
