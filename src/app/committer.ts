@@ -147,6 +147,25 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
     )
   )
 
+/** Pause between two flushes of a closing leader that lost every compare-and-swap of the first. */
+export const CLOSING_RETRY_MS = 500
+
+/**
+ * A closing leader's flush: it has no next tick, so a flush that gave up on a run of
+ * compare-and-swap losses (a conflict storm) is tried again until it lands or the
+ * caller's timeout ends it. Left uncommitted, the messages stay in the device stores
+ * and are committed by whichever peer next holds them.
+ */
+export const flushOnClose = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
+  Effect.gen(function* () {
+    let report = yield* flush(ctx, c)
+    while (report.committed.length === 0 && report.conflicts >= MAX_COMMIT_ATTEMPTS) {
+      yield* Effect.sleep(CLOSING_RETRY_MS)
+      report = yield* flush(ctx, c)
+    }
+    return report
+  })
+
 /** Whether the oldest pending message is old enough that the leader must commit now. */
 export const flushDue = (pending: ReadonlyArray<Message>, at: number, commitAfterMs: number): boolean =>
   pending.some((m) => at - m.sentAt >= commitAfterMs)

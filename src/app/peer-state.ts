@@ -152,6 +152,8 @@ export interface PeerView {
   readonly people: ReadonlyArray<Person>
   /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
   readonly refused: Readonly<Record<string, number>>
+  /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
+  readonly identities: "claimed" | "verified"
 }
 
 /**

@@ -14,11 +14,13 @@ import { ConversationRepo, type ConversationRepoService } from "../ports/Convers
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { sealPresence } from "./sealed-presence.js"
 import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
 import { component, leaderOf, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
@@ -175,8 +177,21 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   rejections: [...ctx.state.rejections],
   waiting,
   people: peopleOf(ctx, at),
-  refused: Object.fromEntries(ctx.state.refused)
+  refused: Object.fromEntries(ctx.state.refused),
+  identities: ctx.presence.identities
 })
+
+/**
+ * The presence channel this peer uses: with sealed signaling wherever the composition
+ * provides a SignalSealer (the Node peer and the web client do; the in-memory simulator,
+ * which runs in virtual time and shows nothing to anyone, does not).
+ */
+const sealedIfPossible = (self: PeerOptions["self"]) =>
+  Effect.gen(function* () {
+    const presence = yield* Presence
+    const sealer = yield* Effect.serviceOption(SignalSealer)
+    return Option.isSome(sealer) ? sealPresence(presence, sealer.value, self) : presence
+  })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
 export const startPeer = (
@@ -204,7 +219,7 @@ export const startPeer = (
       self: options.self,
       config,
       state: initialState(startedAt),
-      presence: yield* Presence,
+      presence: yield* sealedIfPossible(options.self),
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,
@@ -327,7 +342,7 @@ export const startPeer = (
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
         const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now)), (l) => samePeer(l, ctx.self))
-        if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.

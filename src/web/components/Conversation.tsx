@@ -36,6 +36,8 @@ export const Conversation = (props: {
   readonly conversation: ConversationId
   readonly version: number
   readonly view: PeerView
+  /** Whether other sessions' logins are unverified claims (file form). */
+  readonly unverified?: boolean
   /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
   readonly stateOf?: (m: Message) => MessageState | undefined
   readonly typists: ReadonlyArray<string>
@@ -169,6 +171,12 @@ export const Conversation = (props: {
           {(m) => (
             <li class="message" classList={{ mine: sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
+              {/* File form: a login is whatever the writer of the presence file claimed. */}
+              <Show when={props.unverified === true && m.session !== self.sessionId}>
+                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                  unverified
+                </span>
+              </Show>
               <time class="muted small" datetime={new Date(m.sentAt).toISOString()}>
                 {time(m.sentAt)}
               </time>

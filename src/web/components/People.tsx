@@ -71,7 +71,14 @@ export const People = (props: {
             return (
               <li class="person-group" data-testid={`person-group-${name}`}>
                 <div class="person" data-testid={`person-${name}`} data-state={state()}>
-                  <span class="name">{name}</span>
+                  <span class="name">
+                    {name}
+                    <Show when={props.view.identities === "claimed"}>
+                      <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                        unverified
+                      </span>
+                    </Show>
+                  </span>
                   <span class={`state ${state()}`} title={STATE_HELP[state()]} data-testid="link-state">
                     {state()}
                   </span>
