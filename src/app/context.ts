@@ -5,14 +5,24 @@
 import { Clock, Effect, type PubSub, type Queue } from "effect"
 import type { Envelope } from "../domain/envelope.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
-import type { Message } from "../domain/message.js"
+import type { ConversationId, Message } from "../domain/message.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import type { ConversationRepoService } from "../ports/ConversationRepo.js"
 import type { LocalStoreService } from "../ports/LocalStore.js"
 import type { PeerTransportService } from "../ports/PeerTransport.js"
 import type { PresenceService } from "../ports/Presence.js"
 import type { PeerConfig } from "./config.js"
+import type { MessageStatus } from "./message-state.js"
 import { MAX_REJECTIONS_KEPT, type PeerState } from "./peer-state.js"
+
+/** Something a neighbor did in a conversation that is not a message: it types, or it started the conversation. */
+export interface Activity {
+  readonly _tag: "typing" | "topic"
+  readonly conversation: ConversationId
+  readonly from: PeerId
+  /** Epoch ms on this peer's clock when it arrived. */
+  readonly at: number
+}
 
 /** One peer's shared context. */
 export interface PeerContext {
@@ -29,6 +39,8 @@ export interface PeerContext {
   readonly fork: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
   /** Chat messages as they arrive or are sent, for the UI. */
   readonly messages: PubSub.PubSub<Message>
+  /** Typing notices and announced conversations from neighbors (never stored or committed). */
+  readonly activity: PubSub.PubSub<Activity>
   /** Custom envelopes as they arrive, for extensions (calls). */
   readonly custom: PubSub.PubSub<Envelope>
   /** Call slots addressed to this session, as presence reads find them (for the calls service). */
@@ -45,6 +57,8 @@ export interface PeerContext {
    * Several nudges before the actor gets to it are one.
    */
   readonly nudge: Effect.Effect<void>
+  /** Messages' state changes, for the UI. */
+  readonly statuses: PubSub.PubSub<MessageStatus>
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */

@@ -17,6 +17,7 @@ import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/tru
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+import { withoutGhosts } from "./people.js"
 
 /** Peers with an open connection. */
 export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
@@ -554,7 +555,8 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     const sponsored = new Set(
       [
         ...presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)]),
-        ...patientOfferTargets(ctx.self, roleComp, online, (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
+        // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
+        ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)
     )
     const open = openPeers(ctx)

@@ -7,6 +7,8 @@ import type { PeerId } from "../domain/identity.js"
 import type { LinkState } from "../domain/link.js"
 import type { NeighborReport } from "../domain/mesh-view.js"
 import type { PresenceCallSlot, PresenceEntry } from "../domain/presence-doc.js"
+import type { Message } from "../domain/message.js"
+import type { MessageState } from "./message-state.js"
 import type { Description } from "../domain/envelope.js"
 
 /** The mesh manager's record of the connection to one peer. */
@@ -125,6 +127,12 @@ export interface PeerState {
   attemptSeq: number
   messageSeq: number
   closing: boolean
+  /** Where recent messages stand (bounded, oldest forgotten first: `MAX_TRACKED_STATES`). */
+  readonly messageStates: Map<string, MessageState>
+  /** Messages held recently, by id, oldest first (bounded: `MAX_RECENT_MESSAGES`): catch-up's window. */
+  readonly recent: Map<string, Message>
+  /** When a member's "save now" last made this leader commit. */
+  lastSaveNowAt: number
 }
 
 /** What a UI (or the simulator) sees of one peer. */
@@ -138,10 +146,34 @@ export interface PeerView {
   readonly rateNotice: RateNotice | undefined
   readonly presenceProblem: string | undefined
   readonly rejections: ReadonlyArray<Rejection>
+  /** How many messages this device holds that it has not seen committed ("waiting to be saved"). */
+  readonly waiting: number
+  /** The people online (users), each with their sessions folded under them. */
+  readonly people: ReadonlyArray<Person>
   /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
   readonly refused: Readonly<Record<string, number>>
   /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
   readonly identities: "claimed" | "verified"
+}
+
+/**
+ * What the UI says of one session: "self" (this one), a connection state, or "away":
+ * not heard from (its presence entry was not refreshed and it answered no offer, or
+ * it left), so it is no longer someone to connect to.
+ */
+export type SessionState = LinkState | "self" | "away"
+
+/** One session of a person. */
+export interface PersonSession {
+  readonly peer: PeerId
+  readonly state: SessionState
+  readonly leader: boolean
+}
+
+/** A user and their sessions (tabs, processes), self first, then by session id. */
+export interface Person {
+  readonly username: string
+  readonly sessions: ReadonlyArray<PersonSession>
 }
 
 /** A full neighbor list goes out at least this often, even unchanged. */

@@ -77,7 +77,7 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
     const self = yield* Effect.try({ try: () => makePeerId(options.login, newSessionId()), catch: setup("not a valid login") })
     const client = yield* makeGitHubClient({ baseUrl: options.api, token: options.token, userAgent: USER_AGENT, owner, repo })
     const presence = yield* options.presence === "file" ? makeGitHubFilePresence(client) : makeGitHubDiscussionPresence(client)
-    const conversations = yield* makeGitHubConversationRepo(client)
+    const conversations = yield* makeGitHubConversationRepo(client, { apiBase: options.api })
     const { store } = yield* Effect.mapError(
       makeIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)),
       setup("the browser's storage cannot be used")
