@@ -160,9 +160,11 @@ export const acceptMessages = (
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    // Only the author's own session vouches for a message: nothing else proves who wrote it, so a
-    // hand-off or catch-up of someone else's message could put words in their mouth (and in git).
-    const accepted0 = messages.filter((m) => sameUser(m.author, from.username) && m.session === from.sessionId)
+    // Only the author vouches for a message: nothing else proves who wrote it, so a hand-off or
+    // catch-up of someone else's message could put words in their mouth (and in git). A new message
+    // comes from its author's session; relayed ones from a session of the same user (a restarted
+    // device brings what its earlier session wrote).
+    const accepted0 = messages.filter((m) => sameUser(m.author, from.username) && (how !== "direct" || m.session === from.sessionId))
     if (how === "direct") {
       for (const m of messages) if (!accepted0.includes(m)) yield* refuse(ctx, from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
     } else if (accepted0.length < messages.length) {
