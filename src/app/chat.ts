@@ -10,6 +10,7 @@ import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, MAX_HELD_I
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { involves, kindOf } from "../domain/conversation.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
+import { checkAuthor, signedText } from "../domain/message-signature.js"
 import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
 import { broadcast, component, openPeers, sendTo } from "./mesh.js"
@@ -25,6 +26,19 @@ export const MAX_CHAT_EXCESS_PER_WINDOW = 50
 const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
   Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
 
+/**
+ * The message with its author session's signature, so that anyone may relay it; unsigned
+ * (taken only from a session of its author's user, as older messages) when signing fails.
+ */
+const signed = (ctx: PeerContext, message: Message): Effect.Effect<Message> => {
+  const signer = ctx.signer
+  if (signer === undefined) return Effect.succeed(message)
+  return signer.sign(signedText(message)).pipe(
+    Effect.map((signature): Message => ({ ...message, signature })),
+    Effect.catchAll((e) => Effect.as(Effect.logWarning(`message ${message.id} not signed: ${e.detail}`), message))
+  )
+}
+
 /** Sends a chat message to everyone (or, with `to`, to one user's sessions, our own other sessions and the leader). */
 export const sendChat = (
   ctx: PeerContext,
@@ -35,14 +49,14 @@ export const sendChat = (
   Effect.gen(function* () {
     const at = yield* now
     ctx.state.messageSeq += 1
-    const message: Message = {
+    const message = yield* signed(ctx, {
       id: makeMessageId(ctx.self.sessionId, at, ctx.state.messageSeq),
       conversation,
       author: ctx.self.username,
       session: ctx.self.sessionId,
       sentAt: at,
       text: text.slice(0, MAX_MESSAGE_TEXT)
-    }
+    })
     yield* store(ctx, ctx.store.addPending([message]), undefined)
     remember(ctx, [message])
     yield* advance(ctx, message.id, { _tag: "sending" })
@@ -160,17 +174,25 @@ export const acceptMessages = (
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    // Only the author vouches for a message: nothing else proves who wrote it, so a hand-off or
-    // catch-up of someone else's message could put words in their mouth (and in git). A new message
-    // comes from its author's session; relayed ones from a session of the same user (a restarted
-    // device brings what its earlier session wrote).
-    const accepted0 = messages.filter((m) => sameUser(m.author, from.username) && (how !== "direct" || m.session === from.sessionId))
-    if (how === "direct") {
-      for (const m of messages) if (!accepted0.includes(m)) yield* refuse(ctx, from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
-    } else if (accepted0.length < messages.length) {
-      yield* refuse(ctx, from, "relayed-author", `${messages.length - accepted0.length} ${how} message(s) not authored by the sending session`)
+    // Nobody may put words in another's mouth (and in git): a new message comes from its author's
+    // session; a relayed one from a session of its author's user, or with its author session's signature.
+    let accepted: Array<Message> = []
+    const unchecked: Array<string> = []
+    for (const m of messages) {
+      const check = checkAuthor(m, from, how)
+      if (check._tag === "accept") accepted.push(m)
+      else if (check._tag === "refuse" && how === "direct") yield* refuse(ctx, from, check.kind, check.detail)
+      else if (check._tag === "refuse") unchecked.push(m.id)
+      else {
+        const problem = yield* signatureProblem(ctx, m, check.signature)
+        if (problem === undefined) accepted.push(m)
+        else yield* refuse(ctx, from, problem.kind, `${how} message ${m.id} of ${m.author}/${m.session}: ${problem.detail}`)
+      }
     }
-    let accepted = accepted0
+    // One reason for all unsigned ones of an envelope: a hand-off may carry hundreds.
+    if (unchecked.length > 0) {
+      yield* refuse(ctx, from, "relayed-author", `${unchecked.length} ${how} message(s) of other users without a signature (first ${unchecked[0]})`)
+    }
     // A direct conversation holds only its two users' messages, whoever passes them on.
     const outsiders = accepted.filter((m) => !involves(m.conversation, m.author))
     for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
@@ -190,6 +212,22 @@ export const acceptMessages = (
       const at = yield* now
       yield* sendTo(ctx, from, { v: 1, id: envelopeId(ctx, at), type: "chat", from: ctx.self, to: { username: from.username, sessionId: from.sessionId }, timestamp: at, payload: { _tag: "held", ids } })
     }
+  })
+
+/** Why a relayed message's signature is not taken, or undefined when it verifies against a key its author's session published. */
+const signatureProblem = (
+  ctx: PeerContext,
+  m: Message,
+  signature: string
+): Effect.Effect<{ readonly kind: "relayed-unknown-key" | "relayed-bad-signature"; readonly detail: string } | undefined> =>
+  Effect.gen(function* () {
+    const author = peerKey({ username: m.author, sessionId: m.session })
+    const keys = ctx.state.signingKeys.get(author) ?? []
+    if (keys.length === 0) return { kind: "relayed-unknown-key", detail: "its session published no signing key this peer knows" }
+    if (ctx.signer === undefined) return { kind: "relayed-unknown-key", detail: "this peer cannot check signatures" }
+    const text = signedText(m)
+    for (const key of keys) if (yield* ctx.signer.verify(key, text, signature)) return undefined
+    return { kind: "relayed-bad-signature", detail: "its signature does not verify" }
   })
 
 /** Least time between two commits a peer's "save now" may cause on the leader. */

@@ -11,6 +11,7 @@ import type { ConversationRepoService } from "../ports/ConversationRepo.js"
 import type { LocalStoreService } from "../ports/LocalStore.js"
 import type { PeerTransportService } from "../ports/PeerTransport.js"
 import type { PresenceService } from "../ports/Presence.js"
+import type { MessageSignerService } from "../ports/MessageSigner.js"
 import type { PeerConfig } from "./config.js"
 import type { MessageStatus } from "./message-state.js"
 import { MAX_REJECTIONS_KEPT, type PeerState } from "./peer-state.js"
@@ -33,6 +34,8 @@ export interface PeerContext {
   readonly transport: PeerTransportService
   readonly repo: ConversationRepoService
   readonly store: LocalStoreService
+  /** Signs this session's messages and checks relayed ones; without it messages go unsigned. */
+  readonly signer: MessageSignerService | undefined
   /** Runs `effect` on the actor fiber, after everything queued before it. */
   readonly inActor: (effect: Effect.Effect<void>) => Effect.Effect<void>
   /** Runs `effect` in the background for as long as the peer lives; failures are logged, never fatal. */

@@ -128,6 +128,11 @@ export interface PeerState {
   repairDue: boolean
   /** Fingerprints seen in any good read, kept when an entry is lost (a deleted or damaged file). */
   readonly fingerprints: Map<string, string>
+  /**
+   * Signing keys seen in any good read, by peer key (the latest last), kept after an entry
+   * expires or is lost: a relayed message verifies against any key its session published.
+   */
+  readonly signingKeys: Map<string, ReadonlyArray<string>>
   /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
   readonly firstKnown: Map<string, number>
   readonly firstOpen: Map<string, number>

@@ -15,6 +15,7 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
 import { SignalSealer } from "../ports/SignalSealer.js"
+import { MessageSigner } from "../ports/MessageSigner.js"
 import { sealPresence } from "./sealed-presence.js"
 import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
@@ -158,6 +159,7 @@ export const initialState = (startedAt: number): PeerState => ({
   presenceCheckDue: false,
   repairDue: false,
   fingerprints: new Map(),
+  signingKeys: new Map(),
   firstKnown: new Map(),
   firstOpen: new Map(),
   attemptSeq: 0,
@@ -225,6 +227,8 @@ export const startPeer = (
       config,
       state: initialState(startedAt),
       presence: yield* sealedIfPossible(options.self),
+      // Messages are signed wherever the composition provides a signer (all of them do; tests may not).
+      signer: Option.getOrUndefined(yield* Effect.serviceOption(MessageSigner)),
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,

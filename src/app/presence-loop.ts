@@ -12,6 +12,7 @@ import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
+import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
 import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
 
@@ -32,6 +33,27 @@ const trimMap = (m: Map<string, unknown>, max: number): void => {
   }
 }
 
+/**
+ * Most sessions whose signing key is remembered after their entry goes: a crashed author's
+ * messages may be relayed long after (a document holds at most MAX_PRESENCE_ENTRIES).
+ */
+export const MAX_SIGNING_KEYS = 2_000
+
+/** Most signing keys remembered per session (a session that restarted with the same id has a new one). */
+export const MAX_SIGNING_KEYS_PER_SESSION = 4
+
+/** Remembers the signing keys of a read's entries (bounded, oldest forgotten first). */
+export const rememberSigningKeys = (s: PeerState, entries: ReadonlyArray<PresenceEntry>): void => {
+  for (const e of entries) {
+    if (e.signingKey === undefined) continue
+    const key = peerKey({ username: e.username, sessionId: e.sessionId })
+    const keys = s.signingKeys.get(key) ?? []
+    s.signingKeys.delete(key)
+    s.signingKeys.set(key, keys.at(-1) === e.signingKey ? keys : [...keys.filter((k) => k !== e.signingKey), e.signingKey].slice(-MAX_SIGNING_KEYS_PER_SESSION))
+  }
+  trimMap(s.signingKeys, MAX_SIGNING_KEYS)
+}
+
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
@@ -40,7 +62,17 @@ const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
   const fingerprint = samePeer(peer, ctx.self)
     ? ctx.transport.fingerprint
     : (ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
-  return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
+  // Likewise its signing key: relayed messages of that session are checked against it.
+  const signingKey = samePeer(peer, ctx.self)
+    ? ctx.signer?.publicKey
+    : (ctx.state.known.get(peerKey(peer))?.signingKey ?? ctx.state.signingKeys.get(peerKey(peer))?.at(-1))
+  return {
+    username: peer.username,
+    sessionId: peer.sessionId,
+    lastSeen: at,
+    ...(fingerprint === undefined ? {} : { fingerprint }),
+    ...(signingKey === undefined ? {} : { signingKey })
+  }
 }
 
 /** How long after an online peer is first seen outside its component the component's smallest peer keeps reading fast. */
@@ -128,6 +160,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     s.online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
     for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
     trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
+    rememberSigningKeys(s, snap.document.entries)
     for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
     const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {

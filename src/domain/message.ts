@@ -4,6 +4,7 @@
  */
 import { Array as Arr, Order, Schema } from "effect"
 import { SessionId, Username } from "./identity.js"
+import { MessageSignature } from "./message-signature.js"
 
 /** Longest chat message text, in UTF-16 code units. */
 export const MAX_MESSAGE_TEXT = 8_000
@@ -30,7 +31,9 @@ export const Message = Schema.Struct({
   session: SessionId,
   /** Epoch ms on the author's clock. */
   sentAt: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
-  text: Schema.String.pipe(Schema.maxLength(MAX_MESSAGE_TEXT))
+  text: Schema.String.pipe(Schema.maxLength(MAX_MESSAGE_TEXT)),
+  /** The author session's signature of `signedText` (src/domain/message-signature.ts); absent in older messages. */
+  signature: Schema.optional(MessageSignature)
 })
 /** One chat message. */
 export type Message = typeof Message.Type

@@ -11,6 +11,7 @@ import { PeerId, peerKey, samePeer, sameUser } from "./identity.js"
 import { Description } from "./envelope.js"
 import { MAX_CLOCK_SKEW_MS } from "./heartbeat.js"
 import { EncryptionKey, SealedBox } from "./sealed-signal.js"
+import { SigningKey } from "./message-signature.js"
 
 /** Most entries a document keeps; the stalest go first. */
 export const MAX_PRESENCE_ENTRIES = 500
@@ -64,7 +65,9 @@ export const PresenceEntry = Schema.Struct({
   /** DTLS certificate fingerprint of the session, so relayed SDP can be verified. */
   fingerprint: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
   /** The session's ECDH P-256 public key: signaling for it is sealed to this key (src/domain/sealed-signal.ts). */
-  encryptionKey: Schema.optional(EncryptionKey).pipe(Schema.fromKey("encryption_key"))
+  encryptionKey: Schema.optional(EncryptionKey).pipe(Schema.fromKey("encryption_key")),
+  /** The session's public signing key: its messages, relayed by anyone, are checked against it (src/domain/message-signature.ts). */
+  signingKey: Schema.optional(SigningKey).pipe(Schema.fromKey("signing_key"))
 })
 /** One peer's heartbeat. */
 export type PresenceEntry = typeof PresenceEntry.Type
@@ -278,9 +281,10 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
   const upsert = (e: PresenceEntry) => {
     const key = peerKey(entryPeer(e))
     const old = entries.get(key)
-    // A rewrite never drops another session's fingerprint or key (a writer that did not know them).
+    // A rewrite never drops another session's fingerprint or keys (a writer that did not know them).
     const withPrint = e.fingerprint === undefined && old?.fingerprint !== undefined ? { ...e, fingerprint: old.fingerprint } : e
-    const next = old?.encryptionKey !== undefined && withPrint.encryptionKey === undefined ? { ...withPrint, encryptionKey: old.encryptionKey } : withPrint
+    const withSeal = old?.encryptionKey !== undefined && withPrint.encryptionKey === undefined ? { ...withPrint, encryptionKey: old.encryptionKey } : withPrint
+    const next = old?.signingKey !== undefined && withSeal.signingKey === undefined ? { ...withSeal, signingKey: old.signingKey } : withSeal
     entries.set(key, old !== undefined && old.lastSeen > next.lastSeen ? { ...clamp(next), lastSeen: old.lastSeen } : clamp(next))
   }
   // The document may already hold one peer twice (logins differ in case): the newest wins.
@@ -324,7 +328,7 @@ export const holds = (doc: PresenceDocument, change: PresenceChange): boolean =>
     change.remove.every((p) => !entries.has(peerKey(p))) &&
     change.upsert.every((e) => {
       const old = entries.get(peerKey(entryPeer(e)))
-      return old !== undefined && old.lastSeen >= e.lastSeen && old.fingerprint === e.fingerprint
+      return old !== undefined && old.lastSeen >= e.lastSeen && old.fingerprint === e.fingerprint && (e.signingKey === undefined || old.signingKey === e.signingKey)
     }) &&
     change.signals.every((s) => {
       const old = slots.get(slotKey(s))

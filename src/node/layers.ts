@@ -18,6 +18,8 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport, type PeerTransportService } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
 import { SignalSealer } from "../ports/SignalSealer.js"
+import { MessageSigner } from "../ports/MessageSigner.js"
+import { makeWebCryptoSigner } from "../adapters/crypto/webcrypto-signer.js"
 import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 import { defaultDataDir, type NodePeerOptions } from "./options.js"
 
@@ -30,7 +32,7 @@ export class NodePeerError extends Data.TaggedError("NodePeerError")<{ readonly 
 /** The services of one Node peer, and what the terminal and benchmark need besides. */
 export interface NodeServices {
   readonly self: PeerId
-  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport | SignalSealer>
+  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport | SignalSealer | MessageSigner>
   readonly transport: PeerTransportService
   readonly internals: WebRtcInternalsService
   readonly client: GitHubClient
@@ -70,8 +72,11 @@ export const makeNodeServices = (options: NodePeerOptions): Effect.Effect<NodeSe
     }).pipe(Effect.mapError(setup("WebRTC could not start")))
     // Offers, answers and call slots go to the presence channel sealed to their recipient.
     const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
+    // Messages are signed, so that anyone may relay them (a crashed author's, a hand-off).
+    const signer = yield* makeWebCryptoSigner().pipe(Effect.mapError(setup("messages cannot be signed")))
     const context = Context.make(Presence, presence).pipe(
       Context.add(SignalSealer, sealer),
+      Context.add(MessageSigner, signer),
       Context.add(ConversationRepo, conversations),
       Context.add(LocalStore, store),
       Context.add(PeerTransport, transport)

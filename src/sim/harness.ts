@@ -11,6 +11,8 @@ import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.j
 import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/presence.js"
 import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
+import { MemorySigningKeys } from "../adapters/memory/signer.js"
+import { MessageSigner } from "../ports/MessageSigner.js"
 import type { PeerConfig } from "../app/config.js"
 import type { Message } from "../domain/message.js"
 import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
@@ -93,6 +95,8 @@ export interface MeshOptions {
 /** A simulated mesh. */
 export class Mesh {
   readonly peers = new Map<string, SimPeer>()
+  /** The simulated world's signing keys: every session signs its messages (synchronously, see the adapter). */
+  readonly signingKeys = new MemorySigningKeys()
   private sessions = 0
 
   private constructor(
@@ -128,7 +132,8 @@ export class Mesh {
         Layer.succeed(Presence, guardPresence(github.presence, power)),
         Layer.succeed(ConversationRepo, guardRepo(github.repo, power)),
         Layer.succeed(LocalStore, makeMemoryStore(store)),
-        Layer.succeed(PeerTransport, transport)
+        Layer.succeed(PeerTransport, transport),
+        Layer.succeed(MessageSigner, this.signingKeys.signerFor(id.username, id.sessionId))
       )
       // Subscribed before the peer starts and kept past its end, so nothing it shows is missed.
       const displayedHub = yield* PubSub.unbounded<Message>()

@@ -26,6 +26,8 @@ import { Media } from "../ports/Media.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
 import { SignalSealer } from "../ports/SignalSealer.js"
+import { MessageSigner } from "../ports/MessageSigner.js"
+import { makeWebCryptoSigner } from "../adapters/crypto/webcrypto-signer.js"
 import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 
 /** The User-Agent the client announces (browsers may keep their own). */
@@ -125,9 +127,12 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
     const media = yield* makeBrowserMedia(navigator.mediaDevices, internals)
     // Offers, answers and call slots go to the presence channel sealed to their recipient.
     const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
+    // Messages are signed, so that anyone may relay them (a crashed author's, a hand-off).
+    const signer = yield* makeWebCryptoSigner().pipe(Effect.mapError(setup("messages cannot be signed")))
     const peer = yield* startPeer({ self, config: options.peerConfig }).pipe(
       Effect.provideService(Presence, presence),
       Effect.provideService(SignalSealer, sealer),
+      Effect.provideService(MessageSigner, signer),
       Effect.provideService(ConversationRepo, conversations),
       Effect.provideService(LocalStore, store),
       Effect.provideService(PeerTransport, transport)
