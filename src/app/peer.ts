@@ -14,6 +14,8 @@ import { ConversationRepo, type ConversationRepoService } from "../ports/Convers
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { sealPresence } from "./sealed-presence.js"
 import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
@@ -184,6 +186,18 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   historyNotice: ctx.state.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
 })
 
+/**
+ * The presence channel this peer uses: with sealed signaling wherever the composition
+ * provides a SignalSealer (the Node peer and the web client do; the in-memory simulator,
+ * which runs in virtual time and shows nothing to anyone, does not).
+ */
+const sealedIfPossible = (self: PeerOptions["self"]) =>
+  Effect.gen(function* () {
+    const presence = yield* Presence
+    const sealer = yield* Effect.serviceOption(SignalSealer)
+    return Option.isSome(sealer) ? sealPresence(presence, sealer.value, self) : presence
+  })
+
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
 export const startPeer = (
   options: PeerOptions
@@ -210,7 +224,7 @@ export const startPeer = (
       self: options.self,
       config,
       state: initialState(startedAt),
-      presence: yield* Presence,
+      presence: yield* sealedIfPossible(options.self),
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,

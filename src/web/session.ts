@@ -25,6 +25,8 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { Media } from "../ports/Media.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 
 /** The User-Agent the client announces (browsers may keep their own). */
 export const USER_AGENT = "skygit-web"
@@ -121,8 +123,11 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
       Effect.mapError(setup("WebRTC could not start"))
     )
     const media = yield* makeBrowserMedia(navigator.mediaDevices, internals)
+    // Offers, answers and call slots go to the presence channel sealed to their recipient.
+    const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
     const peer = yield* startPeer({ self, config: options.peerConfig }).pipe(
       Effect.provideService(Presence, presence),
+      Effect.provideService(SignalSealer, sealer),
       Effect.provideService(ConversationRepo, conversations),
       Effect.provideService(LocalStore, store),
       Effect.provideService(PeerTransport, transport)
