@@ -155,6 +155,13 @@ export const Room = (props: {
     setMentioned((s) => new Set([...s].filter((c) => c !== id)))
   }
 
+  // Coming back to the tab reads the open conversation: its count (kept while hidden) goes.
+  const onVisible = () => {
+    if (document.visibilityState === "visible") open(selected())
+  }
+  document.addEventListener("visibilitychange", onVisible)
+  onCleanup(() => document.removeEventListener("visibilitychange", onVisible))
+
   const create = (id: ConversationId) => {
     know(id)
     open(id)
