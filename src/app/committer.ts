@@ -13,6 +13,7 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
+import { advanceAll, savedAt } from "./message-state.js"
 
 /** Commit time and author time may disagree by this much (clock skew between peers). */
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
@@ -30,10 +31,17 @@ export interface CommitterState {
   /** `committed` holds every message committed since this time (as of `head`); none before any read. */
   coveredSince: number | undefined
   readonly committed: Set<string>
+  /**
+   * Ids written on the way out whose outcome is not known yet (`exit-commit.ts`): a flush
+   * leaves them out, so a page that outlives its exit write does not commit them twice.
+   */
+  readonly exiting: Set<string>
+  /** When exit writes last went out (`exit-commit.ts` spaces those of a hidden page). */
+  lastExitAt: number | undefined
 }
 
 /** A committer that knows nothing yet. */
-export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set() })
+export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set(), lastExitAt: undefined })
 
 /** Takes in what a read of the history since `since` returned. */
 export const absorb = (c: CommitterState, slice: CommittedSlice, since: number): void => {
@@ -50,7 +58,8 @@ export interface FlushReport {
   readonly conflicts: number
 }
 
-const remember = (c: CommitterState, ids: Iterable<string>) => {
+/** Records ids as committed (bounded: the oldest are forgotten first). */
+export const remember = (c: CommitterState, ids: Iterable<string>) => {
   for (const id of ids) c.committed.add(id)
   if (c.committed.size > MAX_REMEMBERED_COMMITTED) {
     const drop = c.committed.size - MAX_REMEMBERED_COMMITTED
@@ -88,7 +97,7 @@ const mustRead = (c: CommitterState, pending: ReadonlyArray<Message>): boolean =
 export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
   ctx.flushLock.withPermits(1)(
     Effect.gen(function* () {
-      const pending = yield* ctx.store.pending
+      const pending = (yield* ctx.store.pending).filter((m) => !c.exiting.has(m.id))
       const empty: FlushReport = { committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 }
       if (pending.length === 0) return empty
       if (mustRead(c, pending)) yield* resync(ctx, c, pending)
@@ -102,6 +111,8 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           c.head = Option.some(result.right.head)
           remember(c, batch.map((m) => m.id))
           yield* ctx.store.markCommitted([...already, ...batch])
+          // Shown saved as soon as the commit landed (the notice to the others goes through the actor).
+          yield* advanceAll(ctx, [...already, ...batch].map((m) => m.id), savedAt(ctx, result.right.head))
           yield* ctx.inActor(announceCommitted(ctx, [...already, ...batch], result.right.head))
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }
@@ -135,6 +146,25 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
       } satisfies FlushReport)
     )
   )
+
+/** Pause between two flushes of a closing leader that lost every compare-and-swap of the first. */
+export const CLOSING_RETRY_MS = 500
+
+/**
+ * A closing leader's flush: it has no next tick, so a flush that gave up on a run of
+ * compare-and-swap losses (a conflict storm) is tried again until it lands or the
+ * caller's timeout ends it. Left uncommitted, the messages stay in the device stores
+ * and are committed by whichever peer next holds them.
+ */
+export const flushOnClose = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
+  Effect.gen(function* () {
+    let report = yield* flush(ctx, c)
+    while (report.committed.length === 0 && report.conflicts >= MAX_COMMIT_ATTEMPTS) {
+      yield* Effect.sleep(CLOSING_RETRY_MS)
+      report = yield* flush(ctx, c)
+    }
+    return report
+  })
 
 /** Whether the oldest pending message is old enough that the leader must commit now. */
 export const flushDue = (pending: ReadonlyArray<Message>, at: number, commitAfterMs: number): boolean =>

@@ -278,8 +278,9 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
   const upsert = (e: PresenceEntry) => {
     const key = peerKey(entryPeer(e))
     const old = entries.get(key)
-    // A refresh by a writer that does not know the session's key (an older version) keeps it.
-    const next = old?.encryptionKey !== undefined && e.encryptionKey === undefined ? { ...e, encryptionKey: old.encryptionKey } : e
+    // A rewrite never drops another session's fingerprint or key (a writer that did not know them).
+    const withPrint = e.fingerprint === undefined && old?.fingerprint !== undefined ? { ...e, fingerprint: old.fingerprint } : e
+    const next = old?.encryptionKey !== undefined && withPrint.encryptionKey === undefined ? { ...withPrint, encryptionKey: old.encryptionKey } : withPrint
     entries.set(key, old !== undefined && old.lastSeen > next.lastSeen ? { ...clamp(next), lastSeen: old.lastSeen } : clamp(next))
   }
   // The document may already hold one peer twice (logins differ in case): the newest wins.

@@ -3,7 +3,7 @@
  * simulated network, each in its own scope, started, stopped and crashed at
  * will. Tests and the simulator CLI drive it under Effect's TestClock.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, PubSub, Queue, Scope } from "effect"
 import { makeConversationRepo } from "../adapters/memory/conversation-repo.js"
 import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/github-world.js"
 import { emptyStoreState, makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
@@ -12,6 +12,7 @@ import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/pre
 import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
 import type { PeerConfig } from "../app/config.js"
+import type { Message } from "../domain/message.js"
 import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
@@ -44,6 +45,10 @@ export interface SimPeer {
   readonly store: MemoryStoreState
   readonly power: { on: boolean }
   readonly scope: Scope.CloseableScope
+  /** Ids of the messages this session has shown (its `messages` stream), up to the last `collectDisplayed`. */
+  readonly displayed: Set<string>
+  /** Brings `displayed` up to date. */
+  readonly collectDisplayed: Effect.Effect<void>
 }
 
 /** Cuts a service off when its peer's power is off, as a dead process would be. */
@@ -56,6 +61,11 @@ const guardRepo = (r: ConversationRepoService, power: { on: boolean }): Conversa
   return {
     head: Effect.suspend(() => (power.on ? r.head : dead)),
     readSince: (t) => (power.on ? r.readSince(t) : dead),
+    exitBudget: r.exitBudget,
+    writeOnExit: (files) =>
+      power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
+    conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
+    readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
     commit: (b) => (power.on ? r.commit(b) : dead)
   }
 }
@@ -79,7 +89,8 @@ export class Mesh {
     readonly world: MemoryGitHub,
     readonly network: MemoryNetwork,
     readonly backend: GitHubBackend,
-    readonly options: MeshOptions
+    readonly options: MeshOptions,
+    private readonly scope: Scope.Scope
   ) {}
 
   /** A mesh whose background work lives as long as the current scope. */
@@ -88,7 +99,7 @@ export class Mesh {
       const world = new MemoryGitHub(options.github)
       const network = yield* MemoryNetwork.make(options.network)
       const backend = options.backend ?? memoryBackend(world, options.presence)
-      const mesh = new Mesh(world, network, backend, options)
+      const mesh = new Mesh(world, network, backend, options, yield* Effect.scope)
       yield* Effect.addFinalizer(() => mesh.shutdown)
       return mesh
     })
@@ -109,11 +120,18 @@ export class Mesh {
         Layer.succeed(LocalStore, makeMemoryStore(store)),
         Layer.succeed(PeerTransport, transport)
       )
-      const handle = yield* startPeer({ self: id, config: this.options.config ?? {} }).pipe(
+      // Subscribed before the peer starts and kept past its end, so nothing it shows is missed.
+      const displayedHub = yield* PubSub.unbounded<Message>()
+      const subscription = yield* Scope.extend(PubSub.subscribe(displayedHub), this.scope)
+      const displayed = new Set<string>()
+      const collectDisplayed = Effect.map(Queue.takeAll(subscription), (chunk) => {
+        for (const m of chunk) displayed.add(m.id)
+      })
+      const handle = yield* startPeer({ self: id, config: this.options.config ?? {}, displayed: displayedHub }).pipe(
         Effect.provide(services),
         Scope.extend(scope)
       )
-      const peer: SimPeer = { id, handle, store, power, scope }
+      const peer: SimPeer = { id, handle, store, power, scope, displayed, collectDisplayed }
       this.peers.set(peerKey(id), peer)
       return peer
     })

@@ -7,6 +7,7 @@ import { loadConfig, type WebConfig } from "./config.js"
 import { RepoPicker } from "./components/RepoPicker.js"
 import { Room } from "./components/Room.js"
 import { SignIn } from "./components/SignIn.js"
+import { watchPageExit } from "./page-exit.js"
 import { startSession, type PresenceForm, type Session } from "./session.js"
 
 type Stage =
@@ -31,13 +32,13 @@ export const App = () => {
     )
   })
 
-  // Leaving the page says goodbye as far as the page lets it (withdrawal is best effort).
-  const leave = () => {
-    const s = stage()
-    if (s._tag === "room") void s.session.close()
-  }
-  window.addEventListener("pagehide", leave)
-  onCleanup(() => window.removeEventListener("pagehide", leave))
+  // Hiding or closing the page commits on the way out; closing says goodbye as far as the page lets it.
+  onCleanup(
+    watchPageExit(window, () => {
+      const s = stage()
+      return s._tag === "room" ? s.session : undefined
+    })
+  )
 
   const join = async (config: WebConfig, token: string, login: string, repository: string, presence: PresenceForm) => {
     setStage({ _tag: "joining", repository })
@@ -88,7 +89,18 @@ export const App = () => {
           </main>
         )}
       </Match>
-      <Match when={narrow(stage(), "room")}>{(s) => <Room session={s().session} onLeave={() => void leaveRoom(s())} />}</Match>
+      <Match when={narrow(stage(), "room")}>
+        {(s) => (
+          <Room
+            session={s().session}
+            onLeave={() => void leaveRoom(s())}
+            onMove={(form) => {
+              const room = s()
+              void room.session.close().then(() => join(room.config, room.token, room.login, room.session.repository, form))
+            }}
+          />
+        )}
+      </Match>
     </Switch>
   )
 }
