@@ -115,7 +115,8 @@ const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
     .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
 }
 
-describe("the client people keep open all day", () => {
+// Each step waits on several pages of a shared, loaded machine: generous per-step limits, no sleeps.
+describe("the client people keep open all day", { timeout: 180_000 }, () => {
   it("the first user chooses the presence form for the repository; the second joins it without being asked", async () => {
     const alice = await toPicker("alice")
     expect(await axeViolations(alice)).toEqual([])
@@ -345,5 +346,15 @@ describe("the client people keep open all day", () => {
     await alice.bringToFront()
     await shot(alice, "rate-limit")
     app.hub!.faults.clear()
+  })
+
+  it("changing the presence form is an explicit action that moves everyone", async () => {
+    const { alice, bob, carol } = pages as Record<"alice" | "bob" | "carol", Page>
+    await carol.setViewportSize({ width: 1100, height: 720 })
+    await alice.getByTestId("presence-form").click()
+    await alice.getByTestId("change-form").click()
+    // Every session watching the record rejoins in the new form, and they meet again there.
+    for (const p of [alice, bob, carol]) await p.getByTestId("presence-form").getByText("presence: Discussion").waitFor({ timeout: 60_000 })
+    for (const o of ["alice", "carol"]) await waitOpen(bob, o)
   })
 })

@@ -243,7 +243,6 @@ export const Room = (props: {
                 conversation={id}
                 version={version()}
                 view={view()}
-                unverified={view().identities === "claimed"}
                 stateOf={stateOf}
                 typists={typists(typing(), id, self.username, now())}
                 callBusy={callBusy()}
