@@ -20,7 +20,7 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import { announceCommitted } from "./chat.js"
 import { remember, type CommitterState } from "./committer.js"
 import { now, reject, type PeerContext } from "./context.js"
-import { component } from "./mesh.js"
+import { component, mayLead } from "./mesh.js"
 
 /**
  * Why the page writes: it is being closed (always written), or only hidden (a tab switch),
@@ -47,7 +47,7 @@ export interface ExitCommit {
 
 /** Whether this peer commits on the way out: it leads, or would lead (still settling in). */
 export const commitsOnExit = (ctx: PeerContext): boolean =>
-  ctx.state.isLeader || Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+  ctx.state.isLeader || Option.exists(electLeader(component(ctx).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
 
 /**
  * What an exit commit would write now, without writing: the messages held uncommitted,

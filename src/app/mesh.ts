@@ -122,8 +122,22 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
 /** The members of this peer's component that may hold a role now. */
 export const roleComponent = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => roleHolders(ctx, component(ctx), at)
 
-/** The leader of this peer's component: its smallest member that answers (a silent or phantom session never leads). */
-export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined => Option.getOrUndefined(electLeader(roleComponent(ctx, at)))
+/** Whether a peer may lead: it can push (a session that cannot says so in its heartbeats). */
+export const mayLead =
+  (ctx: PeerContext) =>
+  (p: PeerId): boolean =>
+    samePeer(p, ctx.self) ? ctx.state.canPush : !ctx.state.cannotPush.has(peerKey(p))
+
+/**
+ * The leader of this peer's component: its smallest member that answers (a silent or phantom
+ * session never leads) and can push (a read-only one never does).
+ */
+export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined =>
+  Option.getOrUndefined(electLeader(roleComponent(ctx, at).filter(mayLead(ctx))))
+
+/** What the UI says when nobody in reach can push: history is not being saved. */
+export const NOBODY_CAN_PUSH =
+  "Nobody online can push to this repository, so history is not being saved: messages stay on the devices of those online until someone with write access joins."
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -191,7 +205,12 @@ const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leav
     from: ctx.self,
     to: null,
     timestamp: at,
-    payload: { _tag: "heartbeat", ...(send ? { neighbors } : {}), ...(leaving === true ? { leaving } : {}) }
+    payload: {
+      _tag: "heartbeat",
+      ...(send ? { neighbors } : {}),
+      ...(leaving === true ? { leaving } : {}),
+      ...(ctx.state.canPush ? {} : { readOnly: true })
+    }
   }
 }
 
@@ -402,6 +421,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
         ctx.state.goodbyes.set(peerKey(from), at)
         return Effect.void
       }
+      // Whether the sender can push decides whether it may lead.
+      if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(peerKey(from))
+      else ctx.state.cannotPush.delete(peerKey(from))
       const listed = envelope.payload.neighbors
       const previous = ctx.state.reports.get(peerKey(from))
       // A full list is resent now and then even when unchanged: only a change moves the mesh view.

@@ -14,14 +14,16 @@ import { ConversationRepo, type ConversationRepoService } from "../ports/Convers
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { sealPresence } from "./sealed-presence.js"
 import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -138,6 +140,10 @@ export const initialState = (startedAt: number): PeerState => ({
   rateNotice: undefined,
   presenceProblem: undefined,
   isLeader: false,
+  canPush: true,
+  cannotPush: new Set(),
+  historyProblem: undefined,
+  historyRetryAt: 0,
   eligibleSince: undefined,
   leader: undefined,
   lastHandoffAt: 0,
@@ -176,8 +182,21 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   waiting,
   people: peopleOf(ctx, at),
   refused: Object.fromEntries(ctx.state.refused),
-  identities: ctx.presence.identities
+  identities: ctx.presence.identities,
+  historyNotice: ctx.state.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
 })
+
+/**
+ * The presence channel this peer uses: with sealed signaling wherever the composition
+ * provides a SignalSealer (the Node peer and the web client do; the in-memory simulator,
+ * which runs in virtual time and shows nothing to anyone, does not).
+ */
+const sealedIfPossible = (self: PeerOptions["self"]) =>
+  Effect.gen(function* () {
+    const presence = yield* Presence
+    const sealer = yield* Effect.serviceOption(SignalSealer)
+    return Option.isSome(sealer) ? sealPresence(presence, sealer.value, self) : presence
+  })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
 export const startPeer = (
@@ -205,7 +224,7 @@ export const startPeer = (
       self: options.self,
       config,
       state: initialState(startedAt),
-      presence: yield* Presence,
+      presence: yield* sealedIfPossible(options.self),
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,
@@ -255,20 +274,23 @@ export const startPeer = (
         samePeer(leader, ctx.self) &&
         actsAsLeader({
           self: ctx.self,
-          component: comp,
-          // A silent entry past its grace is not waited for either.
-          online: roleHolders(ctx, livePeers(ctx, at), at),
+          component: comp.filter(mayLead(ctx)),
+          // A silent entry past its grace is not waited for either, nor one that cannot push.
+          online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx)),
           upForMs: at - s.startedAt,
           graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
         })
       s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
       const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)
       s.leader = leader
+      // After a permanent refusal (protection, archived, empty) the leader waits before trying again.
+      const held = at < s.historyRetryAt
       if (leads && !s.isLeader) {
         s.isLeader = true
-        return ctx.fork(flush(ctx, committer))
+        return held ? Effect.void : ctx.fork(flush(ctx, committer))
       }
       if (!leads && s.isLeader) s.isLeader = false
+      if (s.isLeader && held) return Effect.void
       if (s.isLeader) {
         return Effect.flatMap(Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>), (pending) =>
           flushDue(pending, at, config.commitAfterMs) ? ctx.fork(flush(ctx, committer)) : Effect.void
@@ -320,6 +342,8 @@ export const startPeer = (
     yield* pump(events, (e) => Effect.zipRight(onChannel(ctx, e), e.state === "open" ? sendSummary(ctx, e.peer) : Effect.void))
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
+    // Whether this session can push decides whether it may lead; an adapter that cannot tell is trusted until refused.
+    if (ctx.repo.canPush !== undefined) ctx.state.canPush = yield* Effect.orElseSucceed(ctx.repo.canPush, () => true)
     yield* ctx.fork(pollLoop(ctx))
     yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs, startedAt))
 
@@ -327,8 +351,8 @@ export const startPeer = (
       Effect.gen(function* () {
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
-        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now)), (l) => samePeer(l, ctx.self))
-        if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
+        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
+        if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.

@@ -43,7 +43,7 @@ export interface SimPeer {
   readonly id: PeerId
   readonly handle: PeerHandle
   readonly store: MemoryStoreState
-  readonly power: { on: boolean }
+  readonly power: Power
   readonly scope: Scope.CloseableScope
   /** Ids of the messages this session has shown (its `messages` stream), up to the last `collectDisplayed`. */
   readonly displayed: Set<string>
@@ -51,12 +51,18 @@ export interface SimPeer {
   readonly collectDisplayed: Effect.Effect<void>
 }
 
+/** Whether a simulated peer's process runs; `afterCommit` runs once a commit of it has landed (a crash there). */
+export interface Power {
+  on: boolean
+  afterCommit: (() => Effect.Effect<void>) | undefined
+}
+
 /** Cuts a service off when its peer's power is off, as a dead process would be. */
-const guardPresence = (p: PresenceService, power: { on: boolean }): PresenceService => {
+const guardPresence = (p: PresenceService, power: Power): PresenceService => {
   const dead = Effect.fail(new PresenceUnavailable({ detail: "this peer has crashed" }))
   return { ...p, publish: (c) => (power.on ? p.publish(c) : dead), read: Effect.suspend(() => (power.on ? p.read : dead)) }
 }
-const guardRepo = (r: ConversationRepoService, power: { on: boolean }): ConversationRepoService => {
+const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoService => {
   const dead = Effect.fail(new RepoUnavailable({ detail: "this peer has crashed" }))
   return {
     head: Effect.suspend(() => (power.on ? r.head : dead)),
@@ -66,7 +72,11 @@ const guardRepo = (r: ConversationRepoService, power: { on: boolean }): Conversa
       power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
     conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
     readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
-    commit: (b) => (power.on ? r.commit(b) : dead)
+    commit: (b) =>
+      power.on
+        ? Effect.flatMap(r.commit(b), (landed) => (power.afterCommit === undefined ? Effect.succeed(landed) : Effect.zipRight(power.afterCommit(), dead)))
+        : dead,
+    ...(r.canPush === undefined ? {} : { canPush: Effect.suspend(() => (power.on ? r.canPush! : dead)) })
   }
 }
 
@@ -111,7 +121,7 @@ export class Mesh {
       this.sessions += 1
       const id = makePeerId(user, session ?? `s${this.sessions}`)
       const scope = yield* Scope.make()
-      const power = { on: true }
+      const power: Power = { on: true, afterCommit: undefined }
       const transport = yield* Scope.extend(this.network.attach(id), scope)
       const github = yield* this.backend.forUser(user)
       const services = Layer.mergeAll(
