@@ -31,9 +31,6 @@ const time = (at: number): string => {
 /** Where paging back stands: not started, at a cursor, or at the conversation's first file. */
 type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly cursor: HistoryCursor } | { readonly _tag: "start" }
 
-/** Why a name is marked unverified (file form). */
-export const UNVERIFIED_HELP = "the presence file does not prove who this is: anyone with write access can claim a login there"
-
 export const Conversation = (props: {
   readonly session: Session
   readonly conversation: ConversationId
