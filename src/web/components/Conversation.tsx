@@ -171,7 +171,7 @@ export const Conversation = (props: {
             <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
               <Show when={props.view.identities === "claimed" && m.session !== self.sessionId}>
-                <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
+                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
                   unverified
                 </span>
               </Show>

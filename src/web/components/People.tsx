@@ -73,7 +73,7 @@ export const People = (props: {
                 <div class="person" data-testid={`person-${name}`} data-state={state()}>
                   <span class="name">{name}</span>
                   <Show when={props.view.identities === "claimed"}>
-                    <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
+                    <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
                       unverified
                     </span>
                   </Show>
