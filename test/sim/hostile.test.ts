@@ -56,7 +56,6 @@ const secondsToLink = (p: SimPeer, others: ReadonlyArray<SimPeer>, limit: number
 
 const inFlight = (p: SimPeer) => Array.from(p.handle.state.links.values()).filter((l) => l.attempt !== undefined && l.state !== "open").length
 
-
 const chat = (from: PeerId, id: string, text: string, author: PeerId = from) =>
   JSON.stringify({
     v: 1,
