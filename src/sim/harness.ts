@@ -3,61 +3,24 @@
  * simulated network, each in its own scope, started, stopped and crashed at
  * will. Tests and the simulator CLI drive it under Effect's TestClock.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
-import { makeConversationRepo } from "../adapters/memory/conversation-repo.js"
+import { Effect, Exit, Scope } from "effect"
 import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/github-world.js"
-import { emptyStoreState, makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
+import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.js"
-import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/presence.js"
 import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
 import type { PeerConfig } from "../app/config.js"
-import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
-import { LocalStore } from "../ports/LocalStore.js"
-import { PeerTransport } from "../ports/PeerTransport.js"
-import { Presence, PresenceUnavailable, type PresenceService } from "../ports/Presence.js"
+import { memoryBackend, simPeerLayer, type GitHubBackend, type Power } from "../main/sim.js"
 
-/** One user's GitHub-facing services. */
-export interface UserServices {
-  readonly presence: PresenceService
-  readonly repo: ConversationRepoService
-}
-
-/** Where simulated peers' GitHub traffic goes: the services of one user (each session gets its own). */
-export interface GitHubBackend {
-  readonly forUser: (user: string) => Effect.Effect<UserServices>
-}
-
-/** The in-memory GitHub as a backend. */
-export const memoryBackend = (world: MemoryGitHub, form: "file" | "discussion"): GitHubBackend => ({
-  forUser: (user) =>
-    Effect.sync(() => ({
-      presence: form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user),
-      repo: makeConversationRepo(world, user)
-    }))
-})
+export type { GitHubBackend, UserServices } from "../main/sim.js"
 
 /** A running simulated peer. */
 export interface SimPeer {
   readonly id: PeerId
   readonly handle: PeerHandle
   readonly store: MemoryStoreState
-  readonly power: { on: boolean }
+  readonly power: Power
   readonly scope: Scope.CloseableScope
-}
-
-/** Cuts a service off when its peer's power is off, as a dead process would be. */
-const guardPresence = (p: PresenceService, power: { on: boolean }): PresenceService => {
-  const dead = Effect.fail(new PresenceUnavailable({ detail: "this peer has crashed" }))
-  return { ...p, publish: (c) => (power.on ? p.publish(c) : dead), read: Effect.suspend(() => (power.on ? p.read : dead)) }
-}
-const guardRepo = (r: ConversationRepoService, power: { on: boolean }): ConversationRepoService => {
-  const dead = Effect.fail(new RepoUnavailable({ detail: "this peer has crashed" }))
-  return {
-    head: Effect.suspend(() => (power.on ? r.head : dead)),
-    readSince: (t) => (power.on ? r.readSince(t) : dead),
-    commit: (b) => (power.on ? r.commit(b) : dead)
-  }
 }
 
 /** Options of a simulated mesh. */
@@ -103,12 +66,7 @@ export class Mesh {
       const power = { on: true }
       const transport = yield* Scope.extend(this.network.attach(id), scope)
       const github = yield* this.backend.forUser(user)
-      const services = Layer.mergeAll(
-        Layer.succeed(Presence, guardPresence(github.presence, power)),
-        Layer.succeed(ConversationRepo, guardRepo(github.repo, power)),
-        Layer.succeed(LocalStore, makeMemoryStore(store)),
-        Layer.succeed(PeerTransport, transport)
-      )
+      const services = simPeerLayer(github, store, transport, power)
       const handle = yield* startPeer({ self: id, config: this.options.config ?? {} }).pipe(
         Effect.provide(services),
         Scope.extend(scope)

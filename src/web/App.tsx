@@ -7,7 +7,7 @@ import { loadConfig, type WebConfig } from "./config.js"
 import { RepoPicker } from "./components/RepoPicker.js"
 import { Room } from "./components/Room.js"
 import { SignIn } from "./components/SignIn.js"
-import { startSession, type PresenceForm, type Session } from "./session.js"
+import { useServices, type PresenceForm, type Session } from "./services.js"
 
 type Stage =
   | { readonly _tag: "loading" }
@@ -22,6 +22,7 @@ const errorText = (e: unknown): string =>
 
 /** The whole page. */
 export const App = () => {
+  const { startSession } = useServices()
   const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
 
   onMount(() => {

@@ -21,7 +21,7 @@ import {
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure, GitHubMisconfigured } from "./errors.js"
 import { makeGitTrees, type TreeEntry } from "./git-trees.js"
 import { toRepoError } from "./port-errors.js"
@@ -185,6 +185,6 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
     return { head, readSince, commit } satisfies ConversationRepoService
   })
 
-/** Layer: the conversation repository for one token on one repository. */
-export const layerGitHubConversationRepo = (options: GitHubClientOptions & ConversationRepoOptions) =>
-  Layer.effect(ConversationRepo, Effect.flatMap(makeGitHubClient(options), (client) => makeGitHubConversationRepo(client, options)))
+/** Layer: the conversation repository over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubConversationRepo = (options: ConversationRepoOptions = {}): Layer.Layer<ConversationRepo, never, GitHub> =>
+  Layer.effect(ConversationRepo, Effect.flatMap(GitHub, (client) => makeGitHubConversationRepo(client, options)))

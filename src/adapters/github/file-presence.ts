@@ -20,7 +20,7 @@ import {
 } from "../../ports/Presence.js"
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
 import { makeSkygitBranch, SKIP_CI } from "./branch.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
 
@@ -203,6 +203,6 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
     return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
   })
 
-/** Layer: file-form presence for one token on one repository. */
-export const layerGitHubFilePresence = (options: GitHubClientOptions & FilePresenceOptions) =>
-  Layer.effect(Presence, Effect.flatMap(makeGitHubClient(options), (client) => makeGitHubFilePresence(client, options)))
+/** Layer: file-form presence over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubFilePresence = (options: FilePresenceOptions = {}): Layer.Layer<Presence, never, GitHub> =>
+  Layer.effect(Presence, Effect.flatMap(GitHub, (client) => makeGitHubFilePresence(client, options)))

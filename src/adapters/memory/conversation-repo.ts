@@ -4,11 +4,10 @@
  * are counted as the git database API would make them (a blob per file, a tree,
  * a commit, then the ref update that is the content-creating write).
  */
-import { Array as Arr, Effect, Layer, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
 import { committedSince, layoutBatch, parseFile } from "../../domain/commit-layout.js"
 import { MessageOrder, type Message } from "../../domain/message.js"
 import {
-  ConversationRepo,
   RepoConflict,
   RepoRateLimited,
   RepoUnavailable,
@@ -83,7 +82,3 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
 
   return { head, readSince, commit }
 }
-
-/** Layer: the conversation repository of `user` on the in-memory GitHub. */
-export const layerConversationRepo = (world: MemoryGitHub, user: string) =>
-  Layer.sync(ConversationRepo, () => makeConversationRepo(world, user))

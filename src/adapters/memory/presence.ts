@@ -5,7 +5,7 @@
  * re-reads, merges its change and retries. Discussion form: one comment per user
  * whose author the host sets; edits never conflict.
  */
-import { Effect, Either, Layer, Schedule } from "effect"
+import { Effect, Either, Schedule } from "effect"
 import {
   applyChange,
   changeProblem,
@@ -18,7 +18,6 @@ import {
   type Skipped
 } from "../../domain/presence-doc.js"
 import {
-  Presence,
   PresenceConflict,
   PresenceMalformed,
   PresenceRateLimited,
@@ -198,11 +197,3 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
 
   return { form: "discussion", identities: "verified", writesForOthers: false, publish, read }
 }
-
-/** Layer: file-form presence on the in-memory GitHub. */
-export const layerFilePresence = (world: MemoryGitHub, user: string) =>
-  Layer.sync(Presence, () => makeFilePresence(world, user))
-
-/** Layer: Discussion-form presence on the in-memory GitHub. */
-export const layerDiscussionPresence = (world: MemoryGitHub, user: string) =>
-  Layer.sync(Presence, () => makeDiscussionPresence(world, user))

@@ -4,7 +4,7 @@ import type { Username } from "../../domain/identity.js"
 import type { ConversationId, Message } from "../../domain/message.js"
 import { MAX_MESSAGE_TEXT } from "../../domain/message.js"
 import { run } from "../bridge.js"
-import type { Session } from "../session.js"
+import type { Session } from "../services.js"
 
 /** Messages shown per conversation. */
 export const HISTORY_SHOWN = 300
