@@ -5,12 +5,15 @@
  * silent about it), so a message is lost only if every peer holding it dies
  * before a commit.
  */
-import { Effect, PubSub } from "effect"
-import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
+import { Effect, Option, PubSub } from "effect"
+import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, MAX_HELD_IDS, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
 import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { involves, kindOf } from "../domain/conversation.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
-import { broadcast, openPeers, sendTo } from "./mesh.js"
+import { advance, advanceAll, savedAt } from "./message-state.js"
+import { broadcast, component, openPeers, sendTo } from "./mesh.js"
+import { onSummary } from "./catch-up.js"
 
 const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
   Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
@@ -34,6 +37,8 @@ export const sendChat = (
       text: text.slice(0, MAX_MESSAGE_TEXT)
     }
     yield* store(ctx, ctx.store.addPending([message]), undefined)
+    remember(ctx, [message])
+    yield* advance(ctx, message.id, { _tag: "sending" })
     yield* PubSub.publish(ctx.messages, message)
     const envelope: EnvelopeOf<"chat"> = {
       v: 1,
@@ -100,7 +105,9 @@ export const handoffChunks = (messages: ReadonlyArray<Message>): ReadonlyArray<R
 
 /** Tells every neighbor which messages are now committed, so they stop holding them. */
 export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Message>, head: string): Effect.Effect<void> =>
-  Effect.forEach(
+  Effect.zipRight(
+    advanceAll(ctx, messages.map((m) => m.id), savedAt(ctx, head)),
+    Effect.forEach(
     Array.from({ length: Math.ceil(messages.length / MAX_COMMITTED_IDS) }, (_, i) =>
       messages.slice(i * MAX_COMMITTED_IDS, (i + 1) * MAX_COMMITTED_IDS)
     ),
@@ -115,33 +122,131 @@ export const announceCommitted = (ctx: PeerContext, messages: ReadonlyArray<Mess
         payload: { _tag: "committed", ids: chunk.map((m) => m.id), head }
       })),
     { discard: true }
+    )
   )
 
-/** Handles a chat envelope from a neighbor. */
-export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.Effect<void> =>
+/** Most messages remembered as recently held, for catch-up summaries and to show each arrival once. */
+export const MAX_RECENT_MESSAGES = 2_000
+
+/** Remembers messages as recently held (bounded, oldest forgotten first). */
+export const remember = (ctx: PeerContext, messages: ReadonlyArray<Message>): void => {
+  const recent = ctx.state.recent
+  for (const m of messages) {
+    recent.delete(m.id)
+    recent.set(m.id, m)
+  }
+  while (recent.size > MAX_RECENT_MESSAGES) recent.delete(recent.keys().next().value!)
+}
+
+/**
+ * The one way messages of other sessions are taken in, whatever brought them: a new
+ * message (`direct`: its author must be the sender, whose identity the transport
+ * verified), a hand-off or catch-up (others' messages, relayed). Each is kept in the
+ * pending queue until seen committed (holding more is harmless, dropping could lose
+ * it), shown at once if new to this session, and acknowledged to its author when the
+ * author sent it, so the author sees it delivered.
+ */
+export const acceptMessages = (
+  ctx: PeerContext,
+  from: PeerId,
+  messages: ReadonlyArray<Message>,
+  how: "direct" | "handoff" | "catchup"
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    let accepted = messages
+    if (how === "direct") {
+      accepted = messages.filter((m) => sameUser(m.author, from.username) && m.session === from.sessionId)
+      for (const m of messages) if (!accepted.includes(m)) yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
+    }
+    // A direct conversation holds only its two users' messages, whoever passes them on.
+    const outsiders = accepted.filter((m) => !involves(m.conversation, m.author))
+    for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+    if (outsiders.length > 0) accepted = accepted.filter((m) => !outsiders.includes(m))
+    if (accepted.length === 0) return
+    const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
+    const held = new Set(pending.map((m) => m.id))
+    const fresh = accepted.filter((m) => !held.has(m.id) && !ctx.state.recent.has(m.id))
+    yield* store(ctx, ctx.store.addPending(accepted), undefined)
+    remember(ctx, accepted)
+    // Another session holds each of these (the sender, and the author), so each is at least delivered.
+    yield* advanceAll(ctx, accepted.map((m) => m.id), { _tag: "delivered" })
+    for (const m of fresh) yield* PubSub.publish(ctx.messages, m)
+    const theirs = accepted.filter((m) => m.session === from.sessionId && sameUser(m.author, from.username))
+    for (let i = 0; i < theirs.length; i += MAX_HELD_IDS) {
+      const ids = theirs.slice(i, i + MAX_HELD_IDS).map((m) => m.id)
+      const at = yield* now
+      yield* sendTo(ctx, from, { v: 1, id: envelopeId(ctx, at), type: "chat", from: ctx.self, to: { username: from.username, sessionId: from.sessionId }, timestamp: at, payload: { _tag: "held", ids } })
+    }
+  })
+
+/** Least time between two commits a peer's "save now" may cause on the leader. */
+export const SAVE_NOW_MIN_GAP_MS = 5_000
+
+/** Handles a chat envelope from a neighbor; `saveNow` is the leader's commit-at-once, run when a member asks. */
+export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: Effect.Effect<void>): Effect.Effect<void> =>
   Effect.gen(function* () {
     const p = envelope.payload
     switch (p._tag) {
-      case "message": {
-        const m = p.message
-        // The sender's identity is the connection's, which the transport verified.
-        if (!sameUser(m.author, envelope.from.username) || m.session !== envelope.from.sessionId) {
-          return yield* reject(ctx, envelope.from, `message ${m.id} claims author ${m.author}/${m.session}`)
-        }
-        yield* store(ctx, ctx.store.addPending([m]), undefined)
-        return yield* PubSub.publish(ctx.messages, m)
-      }
+      case "message":
+        return yield* acceptMessages(ctx, envelope.from, [p.message], "direct")
       case "handoff":
-        // Kept even before this peer acts as leader (it may still be settling in): holding
-        // more uncommitted messages is harmless, dropping them could lose them.
-        return yield* store(ctx, ctx.store.addPending(p.messages), undefined)
+        // Kept even before this peer acts as leader (it may still be settling in).
+        return yield* acceptMessages(ctx, envelope.from, p.messages, "handoff")
+      case "catchup":
+        return yield* acceptMessages(ctx, envelope.from, p.messages, "catchup")
+      case "held":
+        // Only the author's own messages move: an acknowledgement of others' ids changes nothing here.
+        return yield* advanceAll(
+          ctx,
+          p.ids.filter((id) => ctx.state.messageStates.get(id)?._tag === "sending"),
+          { _tag: "delivered" }
+        )
+      case "saveNow": {
+        const at = yield* now
+        if (!ctx.state.isLeader || !component(ctx).some((q) => samePeer(q, envelope.from))) return
+        if (at - ctx.state.lastSaveNowAt < SAVE_NOW_MIN_GAP_MS) return
+        ctx.state.lastSaveNowAt = at
+        return yield* saveNow
+      }
+      case "summary":
+        return yield* onSummary(ctx, envelope.from, p.since, p.ids)
       case "committed": {
         if (ctx.state.leader === undefined || !samePeer(ctx.state.leader, envelope.from)) {
           return yield* reject(ctx, envelope.from, "commit notice from a peer that is not the leader")
         }
         const ids = new Set<string>(p.ids)
         const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
-        return yield* store(ctx, ctx.store.markCommitted(pending.filter((m) => ids.has(m.id))), undefined)
+        yield* store(ctx, ctx.store.markCommitted(pending.filter((m) => ids.has(m.id))), undefined)
+        return yield* advanceAll(ctx, p.ids, savedAt(ctx, p.head))
+      }
+      case "typing":
+      case "topic": {
+        const kind = kindOf(p.conversation)
+        // Typing is accepted only in a conversation both sides are in; only named conversations are announced.
+        const fits =
+          Option.isSome(kind) &&
+          (p._tag === "typing" ? involves(p.conversation, envelope.from.username) && involves(p.conversation, ctx.self.username) : kind.value._tag === "named")
+        if (!fits) return yield* reject(ctx, envelope.from, `${p._tag} notice for ${p.conversation}, which does not fit`)
+        const at = yield* now
+        return yield* PubSub.publish(ctx.activity, { _tag: p._tag, conversation: p.conversation, from: envelope.from, at })
       }
     }
   })
+
+/**
+ * Tells those in a conversation that this user types (`typing`) or started it (`topic`):
+ * a direct conversation's other user only, everyone open otherwise. Nothing is stored.
+ */
+export const sendActivity = (ctx: PeerContext, kind: "typing" | "topic", conversation: ConversationId): Effect.Effect<void> =>
+  broadcast(ctx, (id, at) => ({
+    v: 1,
+    id,
+    type: "chat",
+    from: ctx.self,
+    to: Option.match(kindOf(conversation), {
+      onNone: () => null,
+      onSome: (k) => (k._tag === "direct" ? { username: sameUser(k.users[0], ctx.self.username) ? k.users[1] : k.users[0] } : null)
+    }),
+    timestamp: at,
+    payload: kind === "typing" ? { _tag: "typing", conversation } : { _tag: "topic", conversation }
+  }))

@@ -13,6 +13,7 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
+import { advanceAll, savedAt } from "./message-state.js"
 
 /** Commit time and author time may disagree by this much (clock skew between peers). */
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
@@ -30,10 +31,15 @@ export interface CommitterState {
   /** `committed` holds every message committed since this time (as of `head`); none before any read. */
   coveredSince: number | undefined
   readonly committed: Set<string>
+  /**
+   * Ids written on the way out whose outcome is not known yet (`exit-commit.ts`): a flush
+   * leaves them out, so a page that outlives its exit write does not commit them twice.
+   */
+  readonly exiting: Set<string>
 }
 
 /** A committer that knows nothing yet. */
-export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set() })
+export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set() })
 
 /** Takes in what a read of the history since `since` returned. */
 export const absorb = (c: CommitterState, slice: CommittedSlice, since: number): void => {
@@ -50,7 +56,8 @@ export interface FlushReport {
   readonly conflicts: number
 }
 
-const remember = (c: CommitterState, ids: Iterable<string>) => {
+/** Records ids as committed (bounded: the oldest are forgotten first). */
+export const remember = (c: CommitterState, ids: Iterable<string>) => {
   for (const id of ids) c.committed.add(id)
   if (c.committed.size > MAX_REMEMBERED_COMMITTED) {
     const drop = c.committed.size - MAX_REMEMBERED_COMMITTED
@@ -88,7 +95,7 @@ const mustRead = (c: CommitterState, pending: ReadonlyArray<Message>): boolean =
 export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
   ctx.flushLock.withPermits(1)(
     Effect.gen(function* () {
-      const pending = yield* ctx.store.pending
+      const pending = (yield* ctx.store.pending).filter((m) => !c.exiting.has(m.id))
       const empty: FlushReport = { committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 }
       if (pending.length === 0) return empty
       if (mustRead(c, pending)) yield* resync(ctx, c, pending)
@@ -102,6 +109,8 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           c.head = Option.some(result.right.head)
           remember(c, batch.map((m) => m.id))
           yield* ctx.store.markCommitted([...already, ...batch])
+          // Shown saved as soon as the commit landed (the notice to the others goes through the actor).
+          yield* advanceAll(ctx, [...already, ...batch].map((m) => m.id), savedAt(ctx, result.right.head))
           yield* ctx.inActor(announceCommitted(ctx, [...already, ...batch], result.right.head))
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }

@@ -5,14 +5,24 @@
 import { Clock, Effect, type PubSub, type Queue } from "effect"
 import type { Envelope } from "../domain/envelope.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
-import type { Message } from "../domain/message.js"
+import type { ConversationId, Message } from "../domain/message.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import type { ConversationRepoService } from "../ports/ConversationRepo.js"
 import type { LocalStoreService } from "../ports/LocalStore.js"
 import type { PeerTransportService } from "../ports/PeerTransport.js"
 import type { PresenceService } from "../ports/Presence.js"
 import type { PeerConfig } from "./config.js"
+import type { MessageStatus } from "./message-state.js"
 import { MAX_REJECTIONS_KEPT, type PeerState } from "./peer-state.js"
+
+/** Something a neighbor did in a conversation that is not a message: it types, or it started the conversation. */
+export interface Activity {
+  readonly _tag: "typing" | "topic"
+  readonly conversation: ConversationId
+  readonly from: PeerId
+  /** Epoch ms on this peer's clock when it arrived. */
+  readonly at: number
+}
 
 /** One peer's shared context. */
 export interface PeerContext {
@@ -29,6 +39,8 @@ export interface PeerContext {
   readonly fork: (effect: Effect.Effect<void, unknown>) => Effect.Effect<void>
   /** Chat messages as they arrive or are sent, for the UI. */
   readonly messages: PubSub.PubSub<Message>
+  /** Typing notices and announced conversations from neighbors (never stored or committed). */
+  readonly activity: PubSub.PubSub<Activity>
   /** Custom envelopes as they arrive, for extensions (calls). */
   readonly custom: PubSub.PubSub<Envelope>
   /** Call slots addressed to this session, as presence reads find them (for the calls service). */
@@ -45,6 +57,8 @@ export interface PeerContext {
    * Several nudges before the actor gets to it are one.
    */
   readonly nudge: Effect.Effect<void>
+  /** Messages' state changes, for the UI. */
+  readonly statuses: PubSub.PubSub<MessageStatus>
 }
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */
@@ -62,15 +76,40 @@ export const presenceAnswerWindowMs = (ctx: PeerContext): number =>
 /** The current time in epoch ms. */
 export const now = Clock.currentTimeMillis
 
-/** Remembers a refused frame, entry or signal for the UI (bounded). */
-export const reject = (ctx: PeerContext, from: PeerId | string, reason: string): Effect.Effect<void> =>
+/** Remembers a refused frame, entry or signal for the UI (bounded), counted under `kind`. */
+export const reject = (ctx: PeerContext, from: PeerId | string, reason: string, kind = "other"): Effect.Effect<void> =>
   Effect.flatMap(now, (at) =>
     Effect.sync(() => {
       const r = ctx.state.rejections
       r.push({ at, from: typeof from === "string" ? from : peerKey(from), reason })
       if (r.length > MAX_REJECTIONS_KEPT) r.splice(0, r.length - MAX_REJECTIONS_KEPT)
+      ctx.state.refused.set(kind, (ctx.state.refused.get(kind) ?? 0) + 1)
     })
   )
+
+/** Refuses something a peer sent, with its kind first in the reason (counted per kind for the UI). */
+export const refuse = (ctx: PeerContext, from: PeerId | string, kind: string, detail: string): Effect.Effect<void> =>
+  reject(ctx, from, `${kind}: ${detail}`, kind)
+
+/** Adds `key` to a set that keeps at most `max` keys (the oldest go first). */
+export const remember = (set: Set<string>, key: string, max: number): void => {
+  set.add(key)
+  if (set.size > max) set.delete(set.values().next().value!)
+}
+
+/**
+ * Records one event of `key` at `at` and tells whether it stays within `max` per `windowMs`
+ * (a sliding window). Keys whose window emptied are dropped, so the map stays small.
+ */
+export const withinRate = (windows: Map<string, Array<number>>, key: string, at: number, max: number, windowMs: number): boolean => {
+  const times = windows.get(key) ?? []
+  while (times.length > 0 && times[0]! <= at - windowMs) times.shift()
+  if (times.length >= max) return false
+  times.push(at)
+  windows.set(key, times)
+  if (windows.size > 1_000) for (const [k, t] of windows) if (t.length === 0 || t[t.length - 1]! <= at - windowMs) windows.delete(k)
+  return true
+}
 
 /** A fresh envelope id from this session. */
 export const envelopeId = (ctx: PeerContext, at: number): string => {

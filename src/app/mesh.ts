@@ -11,11 +11,13 @@ import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type Env
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { electLeader } from "../domain/election.js"
-import { componentOf, relayTo } from "../domain/mesh-view.js"
+import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
 import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
+import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+import { withoutGhosts } from "./people.js"
 
 /** Peers with an open connection. */
 export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
@@ -85,21 +87,43 @@ const touch = (ctx: PeerContext): void => {
   ctx.state.meshVersion += 1
 }
 
-/** The peers this peer can reach through the mesh, itself included (recomputed only after a change). */
+/** What this peer saw of `peer`: whether it answered, since when it is known, whether presence shows it. */
+export const evidenceOf = (ctx: PeerContext, peer: PeerId): SessionEvidence => {
+  const key = peerKey(peer)
+  return { answeredAt: ctx.state.firstOpen.get(key), firstSeenAt: ctx.state.firstKnown.get(key), inPresence: ctx.state.known.has(key) }
+}
+
+/** Whether a session named in a neighbor list is believed (seen in presence or heard from). */
+const believed = (ctx: PeerContext, peer: PeerId): boolean => believesListed(evidenceOf(ctx, peer))
+
+/** How long a session never heard from may hold a role: as long as an offer through presence stays valid. */
+export const roleGraceMs = (ctx: PeerContext): number => ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
+
+/** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
+export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
+  const grace = roleGraceMs(ctx)
+  return peers.filter((p) => samePeer(p, ctx.self) || mayHoldRole(evidenceOf(ctx, p), at, grace))
+}
+
+/**
+ * The peers this peer can reach through the mesh, itself included (recomputed only after a
+ * change). Neighbor lists count only for sessions this peer sees in presence or heard from.
+ */
 export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   const s = ctx.state
-  if (s.componentCache?.version !== s.meshVersion) {
-    s.componentCache = { version: s.meshVersion, members: componentOf(ctx.self, openPeers(ctx), s.reports) }
+  if (s.componentCache?.version !== s.meshVersion || s.componentCache.presenceVersion !== s.presenceVersion) {
+    const reports = new Map<string, NeighborReport>()
+    for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: r.neighbors.filter((n) => believed(ctx, n)) })
+    s.componentCache = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
   }
   return s.componentCache.members
 }
 
-/** The leader of this peer's component (`component(ctx)`), recomputed only when the component changes. */
-export const leaderOf = (ctx: PeerContext, comp: ReadonlyArray<PeerId>): PeerId | undefined => {
-  const s = ctx.state
-  if (s.leaderCache?.component !== comp) s.leaderCache = { component: comp, leader: Option.getOrUndefined(electLeader(comp)) }
-  return s.leaderCache.leader
-}
+/** The members of this peer's component that may hold a role now. */
+export const roleComponent = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => roleHolders(ctx, component(ctx), at)
+
+/** The leader of this peer's component: its smallest member that answers (a silent or phantom session never leads). */
+export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined => Option.getOrUndefined(electLeader(roleComponent(ctx, at)))
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -256,6 +280,30 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   )
 }
 
+/** Most offers one neighbor may relay to this peer per minute (a real mesh needs one per joiner). */
+export const MAX_RELAYED_OFFERS_PER_MINUTE = 10
+/** Most names from neighbor lists remembered as looked up in presence. */
+export const MAX_LOOKED_UP = 1_000
+
+/** Most relayed offers held while this peer reads presence for their senders' fingerprints. */
+export const MAX_DEFERRED_OFFERS = 8
+
+/** Asks the poller for a read soon: a neighbor named, or a relayed offer came from, a session not seen in presence yet. */
+const requestPresenceCheck = (ctx: PeerContext): Effect.Effect<void> => {
+  if (ctx.state.presenceCheckDue) return Effect.void
+  ctx.state.presenceCheckDue = true
+  return ctx.wakePoller
+}
+
+/** After a presence read: the offers that waited for it are acted on, or refused when their sender still publishes no fingerprint. */
+export const replayDeferred = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    ctx.state.presenceCheckDue = false
+    const waiting = Array.from(ctx.state.deferred.values())
+    ctx.state.deferred.clear()
+    return Effect.forEach(waiting, (d) => handleDescription(ctx, d.origin, d.attempt, d.description, "mesh", d.relayedBy, true), { discard: true })
+  })
+
 /** Acts on an offer or answer addressed to this peer, from the presence channel or the mesh. */
 export const handleDescription = (
   ctx: PeerContext,
@@ -263,11 +311,21 @@ export const handleDescription = (
   attempt: string,
   description: Description,
   via: "presence" | "mesh",
-  relayedBy?: PeerId
+  relayedBy?: PeerId,
+  deferredOnce = false
 ): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const key = `${peerKey(origin)}/${attempt}/${description.type}`
     if (ctx.state.handled.has(key) || samePeer(origin, ctx.self)) return Effect.void
+    if (Option.isNone(fingerprintOf(ctx, origin))) {
+      // A session's SDP is checked against the fingerprint its entry publishes: with none, nothing
+      // proves who made it. A relayed offer from a joiner this peer has not read yet waits for one read.
+      if (description.type === "offer" && via === "mesh" && !deferredOnce && ctx.state.deferred.size < MAX_DEFERRED_OFFERS) {
+        ctx.state.deferred.set(peerKey(origin), { origin, attempt, description, relayedBy })
+        return requestPresenceCheck(ctx)
+      }
+      return refuse(ctx, origin, "no-fingerprint", `${description.type} from a session with no published fingerprint`)
+    }
     ctx.state.handled.add(key)
     if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     const link = linkOf(ctx, origin, at)
@@ -275,7 +333,7 @@ export const handleDescription = (
     const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
     if (description.type === "offer") {
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
-      if (via === "presence" && !answersPresenceOffer(ctx.self, component(ctx), origin)) return Effect.void
+      if (via === "presence" && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) return Effect.void
       if (link.state === "open" && link.attempt === attempt) return Effect.void
       if (link.state === "open") touch(ctx)
       link.state = "signaling"
@@ -348,15 +406,27 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       ctx.state.reports.set(peerKey(from), { peer: from, neighbors: changed ? listed : (previous?.neighbors ?? []), heardAt: at })
       if (changed) {
         touch(ctx)
-        for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+        // Only sessions this peer also sees in presence or heard from: a phantom costs nothing.
+        // A name not seen yet (a joiner, or a phantom) is looked up with one read of presence, once.
+        let unknown = false
+        for (const n of listed) {
+          if (samePeer(n, ctx.self)) continue
+          if (believed(ctx, n)) linkOf(ctx, n, at)
+          else if (!ctx.state.lookedUp.has(peerKey(n))) {
+            remember(ctx.state.lookedUp, peerKey(n), MAX_LOOKED_UP)
+            unknown = true
+          }
+        }
+        const check = unknown ? requestPresenceCheck(ctx) : Effect.void
         // A new route may let this peer offer through the mesh now (a list resent unchanged brings none):
         // act at once only when it names a peer this one is to offer to and could (others wait for the tick).
         if (
           (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) &&
-          listed.some((n) => mayOfferThroughMesh(ctx, n, at))
+          listed.some((n) => believed(ctx, n) && mayOfferThroughMesh(ctx, n, at))
         ) {
-          return ctx.nudge
+          return Effect.zipRight(check, ctx.nudge)
         }
+        return check
       }
       return Effect.void
     }
@@ -367,7 +437,13 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (direct?.state !== "open") return reject(ctx, from, "signal for a peer this session is not connected to")
       return sendTo(ctx, p.target, { ...envelope, id: envelopeId(ctx, at), from: ctx.self, timestamp: at })
     }
-    if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
+    if (p._tag === "description") {
+      // Offers relayed by one neighbor are bounded per minute: invented senders cost little.
+      if (p.description.type === "offer" && !withinRate(ctx.state.relayedOffers, peerKey(from), at, MAX_RELAYED_OFFERS_PER_MINUTE, 60_000)) {
+        return refuse(ctx, from, "relayed-offer-rate", `more than ${MAX_RELAYED_OFFERS_PER_MINUTE} relayed offers in a minute`)
+      }
+      return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
+    }
     return Effect.void
   })
 
@@ -454,10 +530,13 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     for (const key of s.outsideSince.keys()) if (members.has(key) || !wanted.has(key)) s.outsideSince.delete(key)
     for (const p of online) if (!members.has(peerKey(p)) && !s.outsideSince.has(peerKey(p))) s.outsideSince.set(peerKey(p), at)
     const live = livePeers(ctx, at)
+    // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
+    const roleComp = roleHolders(ctx, comp, at)
     const sponsored = new Set(
       [
-        ...presenceOfferTargets(ctx.self, comp, live),
-        ...patientOfferTargets(ctx.self, comp, online, (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
+        ...presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)]),
+        // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
+        ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)
     )
     const open = openPeers(ctx)
@@ -483,6 +562,8 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       }
       if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
       if (!isOfferer(ctx.self, link.peer)) continue
+      // No published fingerprint, no way to check its answer: such a session is not offered to.
+      if (Option.isNone(fingerprintOf(ctx, link.peer))) continue
       if (Option.isSome(relayTo(link.peer, open, s.reports))) yield* startOffer(ctx, link, "mesh", at)
       else if (sponsored.has(key)) yield* startOffer(ctx, link, "presence", at)
     }

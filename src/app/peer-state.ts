@@ -7,6 +7,9 @@ import type { PeerId } from "../domain/identity.js"
 import type { LinkState } from "../domain/link.js"
 import type { NeighborReport } from "../domain/mesh-view.js"
 import type { PresenceCallSlot, PresenceEntry } from "../domain/presence-doc.js"
+import type { Message } from "../domain/message.js"
+import type { MessageState } from "./message-state.js"
+import type { Description } from "../domain/envelope.js"
 
 /** The mesh manager's record of the connection to one peer. */
 export interface Link {
@@ -74,15 +77,13 @@ export interface PeerState {
   lastNeighborsAt: number
   /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
   meshVersion: number
-  componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  componentCache: { readonly version: number; readonly presenceVersion: number; readonly members: ReadonlyArray<PeerId> } | undefined
   neighborsCache: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
   /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
   readonly onlineCache: Map<
     number,
     { readonly meshVersion: number; readonly presenceVersion: number; readonly from: number; readonly until: number; readonly peers: ReadonlyArray<PeerId> }
   >
-  /** The leader of the component it was computed from. */
-  leaderCache: { readonly component: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
   /** `livePeers` for the online list and component it was computed from. */
   liveCache: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
   /** Bumped whenever a read of the presence channel changed what it shows. */
@@ -103,12 +104,35 @@ export interface PeerState {
   /** The leader this peer last handed its uncommitted messages to. */
   handedTo: string | undefined
   readonly rejections: Array<Rejection>
+  /** How many items were refused, by kind (shown by the client and the Node peer). */
+  readonly refused: Map<string, number>
+  /** Relayed offers per relaying neighbor in the last minute. */
+  readonly relayedOffers: Map<string, Array<number>>
+  /** Chat messages per sender in the current window, and how often it went over. */
+  readonly chatRate: Map<string, Array<number>>
+  readonly chatExcess: Map<string, Array<number>>
+  /** Names from neighbor lists already looked up in presence (a phantom triggers one read, not one per list). */
+  readonly lookedUp: Set<string>
+  /** Relayed offers waiting for a presence read that may publish their sender's fingerprint. */
+  readonly deferred: Map<string, { readonly origin: PeerId; readonly attempt: string; readonly description: Description; readonly relayedBy: PeerId | undefined }>
+  /** Whether the poller should read soon to look up sessions named in the mesh. */
+  presenceCheckDue: boolean
+  /** Whether the presence document was unreadable at the last read (the refresher rewrites it at once). */
+  repairDue: boolean
+  /** Fingerprints seen in any good read, kept when an entry is lost (a deleted or damaged file). */
+  readonly fingerprints: Map<string, string>
   /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
   readonly firstKnown: Map<string, number>
   readonly firstOpen: Map<string, number>
   attemptSeq: number
   messageSeq: number
   closing: boolean
+  /** Where recent messages stand (bounded, oldest forgotten first: `MAX_TRACKED_STATES`). */
+  readonly messageStates: Map<string, MessageState>
+  /** Messages held recently, by id, oldest first (bounded: `MAX_RECENT_MESSAGES`): catch-up's window. */
+  readonly recent: Map<string, Message>
+  /** When a member's "save now" last made this leader commit. */
+  lastSaveNowAt: number
 }
 
 /** What a UI (or the simulator) sees of one peer. */
@@ -122,6 +146,32 @@ export interface PeerView {
   readonly rateNotice: RateNotice | undefined
   readonly presenceProblem: string | undefined
   readonly rejections: ReadonlyArray<Rejection>
+  /** How many messages this device holds that it has not seen committed ("waiting to be saved"). */
+  readonly waiting: number
+  /** The people online (users), each with their sessions folded under them. */
+  readonly people: ReadonlyArray<Person>
+  /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
+  readonly refused: Readonly<Record<string, number>>
+}
+
+/**
+ * What the UI says of one session: "self" (this one), a connection state, or "away":
+ * not heard from (its presence entry was not refreshed and it answered no offer, or
+ * it left), so it is no longer someone to connect to.
+ */
+export type SessionState = LinkState | "self" | "away"
+
+/** One session of a person. */
+export interface PersonSession {
+  readonly peer: PeerId
+  readonly state: SessionState
+  readonly leader: boolean
+}
+
+/** A user and their sessions (tabs, processes), self first, then by session id. */
+export interface Person {
+  readonly username: string
+  readonly sessions: ReadonlyArray<PersonSession>
 }
 
 /** A full neighbor list goes out at least this often, even unchanged. */

@@ -10,20 +10,24 @@ import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
-import { ConversationRepo } from "../ports/ConversationRepo.js"
+import { ConversationRepo, type ConversationRepoService } from "../ports/ConversationRepo.js"
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
-import { handoff, onChat, sendChat } from "./chat.js"
+import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
+import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
+import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
+import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats } from "./mesh.js"
+import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
+import { component, leaderOf, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
+import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -34,28 +38,63 @@ export interface PeerHandle {
   readonly messages: Stream.Stream<Message>
   /** Custom envelopes as they arrive. */
   readonly custom: Stream.Stream<Envelope>
+  /** Neighbors typing in a conversation, or announcing one they started. */
+  readonly activity: Stream.Stream<Activity>
+  /** Tells those in `conversation` that this user types, or that it started the conversation (never committed). */
+  readonly sendActivity: (kind: Activity["_tag"], conversation: ConversationId) => Effect.Effect<void>
+  /** The committed history in the repository, beyond what the device holds: its conversations and pages of it. */
+  readonly archive: Pick<ConversationRepoService, "conversations" | "readPage">
   /** The peer's current view (connections, online peers, leader, notices). */
   readonly view: Effect.Effect<PeerView>
   /** The last messages of a conversation held locally. */
   readonly history: (conversation: ConversationId, limit: number) => Effect.Effect<ReadonlyArray<Message>>
   /** Commits now if this peer leads (a manual flush); serialized with every other flush. */
   readonly flushNow: Effect.Effect<FlushReport>
+  /**
+   * Commit on the way out (a page being closed or hidden): if this peer leads, starts one
+   * write per conversation that outlives the page, within its budget, and returns what it
+   * started; synchronous with the browser's adapters, so `pagehide` can run it.
+   */
+  readonly commitOnExit: Effect.Effect<ExitCommit>
+  /**
+   * How many messages no other peer holds would wait in this device's store if the page
+   * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
+   */
+  readonly waitingOnExit: (online: boolean) => Effect.Effect<number>
+  /**
+   * "Save now": a leader commits at once (and this completes when the commit did); a
+   * member asks the leader to ("asked"); with no leader reachable nothing happens ("no-leader").
+   */
+  readonly saveNow: Effect.Effect<SaveNowOutcome>
+  /** Messages' state changes (sending, delivered, saved) as they happen. */
+  readonly statuses: Stream.Stream<MessageStatus>
+  /** The current state of a message this device holds. */
+  readonly stateOf: (message: Message) => Effect.Effect<MessageState>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
   /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
   readonly callFallback: CallFallback
 }
 
+/** What "save now" did. */
+export type SaveNowOutcome =
+  | { readonly _tag: "committed"; readonly report: FlushReport }
+  | { readonly _tag: "asked"; readonly leader: PeerId }
+  | { readonly _tag: "no-leader" }
+
 /**
  * Brings what was committed since `since` into the device's history, so a new
  * browser shows recent history too (and knows those messages are committed).
  */
-const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number): Effect.Effect<void> =>
+const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number, startedAt: number): Effect.Effect<void> =>
   ctx.repo.readSince(since).pipe(
     Effect.flatMap((slice) => {
       // The committer starts from the same read, should this peer come to lead.
       absorb(committer, slice, since)
-      return ctx.store.markCommitted(slice.messages)
+      const recent = slice.messages.filter((m) => m.sentAt >= startedAt - CATCHUP_WINDOW_MS && !ctx.state.recent.has(m.id))
+      remember(ctx, recent)
+      // Shown at once, like messages that arrive: recent ones only (older history is read when a conversation opens).
+      return Effect.zipRight(ctx.store.markCommitted(slice.messages), Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true }))
     }),
     Effect.catchAll((e) => reject(ctx, "repository", `could not load history: ${e._tag}`))
   )
@@ -64,6 +103,8 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number)
 export interface PeerOptions {
   readonly self: PeerId
   readonly config?: Partial<PeerConfig>
+  /** Where the peer publishes the messages it shows (the simulator subscribes before the peer starts). */
+  readonly displayed?: PubSub.PubSub<Message>
 }
 
 /** A new session's state. */
@@ -88,7 +129,6 @@ export const initialState = (startedAt: number): PeerState => ({
   neighborsCache: undefined,
   onlineCache: new Map(),
   liveCache: undefined,
-  leaderCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
@@ -103,15 +143,27 @@ export const initialState = (startedAt: number): PeerState => ({
   lastHandoffAt: 0,
   handedTo: undefined,
   rejections: [],
+  refused: new Map(),
+  relayedOffers: new Map(),
+  chatRate: new Map(),
+  chatExcess: new Map(),
+  lookedUp: new Set(),
+  deferred: new Map(),
+  presenceCheckDue: false,
+  repairDue: false,
+  fingerprints: new Map(),
   firstKnown: new Map(),
   firstOpen: new Map(),
   attemptSeq: 0,
   messageSeq: 0,
-  closing: false
+  closing: false,
+  messageStates: new Map(),
+  recent: new Map(),
+  lastSaveNowAt: 0
 })
 
 /** The view a UI renders. */
-const viewOf = (ctx: PeerContext, at: number): PeerView => ({
+const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   self: ctx.self,
   links: Array.from(ctx.state.links.values()).map((l) => ({ peer: l.peer, state: l.state })),
   online: onlinePeers(ctx, at),
@@ -120,7 +172,10 @@ const viewOf = (ctx: PeerContext, at: number): PeerView => ({
   isLeader: ctx.state.isLeader,
   rateNotice: ctx.state.rateNotice,
   presenceProblem: ctx.state.presenceProblem,
-  rejections: [...ctx.state.rejections]
+  rejections: [...ctx.state.rejections],
+  waiting,
+  people: peopleOf(ctx, at),
+  refused: Object.fromEntries(ctx.state.refused)
 })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
@@ -156,8 +211,10 @@ export const startPeer = (
       inActor: (effect) => Queue.offer(actor, effect).pipe(Effect.asVoid),
       fork: (effect) =>
         FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
-      messages: yield* PubSub.unbounded<Message>(),
+      messages: options.displayed ?? (yield* PubSub.unbounded<Message>()),
+      statuses: yield* PubSub.unbounded<MessageStatus>(),
       custom: yield* PubSub.unbounded<Envelope>(),
+      activity: yield* PubSub.sliding<Activity>(256),
       callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
       wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
@@ -169,6 +226,8 @@ export const startPeer = (
       })
     }
     const committer = initialCommitter()
+    // A member's "save now": the leader commits in the background (the asker sees the commit notice).
+    const commitAtOnce: Effect.Effect<void> = ctx.fork(Effect.asVoid(flush(ctx, committer)))
 
     // Runs every `tickMs` for the whole session: everything it decides is plain code, and
     // effects run only for what is due (most ticks have nothing to do).
@@ -187,8 +246,8 @@ export const startPeer = (
     /** Takes up or gives up leading, and commits or hands off what is due. */
     const lead = (at: number): Effect.Effect<void> => {
       const s = ctx.state
-      const comp = component(ctx)
-      const leader = leaderOf(ctx, comp)
+      const comp = roleComponent(ctx, at)
+      const leader = leaderOf(ctx, at)
       // Only the component's smallest peer can act as leader: the rest need not ask.
       const eligible =
         leader !== undefined &&
@@ -196,7 +255,8 @@ export const startPeer = (
         actsAsLeader({
           self: ctx.self,
           component: comp,
-          online: livePeers(ctx, at),
+          // A silent entry past its grace is not waited for either.
+          online: roleHolders(ctx, livePeers(ctx, at), at),
           upForMs: at - s.startedAt,
           graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
         })
@@ -224,7 +284,7 @@ export const startPeer = (
     }
 
     const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
-      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
+      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`, incoming.error.reason)
       const envelope = incoming.envelope
       return Effect.clockWith((clock) => {
         const at = clock.unsafeCurrentTimeMillis()
@@ -235,7 +295,7 @@ export const startPeer = (
           case "signal":
             return onMeshEnvelope(ctx, envelope, at)
           case "chat":
-            return onChat(ctx, envelope)
+            return onChat(ctx, envelope, commitAtOnce)
           case "custom":
             return PubSub.publish(ctx.custom, envelope)
         }
@@ -255,17 +315,18 @@ export const startPeer = (
         )
       )
     yield* pump(incoming, onIncoming)
-    yield* pump(events, (e) => onChannel(ctx, e))
+    // A link that opens starts catch-up: each side tells the other what it holds of its window.
+    yield* pump(events, (e) => Effect.zipRight(onChannel(ctx, e), e.state === "open" ? sendSummary(ctx, e.peer) : Effect.void))
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
     yield* ctx.fork(pollLoop(ctx))
-    yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs))
+    yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs, startedAt))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
-        const presumptive = Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now)), (l) => samePeer(l, ctx.self))
         if (ctx.state.isLeader || presumptive) yield* flush(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
@@ -287,11 +348,36 @@ export const startPeer = (
         ),
       messages: Stream.fromPubSub(ctx.messages),
       custom: Stream.fromPubSub(ctx.custom),
-      view: Effect.map(now, (at) => viewOf(ctx, at)),
+      activity: Stream.fromPubSub(ctx.activity),
+      sendActivity: (kind, conversation) => ctx.inActor(sendActivity(ctx, kind, conversation)),
+      archive: { conversations: ctx.repo.conversations, readPage: ctx.repo.readPage },
+      view: Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length)),
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
+      // Our own messages go first: the others were received from someone who may still hold them.
+      commitOnExit: Effect.flatMap(
+        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
+        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
+      ),
+      // Held by nobody else: our own messages while no link is open to pass them on.
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
+      saveNow: Effect.suspend((): Effect.Effect<SaveNowOutcome> => {
+        if (ctx.state.isLeader) return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
+        const leader = ctx.state.leader
+        if (leader === undefined || samePeer(leader, ctx.self) || ctx.state.links.get(peerKey(leader))?.state !== "open") {
+          return Effect.succeed({ _tag: "no-leader" } as const)
+        }
+        return Effect.as(
+          Effect.flatMap(now, (at) =>
+            sendTo(ctx, leader, { v: 1, id: envelopeId(ctx, at), type: "chat", from: ctx.self, to: { username: leader.username, sessionId: leader.sessionId }, timestamp: at, payload: { _tag: "saveNow" } })
+          ),
+          { _tag: "asked", leader } as const
+        )
+      }),
+      statuses: Stream.fromPubSub(ctx.statuses),
+      stateOf: (message) => stateOf(ctx, message),
       state: ctx.state,
       callFallback: makeCallFallback(ctx)
     } satisfies PeerHandle

@@ -13,7 +13,7 @@ import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, handleDescription } from "./mesh.js"
+import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
 
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
@@ -40,7 +40,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // formed in parts (peers starting together) joins up within seconds.
   const bridging =
     Array.from(s.outsideSince.values()).some((since) => at - since < BRIDGING_FAST_POLL_MS) &&
-    Option.exists(electLeader(component(ctx)), (p) => samePeer(p, ctx.self))
+    Option.exists(electLeader(roleComponent(ctx, at)), (p) => samePeer(p, ctx.self))
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
     maxMs: ctx.config.pollMaxMs,
@@ -50,12 +50,12 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   })
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
-  if (joining || awaiting || bridging || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
+  if (joining || awaiting || bridging || s.presenceCheckDue || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
   // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
   // of the component, which answers bridging offers and sponsors joiners, reads at the base
   // pace; the others learn of joiners through the mesh and read rarely.
   const comp = component(ctx)
-  const smallest = electLeader(comp)
+  const smallest = electLeader(roleComponent(ctx, at))
   const bridges = Option.isSome(smallest) && samePeer(smallest.value, ctx.self)
   if (ctx.presence.form === "file") return budgeted
   return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
@@ -90,7 +90,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
     s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
-    if (!snap.changed) return
+    if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
     s.online = new Map(
@@ -104,6 +104,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     }
     // Call slots go to the calls service, which drops what it already applied or is stale.
     for (const slot of snap.document.calls ?? []) if (samePeer(slot.to, ctx.self)) yield* PubSub.publish(ctx.callSlots, slot)
+    // Relayed offers that waited for their senders' fingerprints.
+    yield* replayDeferred(ctx)
     // New peers online: the sponsor offers to them now, not at the next tick.
     yield* ctx.nudge
   })
@@ -134,9 +136,10 @@ export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
 }
 
 /** The peers whose entries this peer refreshes, or none when another peer does it. */
-const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
+const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const comp = component(ctx)
-  const mine = ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username))
+  // Only sessions that answer: a silent one neither refreshes nor is kept alive by a refresh.
+  const mine = roleHolders(ctx, ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username)), at)
   const refresher = electLeader(mine)
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
@@ -201,7 +204,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
     const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
-    const scope = refreshScope(ctx)
+    const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
     const refreshDue =

@@ -98,3 +98,25 @@ export const parseFile = (
   })
   return { messages, skipped }
 }
+
+/** Whether a folder name is a day folder (`yyyy-mm-dd`). */
+export const isDayFolder = (name: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(name)
+
+/** Whether a file name is a history file (`<commit time>-<batch hash>.jsonl`). */
+export const isHistoryFileName = (name: string): boolean => FILE_NAME.test(name)
+
+/** A history file's key within its conversation, `yyyy-mm-dd/<file name>`: keys sort in commit order. */
+export const historyKey = (day: string, name: string): string => `${day}/${name}`
+
+/**
+ * The keys one page reads: the newest `max` of `keys` strictly before `before` (all when
+ * none), newest first, and whether older keys remain after them.
+ */
+export const pageKeys = (
+  keys: ReadonlyArray<string>,
+  before: Option.Option<string>,
+  max: number
+): { readonly taken: ReadonlyArray<string>; readonly more: boolean } => {
+  const older = keys.filter((k) => Option.match(before, { onNone: () => true, onSome: (b) => k < b })).sort().reverse()
+  return { taken: older.slice(0, max), more: older.length > max }
+}

@@ -6,7 +6,7 @@
  */
 import { Data, Either, ParseResult, Schema } from "effect"
 import { PeerId, samePeer, SessionId, Username } from "./identity.js"
-import { Message, MessageId } from "./message.js"
+import { ConversationId, Message, MessageId } from "./message.js"
 
 /** Largest encoded envelope, in UTF-8 bytes. Transports chunk below this; nothing larger is decoded. */
 export const MAX_ENVELOPE_BYTES = 1024 * 1024
@@ -14,6 +14,13 @@ export const MAX_ENVELOPE_BYTES = 1024 * 1024
 export const MAX_HANDOFF_MESSAGES = 500
 /** Most message ids one commit notice may carry. */
 export const MAX_COMMITTED_IDS = 5_000
+/** Most message ids one "held" acknowledgement may carry. */
+export const MAX_HELD_IDS = 1_000
+/**
+ * Most message ids a catch-up summary may list: the uncommitted window and recent
+ * history, never the whole history. A longer window lists its newest ids only.
+ */
+export const MAX_SUMMARY_IDS = 2_000
 /** Most neighbors one in-mesh heartbeat may list. */
 export const MAX_NEIGHBORS = 256
 /** Longest SDP accepted from a peer. */
@@ -51,14 +58,31 @@ export const Recipient = Schema.Struct({ username: Username, sessionId: Schema.o
 /** Whom an envelope is for. */
 export type Recipient = typeof Recipient.Type
 
-/** Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a leader's commit notice. */
+/**
+ * Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a
+ * leader's commit notice; an acknowledgement that a peer now holds messages (`held`); a
+ * non-leader asking the leader to commit now (`saveNow`); catch-up when a link opens: each
+ * side lists the ids it holds of its recent window (`summary`), the other sends what that
+ * list lacks (`catchup`, bounded like a hand-off); and what is never committed: someone
+ * typing in a conversation, and a new conversation announced to those online.
+ */
 export const ChatPayload = Schema.Union(
   Schema.TaggedStruct("message", { message: Message }),
   Schema.TaggedStruct("handoff", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) }),
   Schema.TaggedStruct("committed", {
     ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_COMMITTED_IDS)),
     head: Schema.String.pipe(Schema.maxLength(128))
-  })
+  }),
+  Schema.TaggedStruct("typing", { conversation: ConversationId }),
+  Schema.TaggedStruct("topic", { conversation: ConversationId }),
+  Schema.TaggedStruct("held", { ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_HELD_IDS)) }),
+  Schema.TaggedStruct("saveNow", {}),
+  Schema.TaggedStruct("summary", {
+    /** The oldest author time the summary covers: messages older than it are not asked for. */
+    since: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+    ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_SUMMARY_IDS))
+  }),
+  Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) })
 )
 /** Chat traffic. */
 export type ChatPayload = typeof ChatPayload.Type

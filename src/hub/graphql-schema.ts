@@ -16,6 +16,15 @@ type Query {
   repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
   node(id: ID!): Node
   rateLimit(dryRun: Boolean = false): RateLimit
+  search(after: String, before: String, first: Int, last: Int, query: String!, type: SearchType!): SearchResultItemConnection!
+}
+
+enum SearchType { DISCUSSION ISSUE REPOSITORY USER }
+union SearchResultItem = Discussion
+type SearchResultItemEdge { cursor: String! node: SearchResultItem }
+type SearchResultItemConnection {
+  codeCount: Int! discussionCount: Int! issueCount: Int! repositoryCount: Int! userCount: Int! wikiCount: Int!
+  edges: [SearchResultItemEdge] nodes: [SearchResultItem] pageInfo: PageInfo!
 }
 
 type Mutation {
@@ -69,7 +78,7 @@ type DiscussionEdge { cursor: String! node: Discussion }
 type DiscussionConnection { edges: [DiscussionEdge] nodes: [Discussion] pageInfo: PageInfo! totalCount: Int! }
 
 type DiscussionComment implements Node {
-  id: ID! body: String! url: URI! author: Actor
+  id: ID! body: String! url: URI! author: Actor editor: Actor
   createdAt: DateTime! updatedAt: DateTime! lastEditedAt: DateTime deletedAt: DateTime
   discussion: Discussion replyTo: DiscussionComment isMinimized: Boolean!
   viewerCanUpdate: Boolean! viewerCanDelete: Boolean!

@@ -6,10 +6,11 @@
 import { buildSchema, execute, GraphQLError, validate, type DocumentNode, type OperationDefinitionNode } from "graphql"
 import { snapshot } from "../domain/budget.js"
 import { budgetsOf, charge, limitedReply } from "./budget-gate.js"
+import { ARCHIVED_MESSAGE, graphqlSecondaryRefusal } from "./fault-gate.js"
 import { githubError, parseForGithub } from "./graphql-github.js"
 import { HUB_SCHEMA_SDL } from "./graphql-schema.js"
 import { isoSeconds, json, type Ctx, type Reply } from "./http.js"
-import { newNodeId, statsOf, type Category, type Discussion, type DiscussionComment, type RepoState } from "./state.js"
+import { isMaintainer, newNodeId, statsOf, type Category, type Discussion, type DiscussionComment, type RepoState } from "./state.js"
 import { HTML_HOST } from "./rest/shapes.js"
 
 /** GitHub's page-size ceiling for every connection. */
@@ -114,8 +115,10 @@ const resolvers = (ctx: Ctx) => {
     lastEditedAt: c.edits.length === 0 ? null : isoSeconds(c.updatedAt),
     deletedAt: null,
     isMinimized: false,
-    viewerCanUpdate: c.author === viewer || repo.owner.login === viewer,
-    viewerCanDelete: c.author === viewer || repo.owner.login === viewer,
+    viewerCanUpdate: c.author === viewer || isMaintainer(state, repo, viewer),
+    viewerCanDelete: c.author === viewer || isMaintainer(state, repo, viewer),
+    // GitHub's `editor`: who last edited the comment (null when never edited).
+    editor: c.edits.length === 0 ? null : actor(c.edits[c.edits.length - 1]!.editor),
     discussion: () => discussionNode(repo, d),
     replyTo: () => {
       const parent = d.comments.find((x) => x.id === c.replyTo)
@@ -172,8 +175,11 @@ const resolvers = (ctx: Ctx) => {
     url: `${HTML_HOST}/${repo.fullName}`,
     isPrivate: true,
     hasDiscussionsEnabled: repo.discussionsEnabled,
-    discussionCategories: (args: PageArgs) =>
-      connection(repo.discussionsEnabled ? repo.categories.map((c) => categoryNode(repo, c)) : [], (_, i) => i, args, "discussionCategories"),
+    discussionCategories: (args: PageArgs & { filterByAssignable?: boolean | null }) => {
+      // `filterByAssignable`: only categories the viewer may start a discussion in (Announcements are maintainers-only).
+      const usable = repo.categories.filter((c) => args.filterByAssignable !== true || c.maintainersOnly !== true || isMaintainer(state, repo, viewer))
+      return connection(repo.discussionsEnabled ? usable.map((c) => categoryNode(repo, c)) : [], (_, i) => i, args, "discussionCategories")
+    },
     discussions: (args: PageArgs & { categoryId?: string | null; orderBy?: { field: string; direction: string } }) => {
       const field = args.orderBy?.field === "CREATED_AT" ? "createdAt" : "updatedAt"
       const sign = args.orderBy?.direction === "ASC" ? 1 : -1
@@ -211,7 +217,27 @@ const resolvers = (ctx: Ctx) => {
   }
   const checkBody = (body: string): string => (body.length > MAX_BODY_CHARS ? fail("UNPROCESSABLE", `Body is too long (maximum is ${MAX_BODY_CHARS} characters)`) : body)
   const mayEdit = (repo: RepoState, author: string, what: string): void => {
-    if (author !== viewer && repo.owner.login !== viewer) fail("FORBIDDEN", `${viewer} does not have permission to ${what}.`)
+    notArchived()
+    if (author !== viewer && !isMaintainer(state, repo, viewer)) fail("FORBIDDEN", `${viewer} does not have permission to ${what}.`)
+  }
+  const notArchived = (): void => {
+    if (state.faults.archived) fail("UNPROCESSABLE", ARCHIVED_MESSAGE)
+  }
+  // GitHub's search syntax, the part SkyGit uses: `repo:OWNER/NAME`, `in:title`, words and "quoted phrases".
+  const searchDiscussions = (query: string): Array<{ repo: RepoState; d: Discussion }> => {
+    const tokens = [...query.matchAll(/(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)/g)]
+    const repos = tokens.filter((t) => t[1] === "repo").map((t) => t[2]!.toLowerCase())
+    const titleOnly = tokens.some((t) => t[1] === "in" && t[2] === "title")
+    const terms = tokens.filter((t) => t[1] === undefined).map((t) => (t[3] ?? t[4] ?? "").toLowerCase()).filter((t) => t !== "")
+    const hits: Array<{ repo: RepoState; d: Discussion }> = []
+    for (const repo of state.repos.values()) {
+      if (!canSee(repo) || (repos.length > 0 && !repos.includes(repo.fullName.toLowerCase()))) continue
+      for (const d of repo.discussions) {
+        const text = (titleOnly ? d.title : `${d.title}\n${d.body}`).toLowerCase()
+        if (terms.every((t) => text.includes(t))) hits.push({ repo, d })
+      }
+    }
+    return hits.sort((x, y) => x.d.number - y.d.number)
   }
   const changed = (repo: RepoState) => {
     contentChanged = repo
@@ -219,6 +245,11 @@ const resolvers = (ctx: Ctx) => {
 
   const root = {
     viewer: () => actor(viewer),
+    search: (args: PageArgs & { query: string; type: string }) => {
+      const hits = args.type === "DISCUSSION" ? searchDiscussions(args.query) : []
+      const page = connection(hits.map((h) => discussionNode(h.repo, h.d)), (_, i) => i, args, "search")
+      return { ...page, discussionCount: hits.length, issueCount: 0, repositoryCount: 0, userCount: 0, wikiCount: 0, codeCount: 0 }
+    },
     rateLimit: () => {
       const b = snapshot(budgetsOf(state, viewer).graphql, ctx.now)
       return { cost: 1, limit: b.limit, nodeCount: 0, remaining: b.remaining, resetAt: isoSeconds(b.resetAt), used: b.used }
@@ -241,8 +272,13 @@ const resolvers = (ctx: Ctx) => {
     },
     createDiscussion: ({ input }: { input: { repositoryId: string; categoryId: string; title: string; body: string; clientMutationId?: string } }) => {
       const repo = findRepoById(input.repositoryId)
+      notArchived()
       if (!repo.discussionsEnabled) fail("UNPROCESSABLE", "Discussions are disabled for this repository.")
-      if (!repo.categories.some((c) => c.id === input.categoryId)) fail("NOT_FOUND", `Could not resolve to a node with the global id of '${input.categoryId}'`)
+      const category = repo.categories.find((c) => c.id === input.categoryId)
+      if (category === undefined) fail("NOT_FOUND", `Could not resolve to a node with the global id of '${input.categoryId}'`)
+      if (category?.maintainersOnly === true && !isMaintainer(state, repo, viewer)) {
+        fail("FORBIDDEN", `${viewer} does not have the correct permissions to execute \`CreateDiscussion\``)
+      }
       if (input.title.trim() === "") fail("UNPROCESSABLE", "Title can't be blank")
       const d: Discussion = {
         id: newNodeId(state, "D"),
@@ -261,6 +297,7 @@ const resolvers = (ctx: Ctx) => {
     },
     addDiscussionComment: ({ input }: { input: { discussionId: string; body: string; replyToId?: string | null; clientMutationId?: string } }) => {
       const { repo, d } = findDiscussion(input.discussionId)
+      notArchived()
       const replyTo = input.replyToId ?? undefined
       if (replyTo !== undefined && !d.comments.some((c) => c.id === replyTo && c.replyTo === undefined)) {
         fail("NOT_FOUND", `Could not resolve to a node with the global id of '${replyTo}'`)
@@ -325,6 +362,11 @@ export const graphqlHandler = async (ctx: Ctx): Promise<Reply> => {
   const op = operationOf(parsed.document, operationName)
   const creates =
     op?.operation === "mutation" && op.selectionSet.selections.some((s) => s.kind === "Field" && CONTENT_CREATING_MUTATIONS.has(s.name.value))
+  const secondary = graphqlSecondaryRefusal(ctx.state, login, ctx.now)
+  if (secondary !== undefined) {
+    statsOf(ctx.state, login).rateLimited++
+    return secondary
+  }
   const verdict = charge(ctx.state, login, "graphql", creates, ctx.now)
   if (verdict._tag === "Limited") {
     if (verdict.limit === "secondary") return limitedReply(ctx.state, login, verdict)

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto"
 import { charge, limitedReply, rateHeaders, type Resource } from "./budget-gate.js"
 import { corsHeaders, preflight, refusedBrowserHeader } from "./cors.js"
+import { emptyReadRefusal, writeRefusal } from "./fault-gate.js"
 import { defaultFaultBody, type FaultBook } from "./faults.js"
 import { ghError, json, notFound, type Ctx, type Reply, type Route } from "./http.js"
 import { statsOf, type Account, type HubState } from "./state.js"
@@ -144,7 +145,7 @@ export const makeHandler = (
     if (route.free === true) return done(await route.handle(ctx, params))
     if (request.method === "GET") {
       // Reads have no side effects: answer first, then decide whether it was a free 304.
-      const reply = await route.handle(ctx, params)
+      const reply = (await emptyReadRefusal(ctx)) ?? (await route.handle(ctx, params))
       if (reply.status === 200) {
         const etag = etagOf(bodyBytes(reply), request.headers.get("accept") ?? "")
         if (matchesEtag(request.headers.get("if-none-match"), etag)) {
@@ -160,7 +161,8 @@ export const makeHandler = (
     }
     const verdict = charge(state, user.login, "core", route.contentCreating === true, now)
     if (verdict._tag === "Limited") return done(limitedReply(state, user.login, verdict))
-    return done(await route.handle(ctx, params))
+    const refused = await writeRefusal(ctx)
+    return done(refused ?? (await route.handle(ctx, params)))
   }
 
   return async (request) => {

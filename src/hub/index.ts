@@ -11,6 +11,7 @@ import { loadDiscussions, saveDiscussions } from "./discussions-file.js"
 import { diskGitStore } from "./git-store-disk.js"
 import { memoryGitStore } from "./git-store-memory.js"
 import { faultBook, type FaultRule } from "./faults.js"
+import { seededRandom, switchesOf, type GitHubFault } from "./github-faults.js"
 import { graphqlHandler } from "./graphql.js"
 import { makeHandler, type Exchange } from "./handler.js"
 import { accountRoutes } from "./rest/account.js"
@@ -18,11 +19,12 @@ import { moveRef } from "./rest/branches.js"
 import { compareRoutes } from "./rest/compare.js"
 import { contentsRoutes } from "./rest/contents.js"
 import { gitDataRoutes } from "./rest/git-data.js"
-import { emptyStats, type Account, type HubState, type RepoState, type UserStats } from "./state.js"
+import { emptyStats, newNodeId, type Account, type HubState, type RepoState, type UserStats } from "./state.js"
 import { serveHub } from "./server.js"
 
 export type { Exchange } from "./handler.js"
 export type { FaultRule } from "./faults.js"
+export { FAULT_NAMES, parseFault, type GitHubFault } from "./github-faults.js"
 export type { UserStats } from "./state.js"
 export { serveHub }
 
@@ -55,6 +57,10 @@ export interface HubOptions {
   readonly defaultBranch?: string
   /** Fixed tokens by login (e.g. persisted by the CLI); others are random. */
   readonly tokens?: Readonly<Record<string, string>>
+  /** GitHub behaviours to switch on, as `--fault` takes them ("read-only:bob", "stale-reads:2000"...). */
+  readonly faults?: ReadonlyArray<GitHubFault | string>
+  /** Seed of the faults' randomness (stale-read lags); default 1. */
+  readonly seed?: number
 }
 
 /** Scripted faults. */
@@ -104,6 +110,29 @@ const HUB_SIGNATURE = { name: "SkyGit Hub", email: "hub@skygit.local", offset: "
 
 const newToken = (): string => `ghp_${randomBytes(32).toString("base64url").replace(/[-_]/g, "x").slice(0, TOKEN_CHARS)}`
 
+/**
+ * `many-discussions:N`: N unrelated discussions, all older than anything SkyGit creates, so a
+ * client that scans discussions page by page meets them first.
+ */
+const seedUnrelatedDiscussions = (state: HubState, repo: RepoState, count: number): void => {
+  const category = repo.categories[0]
+  if (count <= 0 || category === undefined || repo.discussions.length > 0) return
+  const at = state.now() - 1
+  for (let k = 0; k < count; k++) {
+    repo.discussions.push({
+      id: newNodeId(state, "D"),
+      number: repo.nextDiscussionNumber++,
+      title: `Unrelated discussion ${k + 1}`,
+      body: "Seeded by the hub's many-discussions fault.",
+      author: repo.owner.login,
+      categoryId: category.id,
+      createdAt: at,
+      updatedAt: at,
+      comments: []
+    })
+  }
+}
+
 const specOf = (spec: RepoSpec) => (typeof spec === "string" ? { name: spec } : spec)
 
 /** Builds a hub: accounts, tokens, and each repository seeded with its first commit. */
@@ -119,7 +148,12 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
     repos: new Map(),
     budgets: new Map(),
     stats: new Map(),
-    nextNodeSerial: 1
+    nextNodeSerial: 1,
+    faults: switchesOf(options.faults ?? []),
+    random: seededRandom(options.seed ?? 1),
+    observedHeads: new Map(),
+    graphqlSeen: 0,
+    graphqlBlockedUntil: new Map()
   }
   const firstToken = new Map<string, string>()
   options.users.forEach((login, i) => {
@@ -158,10 +192,12 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
       discussionsEnabled: saved?.discussionsEnabled ?? spec.discussions ?? true,
       categories: [
         ...(saved?.categories ??
-          (spec.categories ?? ["General"]).map((c, k) => ({
+          // `announcements-only`: the one category is of the Announcements kind (maintainers post).
+          (state.faults.announcementsOnly ? ["Announcements"] : (spec.categories ?? ["General"])).map((c, k) => ({
             id: `DIC_kwDO${Buffer.from(`category:${id}:${k}`).toString("base64url")}`,
             name: c,
-            slug: c.toLowerCase().replace(/[^a-z0-9]+/g, "-")
+            slug: c.toLowerCase().replace(/[^a-z0-9]+/g, "-"),
+            ...(state.faults.announcementsOnly ? { maintainersOnly: true } : {})
           })))
       ],
       discussions: [...(saved?.discussions ?? [])],
@@ -176,14 +212,18 @@ export const createHub = async (options: HubOptions): Promise<Hub> => {
           discussions: repo.discussions
         })
       },
-      commitsByBranch: new Map()
+      commitsByBranch: new Map(),
+      refLog: new Map(),
+      clock: now
     }
     const ref = `refs/heads/${defaultBranch}`
-    if ((await store.getRef(ref)) === undefined) {
+    // `empty`: a repository with no commit at all (GitHub answers "Git Repository is empty.").
+    if ((await store.getRef(ref)) === undefined && !state.faults.empty) {
       const who = { ...HUB_SIGNATURE, seconds: Math.floor(now() / 1000) }
       const seed = await repo.git.commitFiles(undefined, [{ path: "README.md", data: encodeUtf8(`# ${name}\n`) }], "Initial commit", who)
       await store.setRef(ref, seed)
     }
+    seedUnrelatedDiscussions(state, repo, state.faults.manyDiscussions)
     state.repos.set(repo.fullName.toLowerCase(), repo)
   }
 

@@ -4,6 +4,7 @@
  */
 import { emptyBudget, emptyUsage, githubLimits, type BudgetState, type GitHubLimits, type UsageCounters } from "../domain/budget.js"
 import type { GitRepo } from "./git-repo.js"
+import type { FaultSwitches } from "./github-faults.js"
 
 /** A user or organisation account. */
 export interface Account {
@@ -17,6 +18,8 @@ export interface Category {
   readonly id: string
   readonly name: string
   readonly slug: string
+  /** Announcements kind: only maintainers may start a discussion in it. */
+  readonly maintainersOnly?: boolean
 }
 
 /** A Discussion comment (or a reply, when `replyTo` is set). */
@@ -66,6 +69,17 @@ export interface RepoState {
   readonly persist: () => Promise<void>
   /** Commits that reached each branch through the API (the seed commit excluded). */
   readonly commitsByBranch: Map<string, number>
+  /** Recent values of each ref, oldest first, so a stale read can answer an older head (`stale-reads`). */
+  readonly refLog: Map<string, Array<RefChange>>
+  /** The hub's clock (ref changes are timed with it). */
+  readonly clock: () => number
+}
+
+/** One move of a ref: what it was before, what it became, when. */
+export interface RefChange {
+  readonly at: number
+  readonly previous: string | undefined
+  readonly sha: string | undefined
 }
 
 /** Per-user counters the tests and the simulator read (the domain's usage counters). */
@@ -89,6 +103,15 @@ export interface HubState {
   readonly budgets: Map<string, UserBudgets>
   readonly stats: Map<string, UserStats>
   nextNodeSerial: number
+  /** GitHub behaviours switched on for this run (`--fault`). */
+  readonly faults: FaultSwitches
+  /** Seeded randomness for faults (stale-read lags), so runs repeat. */
+  readonly random: () => number
+  /** The branch head each user last saw, by `login\nrepo\nbranch` (`branch-moves`). */
+  readonly observedHeads: Map<string, string>
+  /** GraphQL requests seen and, per user, when a secondary-limit refusal ends (`graphql-secondary`). */
+  graphqlSeen: number
+  readonly graphqlBlockedUntil: Map<string, number>
 }
 
 /** A fresh counter set. */
@@ -119,4 +142,11 @@ export const newNodeId = (state: HubState, prefix: string): string =>
 /** Whether a user may read and push to a repository. */
 export const canAccess = (repo: RepoState, login: string): boolean =>
   repo.owner.login === login || repo.collaborators === undefined || repo.collaborators.has(login)
+
+/** Whether a user may push (`read-only:USER` takes it away). */
+export const canPush = (state: HubState, repo: RepoState, login: string): boolean => canAccess(repo, login) && !state.faults.readOnly.has(login)
+
+/** Whether a user has maintain access: the owner, or a `maintainer-edits:USER`. */
+export const isMaintainer = (state: HubState, repo: RepoState, login: string): boolean =>
+  repo.owner.login === login || state.faults.maintainers.has(login)
 

@@ -46,7 +46,7 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
   const build = Effect.gen(function* () {
     const [owner, repo] = options.repository.split("/") as [string, string]
     const self = yield* Effect.try({ try: () => makePeerId(options.login, newSessionId()), catch: setup("not a valid login") })
-    const gitHubPorts = Layer.merge(options.presence === "file" ? layerGitHubFilePresence() : layerGitHubDiscussionPresence, layerGitHubConversationRepo()).pipe(
+    const gitHubPorts = Layer.merge(options.presence === "file" ? layerGitHubFilePresence() : layerGitHubDiscussionPresence, layerGitHubConversationRepo({ apiBase: options.api })).pipe(
       Layer.provide(layerGitHub({ baseUrl: options.api, token: options.token, userAgent: USER_AGENT, owner, repo }))
     )
     const store = layerIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)).pipe(

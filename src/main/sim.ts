@@ -55,6 +55,11 @@ const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoSe
   return {
     head: Effect.suspend(() => (power.on ? r.head : dead)),
     readSince: (t) => (power.on ? r.readSince(t) : dead),
+    exitBudget: r.exitBudget,
+    writeOnExit: (files) =>
+      power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
+    conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
+    readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
     commit: (b) => (power.on ? r.commit(b) : dead)
   }
 }

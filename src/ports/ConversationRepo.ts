@@ -4,7 +4,9 @@
  * branch head.
  */
 import { Context, Data, type Effect, type Option } from "effect"
-import type { Message } from "../domain/message.js"
+import type { FileWrite } from "../domain/commit-layout.js"
+import type { ExitBudgetModel } from "../domain/exit-plan.js"
+import type { ConversationId, Message } from "../domain/message.js"
 
 /** A commit id (the branch head). */
 export type CommitRef = string
@@ -58,14 +60,70 @@ export interface CommitResult {
   readonly paths: ReadonlyArray<string>
 }
 
+/**
+ * What requests that must outlive a closing page may carry: a browser lets a page keep
+ * `keepalive` requests in flight only up to a total body size (64 KiB in Chromium).
+ */
+export type ExitBudget = ExitBudgetModel
+
+/** What became of one exit write. */
+export type ExitWriteOutcome =
+  | { readonly _tag: "Written"; readonly path: string; readonly head: CommitRef }
+  | { readonly _tag: "Refused"; readonly path: string; readonly detail: string }
+
+/**
+ * Where a page of one conversation's history stopped: `yyyy-mm-dd/<file name>` of the
+ * oldest file it read. The next page reads files strictly before it.
+ */
+export type HistoryCursor = string
+
+/** Files one page reads at most, so a page costs a bounded number of requests however long the history is. */
+export const PAGE_FILES = 6
+
+/**
+ * Most requests an adapter spends on one page: on the git API the head, the root,
+ * `.messages` and conversation trees, at most PAGE_FILES + 1 day folders, and the files.
+ * Listings of git objects are cached, so most pages cost much less.
+ */
+export const MAX_PAGE_REQUESTS = 4 + (PAGE_FILES + 1) + PAGE_FILES
+
+/** One page of a conversation's committed history, newest files first. */
+export interface HistoryPage {
+  /** The messages of the page's files, in `MessageOrder`. */
+  readonly messages: ReadonlyArray<Message>
+  /** Where the next (older) page starts; none when the page reached the conversation's first file. */
+  readonly older: Option.Option<HistoryCursor>
+  /** Files or lines that could not be read, each with a reason. */
+  readonly skipped: ReadonlyArray<string>
+}
+
 /** The committed conversations of one repository, as one user sees it. */
 export interface ConversationRepoService {
   /** The current head, cheaply (conditional where possible). */
   readonly head: Effect.Effect<Option.Option<CommitRef>, RepoReadError>
   /** Messages in files committed at or after `since` (epoch ms), and the head they were read at. */
   readonly readSince: (since: number) => Effect.Effect<CommittedSlice, RepoReadError>
+  /** The conversations with committed history: the folders of `.messages/` that are valid conversation ids. */
+  readonly conversations: Effect.Effect<ReadonlyArray<ConversationId>, RepoReadError>
+  /**
+   * Up to PAGE_FILES files of `conversation` committed before `before` (from the newest when none),
+   * across day and month folders, in a bounded number of requests.
+   */
+  readonly readPage: (conversation: ConversationId, before: Option.Option<HistoryCursor>) => Effect.Effect<HistoryPage, RepoReadError>
   /** Commits a batch atomically, with compare-and-swap on the head. */
   readonly commit: (batch: CommitBatch) => Effect.Effect<CommitResult, RepoCommitError>
+  /** The budget of `writeOnExit`. */
+  readonly exitBudget: ExitBudget
+  /**
+   * Writes each file as a new file by one request that completes even if the page closes
+   * right after (a contents API PUT sent with `keepalive`), with no compare-and-swap and no
+   * wait for a write slot. The outer effect only starts the requests and is synchronous in
+   * adapters whose requests outlive the page (call it from `pagehide`); the inner one waits
+   * for their outcomes, which a closed page never sees. Files must follow the commit layout.
+   */
+  readonly writeOnExit: (files: ReadonlyArray<FileWrite>) => Effect.Effect<Effect.Effect<ReadonlyArray<ExitWriteOutcome>>>
+  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
+  readonly commitUrl?: (sha: string) => string
 }
 
 /** The conversation repository service. */

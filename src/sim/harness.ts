@@ -3,13 +3,14 @@
  * simulated network, each in its own scope, started, stopped and crashed at
  * will. Tests and the simulator CLI drive it under Effect's TestClock.
  */
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, PubSub, Queue, Scope } from "effect"
 import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/github-world.js"
 import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.js"
 import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
 import type { PeerConfig } from "../app/config.js"
+import type { Message } from "../domain/message.js"
 import { memoryBackend, simPeerLayer, type GitHubBackend, type Power } from "../main/sim.js"
 
 export type { GitHubBackend, UserServices } from "../main/sim.js"
@@ -21,6 +22,10 @@ export interface SimPeer {
   readonly store: MemoryStoreState
   readonly power: Power
   readonly scope: Scope.CloseableScope
+  /** Ids of the messages this session has shown (its `messages` stream), up to the last `collectDisplayed`. */
+  readonly displayed: Set<string>
+  /** Brings `displayed` up to date. */
+  readonly collectDisplayed: Effect.Effect<void>
 }
 
 /** Options of a simulated mesh. */
@@ -42,7 +47,8 @@ export class Mesh {
     readonly world: MemoryGitHub,
     readonly network: MemoryNetwork,
     readonly backend: GitHubBackend,
-    readonly options: MeshOptions
+    readonly options: MeshOptions,
+    private readonly scope: Scope.Scope
   ) {}
 
   /** A mesh whose background work lives as long as the current scope. */
@@ -51,7 +57,7 @@ export class Mesh {
       const world = new MemoryGitHub(options.github)
       const network = yield* MemoryNetwork.make(options.network)
       const backend = options.backend ?? memoryBackend(world, options.presence)
-      const mesh = new Mesh(world, network, backend, options)
+      const mesh = new Mesh(world, network, backend, options, yield* Effect.scope)
       yield* Effect.addFinalizer(() => mesh.shutdown)
       return mesh
     })
@@ -67,11 +73,18 @@ export class Mesh {
       const transport = yield* Scope.extend(this.network.attach(id), scope)
       const github = yield* this.backend.forUser(user)
       const services = simPeerLayer(github, store, transport, power)
-      const handle = yield* startPeer({ self: id, config: this.options.config ?? {} }).pipe(
+      // Subscribed before the peer starts and kept past its end, so nothing it shows is missed.
+      const displayedHub = yield* PubSub.unbounded<Message>()
+      const subscription = yield* Scope.extend(PubSub.subscribe(displayedHub), this.scope)
+      const displayed = new Set<string>()
+      const collectDisplayed = Effect.map(Queue.takeAll(subscription), (chunk) => {
+        for (const m of chunk) displayed.add(m.id)
+      })
+      const handle = yield* startPeer({ self: id, config: this.options.config ?? {}, displayed: displayedHub }).pipe(
         Effect.provide(services),
         Scope.extend(scope)
       )
-      const peer: SimPeer = { id, handle, store, power, scope }
+      const peer: SimPeer = { id, handle, store, power, scope, displayed, collectDisplayed }
       this.peers.set(peerKey(id), peer)
       return peer
     })

@@ -7,6 +7,7 @@ import { loadConfig, type WebConfig } from "./config.js"
 import { RepoPicker } from "./components/RepoPicker.js"
 import { Room } from "./components/Room.js"
 import { SignIn } from "./components/SignIn.js"
+import { watchPageExit } from "./page-exit.js"
 import { useServices, type PresenceForm, type Session } from "./services.js"
 
 type Stage =
@@ -32,13 +33,13 @@ export const App = () => {
     )
   })
 
-  // Leaving the page says goodbye as far as the page lets it (withdrawal is best effort).
-  const leave = () => {
-    const s = stage()
-    if (s._tag === "room") void s.session.close()
-  }
-  window.addEventListener("pagehide", leave)
-  onCleanup(() => window.removeEventListener("pagehide", leave))
+  // Hiding or closing the page commits on the way out; closing says goodbye as far as the page lets it.
+  onCleanup(
+    watchPageExit(window, () => {
+      const s = stage()
+      return s._tag === "room" ? s.session : undefined
+    })
+  )
 
   const join = async (config: WebConfig, token: string, login: string, repository: string, presence: PresenceForm) => {
     setStage({ _tag: "joining", repository })

@@ -7,6 +7,8 @@ import { makeDiscussionPresence, makeFilePresence } from "../../src/adapters/mem
 import { MemoryNetwork } from "../../src/adapters/memory/network.js"
 import type { PeerId } from "../../src/domain/identity.js"
 import { conversationRepoContract } from "./conversation-repo.contract.js"
+import { repoSettingsContract } from "./repo-settings.contract.js"
+import { makeMemoryRepoSettings } from "../../src/adapters/memory/repo-settings.js"
 import { peerTransportContract } from "./peer-transport.contract.js"
 import { localStoreContract } from "./local-store.contract.js"
 import { presenceContract } from "./presence.contract.js"
@@ -45,7 +47,19 @@ conversationRepoContract(
     return {
       client: (user: string) => Effect.succeed(makeConversationRepo(w, user)),
       writeRaw: (path: string, content: string) => Effect.sync(() => void w.appendCommit("mallory", 0, [{ path, content }])),
-      commitCount: Effect.sync(() => w.commits.length)
+      commitCount: Effect.sync(() => w.commits.length),
+      requests: Effect.sync(() => ["alice", "bob"].reduce((n, u) => n + w.statsOf(u).requests + w.statsOf(u).notModified, 0))
+    }
+  })
+)
+
+repoSettingsContract(
+  "memory",
+  Effect.sync(() => {
+    const w = world()
+    return {
+      client: (user: string) => Effect.succeed(makeMemoryRepoSettings(w, user)),
+      writeRaw: (text: string) => Effect.sync(() => void (w.settingsFile = { text, sha: w.nextSha("b") }))
     }
   })
 )

@@ -12,6 +12,9 @@ import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
 import { exchangeProblems } from "../../src/hub/conformance.js"
 import type { Exchange } from "../../src/hub/index.js"
 import { conversationRepoContract } from "../contract/conversation-repo.contract.js"
+import { repoSettingsContract } from "../contract/repo-settings.contract.js"
+import { makeGitHubRepoSettings } from "../../src/adapters/github/repo-settings.js"
+import { SETTINGS_PATH } from "../../src/domain/repo-settings.js"
 import { presenceContract } from "../contract/presence.contract.js"
 import { writeRawComment } from "./discussion-raw.js"
 import { REPO, servedHub } from "./hub-fixture.js"
@@ -51,6 +54,15 @@ conversationRepoContract(
   Effect.map(hub, (s) => ({
     client: (user: string) => Effect.flatMap(s.client(user), (c) => makeGitHubConversationRepo(c)),
     writeRaw: (path: string, content: string) => Effect.promise(() => s.hub.faults.corruptFile(REPO, "skygit", path, content)),
-    commitCount: Effect.sync(() => s.hub.stats().repos[REPO]?.commits["skygit"] ?? 0)
+    commitCount: Effect.sync(() => s.hub.stats().repos[REPO]?.commits["skygit"] ?? 0),
+    requests: Effect.sync(() => s.exchanges.length)
+  }))
+)
+
+repoSettingsContract(
+  "github over the hub",
+  Effect.map(hub, (s) => ({
+    client: (user: string) => Effect.flatMap(s.client(user), (c) => makeGitHubRepoSettings(c)),
+    writeRaw: (text: string) => Effect.promise(() => s.hub.faults.corruptFile(REPO, "skygit", SETTINGS_PATH, text))
   }))
 )

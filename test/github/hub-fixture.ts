@@ -24,10 +24,17 @@ export interface ServedHub {
 }
 
 /** A hub for USERS hosting demo/chat (or `repos`), closed when the scope ends. */
-export const servedHub = (options: { readonly repos?: ReadonlyArray<RepoSpec>; readonly limits?: GitHubLimits } = {}): Effect.Effect<ServedHub, never, Scope.Scope> =>
+export const servedHub = (
+  options: { readonly repos?: ReadonlyArray<RepoSpec>; readonly limits?: GitHubLimits; readonly faults?: ReadonlyArray<string> } = {}
+): Effect.Effect<ServedHub, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
-      const hub = await createHub({ users: [...USERS], repos: options.repos ?? [REPO], ...(options.limits === undefined ? {} : { limits: options.limits }) })
+      const hub = await createHub({
+        users: [...USERS],
+        repos: options.repos ?? [REPO],
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+        ...(options.faults === undefined ? {} : { faults: options.faults })
+      })
       const exchanges: Array<Exchange> = []
       hub.onExchange((e) => exchanges.push(e))
       const server = await serveHub(hub, { port: 0 })

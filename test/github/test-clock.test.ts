@@ -47,7 +47,8 @@ it.effect("GitHub's 1 s write spacing and the CAS retries advance under TestCloc
 const writesOf = (hub: Awaited<ReturnType<typeof createHub>>) => {
   const seen: Array<string> = []
   hub.onExchange((e) => {
-    if (e.method === "PUT" || e.method === "POST" || e.method === "PATCH") seen.push(`${e.method} ${e.url.includes("/git/refs") ? "git/refs" : "contents"} ${e.status}`)
+    const what = e.url.includes("/git/refs") ? "git/refs" : e.url.includes("/git/trees") ? "git/trees" : e.url.includes("/git/commits") ? "git/commits" : "contents"
+    if (e.method === "PUT" || e.method === "POST" || e.method === "PATCH") seen.push(`${e.method} ${what} ${e.status}`)
   })
   return seen
 }
@@ -84,7 +85,8 @@ it.effect("the first write creates SkyGit's branch before writing (no PUT refuse
     yield* driveUntilDone(yield* Effect.fork(bob.presence("file").read))
     yield* driveUntilDone(yield* Effect.fork(alice.presence("file").publish({ ...noChange, upsert: [entry(peer("alice"), at())] })))
     yield* driveUntilDone(yield* Effect.fork(bob.presence("file").publish({ ...noChange, upsert: [entry(peer("bob"), at())] })))
-    expect(writes).toEqual(["POST git/refs 201", "PUT contents 201", "PUT contents 200"])
+    // The branch starts as an orphan: its first tree and commit, then the ref.
+    expect(writes).toEqual(["POST git/trees 201", "POST git/commits 201", "POST git/refs 201", "PUT contents 201", "PUT contents 200"])
   })
 )
 

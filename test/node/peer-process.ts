@@ -69,6 +69,17 @@ export class PeerProcess {
     return new PeerProcess(`${user}/${session}`, spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] }))
   }
 
+  /**
+   * Spawns the peer through the `tsx` command line, as `npm run peer` does: signals reach
+   * the wrapper, which relays them to the peer.
+   */
+  static spawnCli(hub: TestHub, user: string, session: string, extra: ReadonlyArray<string> = []): PeerProcess {
+    const data = mkdtempSync(join(tmpdir(), `skygit-peer-${user}-`))
+    const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
+    const args = [PEER_SCRIPT, "--hub", hub.url, "--token", hub.hub.tokenOf(user), "--repo", REPO, "--name", session, "--data", data, "--fast", "--json", ...extra]
+    return new PeerProcess(`${user}/${session}`, spawn(tsx, args, { stdio: ["pipe", "pipe", "pipe"] }))
+  }
+
   /** Waits until an event satisfies `pick` (events already printed count) and returns what `pick` found. */
   waitFor<A>(what: string, pick: (e: PeerEvent) => A | undefined, timeoutMs = WAIT_MS): Promise<A> {
     return new Promise((resolve, reject) => {

@@ -1,7 +1,9 @@
 /**
  * SkyGit's own branch (default `skygit`): presence and conversations live there, never on
- * the repository's default branch. It is created on first use from the default branch's
- * head; creation races are harmless (the loser sees "Reference already exists").
+ * the repository's default branch. It is created on first use as an orphan branch holding
+ * only `.messages/`: no project files means no workflow runs on it and nothing of the
+ * project is copied (issue 9). An existing branch, orphan or not, is used as it is.
+ * Creation races are harmless (the loser sees "Reference already exists").
  */
 import { Effect, Option, Ref } from "effect"
 import type { GitHubClient } from "./client.js"
@@ -17,16 +19,26 @@ export interface SkygitBranch {
   readonly name: string
   /** The repository's default branch (read once). */
   readonly defaultBranch: Effect.Effect<string, GitHubFailure | GitHubMisconfigured>
-  /** The commit the default branch points at. */
-  readonly defaultHead: Effect.Effect<string, GitHubFailure | GitHubMisconfigured>
   /**
-   * Creates the branch at the default branch's head unless it exists: it looks first (a
+   * A parentless commit of `files` (path and UTF-8 content) plus `.messages/README.md`: the
+   * first commit of the branch. Two requests (tree, commit), neither content-creating.
+   */
+  readonly rootCommit: (files: ReadonlyArray<{ readonly path: string; readonly content: string }>, message: string) => Effect.Effect<string, GitHubFailure>
+  /**
+   * Creates the branch as an orphan (see `rootCommit`) unless it exists: it looks first (a
    * read), so a writer that arrives after another created it spends no write; a creation
    * race lost anyway ("Reference already exists") is success. True when it wrote (a write
    * spends the client's write slot).
    */
   readonly ensure: Effect.Effect<boolean, GitHubFailure | GitHubMisconfigured>
 }
+
+/** What the branch's first commit says to a person who finds it on GitHub. */
+export const BRANCH_README_PATH = ".messages/README.md"
+const BRANCH_README =
+  "This branch holds SkyGit's chat history and presence (https://github.com/skygit). It shares no history with the project's branches.\n"
+/** The message of the branch's first commit. */
+export const ROOT_COMMIT_MESSAGE = `SkyGit: start its branch ${SKIP_CI}`
 
 /** The ref path of a branch, for `git/ref/{ref}` routes. */
 export const headsRef = (branch: string): string => `heads/${branch}`
@@ -52,9 +64,18 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       )
     )
 
-    const defaultHead = Effect.flatMap(defaultBranch, (b) =>
-      client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(b) }).pipe(Effect.map((r) => String((r.data as { object: { sha: string } }).object.sha)))
-    )
+    const rootCommit = (files: ReadonlyArray<{ readonly path: string; readonly content: string }>, message: string) =>
+      Effect.gen(function* () {
+        const entries = [{ path: BRANCH_README_PATH, content: BRANCH_README }, ...files].map((f) => ({ path: f.path, mode: "100644", type: "blob", content: f.content }))
+        // No base_tree and no parents: the branch starts from nothing of the project.
+        const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { tree: entries }, { kind: "mutation" })
+        const commit = yield* client.request(
+          "POST /repos/{owner}/{repo}/git/commits",
+          { message, tree: String((tree.data as { sha: string }).sha), parents: [] },
+          { kind: "mutation" }
+        )
+        return String((commit.data as { sha: string }).sha)
+      })
 
     const exists = client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(name) }).pipe(
       Effect.as(true),
@@ -63,7 +84,8 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
 
     const ensure = Effect.gen(function* () {
       if (yield* exists) return false
-      const sha = yield* defaultHead
+      yield* defaultBranch
+      const sha = yield* rootCommit([], ROOT_COMMIT_MESSAGE)
       yield* client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(name)}`, sha }, { kind: "content" }).pipe(
         // Someone created it first: that is the branch we want.
         Effect.catchIf(
@@ -74,5 +96,5 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       return true
     })
 
-    return { name, defaultBranch, defaultHead, ensure }
+    return { name, defaultBranch, rootCommit, ensure }
   })

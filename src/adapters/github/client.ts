@@ -76,7 +76,24 @@ export interface GitHubClient {
    * that read is not a second old by the time the write goes out.
    */
   readonly writeSlot: Effect.Effect<void, GitHubFailure>
+  /**
+   * Starts one content-creating request that outlives the page (`fetch` with `keepalive`)
+   * at once: no wait for a write slot, no retry, only headers GitHub's CORS preflight
+   * allows. `path` follows `/repos/{owner}/{repo}`. The request is under way when the outer
+   * effect returns (it is synchronous); the inner effect waits for the answer.
+   */
+  readonly keepalive: (method: "PUT", path: string, body: string) => Effect.Effect<Effect.Effect<GitHubResponse, GitHubFailure>>
 }
+
+/**
+ * The headers of a keepalive request: each is CORS-safelisted or in the list GitHub's
+ * preflight allows (Authorization, Content-Type), so the preflight passes on github.com.
+ */
+export const keepaliveHeaders = (token: string): Record<string, string> => ({
+  accept: "application/vnd.github+json",
+  authorization: `token ${token}`,
+  "content-type": "application/json; charset=utf-8"
+})
 
 interface OctokitError {
   readonly status?: number
@@ -209,7 +226,64 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
       if (at > now) yield* Effect.sleep(at - now)
     })
 
-    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate), writeSlot }
+    const fetchFn = options.fetch ?? ((url: string, init: RequestInit) => globalThis.fetch(url, init))
+    const repoUrl = `${options.baseUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`
+
+    const keepalive = (method: "PUT", path: string, body: string) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const refused = refusal(yield* Ref.get(gate), "core", now)
+        if (refused !== undefined) return Effect.fail(new GitHubRateLimited(refused))
+        // The 80-a-minute or 500-an-hour window is full: GitHub would refuse it.
+        const slot = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+        if (slot - now > MAX_WRITE_WAIT_MS) return Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: slot - now }))
+        yield* Ref.update(gate, (g) => recordWrite(g, now))
+        let sent: Promise<Response>
+        try {
+          sent = fetchFn(`${repoUrl}${path}`, { method, body, keepalive: true, cache: "no-store", headers: keepaliveHeaders(options.token) })
+        } catch (e) {
+          // Over the browser's keepalive budget, fetch throws at once.
+          sent = Promise.reject(e)
+        }
+        // Nobody may ever wait for the answer (the page is closing): no unhandled rejection.
+        sent.catch(() => {})
+        return Effect.gen(function* () {
+          const answer = yield* Effect.either(
+            Effect.tryPromise({
+              try: async () => {
+                const r = await sent
+                const text = await r.text().catch(() => "")
+                let data: unknown = undefined
+                try {
+                  data = text === "" ? undefined : JSON.parse(text)
+                } catch {
+                  data = text
+                }
+                return { status: r.status, data, headers: Object.fromEntries(r.headers) as Record<string, string | undefined> }
+              },
+              catch: (e) => e
+            })
+          )
+          const after = yield* Clock.currentTimeMillis
+          if (answer._tag === "Left") {
+            const message = answer.left instanceof Error ? answer.left.message : String(answer.left)
+            return yield* Effect.fail(new GitHubHttpError({ status: NO_RESPONSE, message }))
+          }
+          const r = answer.right
+          if (r.status >= 200 && r.status < 300) {
+            yield* Ref.update(gate, (g) => clearStreak(observeHeaders(g, r.headers)))
+            return r satisfies GitHubResponse
+          }
+          const { failure, headers: h, retryAfterMs } = classify({ status: r.status, message: `HTTP ${r.status}`, response: r }, after)
+          yield* Ref.update(gate, (g) => {
+            const seen = observeHeaders(g, h)
+            return failure._tag === "GitHubRateLimited" && failure.limit === "secondary" ? blockSecondary(seen, retryAfterMs, after, limits) : seen
+          })
+          return yield* Effect.fail(failure)
+        })
+      })
+
+    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate), writeSlot, keepalive }
   })
 
 /** The session's one GitHub client: presence (either form) and history share it, and so its budget. */

@@ -7,8 +7,22 @@
  * files and reads only files named as committed since the point.
  */
 import { Array as Arr, Effect, Either, Layer, Option, Ref, Schedule } from "effect"
-import { byteLength, committedSince, dayMayHold, layoutBatch, MESSAGES_ROOT, parseFile, PRESENCE_PATH, type FileWrite } from "../../domain/commit-layout.js"
-import { MessageOrder, type Message } from "../../domain/message.js"
+import {
+  byteLength,
+  committedSince,
+  dayMayHold,
+  historyKey,
+  isDayFolder,
+  isHistoryFileName,
+  layoutBatch,
+  MESSAGES_ROOT,
+  pageKeys,
+  parseFile,
+  PRESENCE_PATH,
+  type FileWrite
+} from "../../domain/commit-layout.js"
+import { parseConversationId } from "../../domain/conversation.js"
+import { MessageOrder, type ConversationId, type Message } from "../../domain/message.js"
 import {
   ConversationRepo,
   RepoConflict,
@@ -17,12 +31,18 @@ import {
   type CommitResult,
   type CommittedSlice,
   type ConversationRepoService,
+  type ExitWriteOutcome,
+  type HistoryCursor,
+  type HistoryPage,
+  PAGE_FILES,
   type RepoCommitError,
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { GitHub, type GitHubClient } from "./client.js"
-import type { GitHubFailure, GitHubMisconfigured } from "./errors.js"
+import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
+import { encodeBase64Utf8 } from "./base64.js"
+import { contentsPutBody, keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { makeGitTrees, type TreeEntry } from "./git-trees.js"
 import { toRepoError } from "./port-errors.js"
 
@@ -51,6 +71,19 @@ class Moved {
 export interface ConversationRepoOptions {
   /** SkyGit's branch; default `skygit`. */
   readonly branch?: string
+  /** The API's base URL (`https://api.github.com` by default, or the hub's): commit links point there. */
+  readonly apiBase?: string
+}
+
+/**
+ * The page of commit `sha`: on github.com for GitHub's API, otherwise (the local hub)
+ * the API's own view of the commit, which the hub serves.
+ */
+export const commitPageUrl = (apiBase: string, owner: string, repo: string, sha: string): string => {
+  const base = apiBase.replace(/\/+$/, "")
+  return new URL(base).host === "api.github.com"
+    ? `https://github.com/${owner}/${repo}/commit/${sha}`
+    : `${base}/repos/${owner}/${repo}/git/commits/${sha}`
 }
 
 /** The conversation repository over `client`. */
@@ -128,32 +161,88 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         return { head: at, messages: Arr.sort(parsed.flatMap((p) => p.messages), MessageOrder), skipped }
       }).pipe(Effect.catchAll(readErr("reading committed messages")))
 
+    const conversationList: Effect.Effect<ReadonlyArray<ConversationId>, RepoReadError> = Effect.gen(function* () {
+      const folders = yield* conversations(yield* fetchHead)
+      return folders.flatMap((f) => Either.getOrUndefined(parseConversationId(f.name)) ?? []).sort()
+    }).pipe(Effect.catchAll(readErr("listing conversations")))
+
+    // Day folders newest first, from the cursor's day back: each folder visited gives at least
+    // one file or ends the walk, so a page lists at most PAGE_FILES + 1 day folders.
+    const readPage = (conversation: ConversationId, before: Option.Option<HistoryCursor>): Effect.Effect<HistoryPage, RepoReadError> =>
+      Effect.gen(function* () {
+        const folder = Arr.findFirst(yield* conversations(yield* fetchHead), (e) => e.name === conversation)
+        if (Option.isNone(folder)) return { messages: [], older: Option.none(), skipped: [] }
+        const beforeDay = Option.map(before, (b) => b.slice(0, 10))
+        const days = (yield* trees.list(folder.value.sha)).entries
+          .filter((d) => d.type === "tree" && isDayFolder(d.name) && Option.match(beforeDay, { onNone: () => true, onSome: (b) => d.name <= b }))
+          .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0))
+        const taken: Array<{ readonly key: string; readonly sha: string }> = []
+        // Where the next page starts: the oldest file taken, or the start of a day folder not yet read.
+        let next: string | undefined
+        for (const [i, day] of days.entries()) {
+          // Empty day folders (hand-made) must not make a page unbounded: stop after PAGE_FILES + 1 listings.
+          if (taken.length === PAGE_FILES || i > PAGE_FILES) {
+            next = taken.length === PAGE_FILES ? taken.at(-1)!.key : `${days[i - 1]!.name}/`
+            break
+          }
+          const files = (yield* trees.list(day.sha)).entries.filter((f) => f.type === "blob" && isHistoryFileName(f.name))
+          const shaOf = new Map(files.map((f) => [historyKey(day.name, f.name), f.sha]))
+          const page = pageKeys([...shaOf.keys()], before, PAGE_FILES - taken.length)
+          for (const key of page.taken) taken.push({ key, sha: shaOf.get(key)! })
+          if (page.more) {
+            next = taken.at(-1)!.key
+            break
+          }
+        }
+        const parsed = yield* Effect.forEach(
+          taken,
+          (f) => {
+            const path = `${MESSAGES_ROOT}/${conversation}/${f.key}`
+            return trees.blobText(f.sha).pipe(
+              Effect.map((text) => parseFile(path, text)),
+              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: [] as ReadonlyArray<Message>, skipped: [`${path}: ${reason}`] }))
+            )
+          },
+          { concurrency: READ_CONCURRENCY }
+        )
+        return {
+          messages: Arr.sort(parsed.flatMap((p) => p.messages), MessageOrder),
+          older: Option.fromNullable(next),
+          skipped: parsed.flatMap((p) => p.skipped)
+        }
+      }).pipe(Effect.catchAll(readErr("reading a page of history")))
+
     // Each file goes inline in the tree (`content`, UTF-8 in the JSON body): GitHub makes the
     // blob itself, which saves one request per file on every flush.
     const treeEntries = (files: ReadonlyArray<FileWrite>): ReadonlyArray<Record<string, string>> =>
       files.map((f) => ({ path: f.path, mode: FILE_MODE, type: "blob", content: f.content }))
 
     // One attempt to land the flush on the current head; Moved when the ref moved under it.
-    const land = (batch: CommitBatch, blobs: ReadonlyArray<Record<string, string>>, message: string) =>
+    const land = (batch: CommitBatch, files: ReadonlyArray<FileWrite>, blobs: ReadonlyArray<Record<string, string>>, message: string) =>
       Effect.gen(function* () {
         const actual = yield* fetchHead
         const moved = !Option.getEquivalence((a: string, b: string) => a === b)(actual, batch.expectedHead)
         if (moved && !sameConversations(yield* conversations(actual), yield* conversations(batch.expectedHead))) {
           return yield* Effect.fail(new RepoConflict({ expected: batch.expectedHead, actual }))
         }
-        const parent = Option.isSome(actual) ? actual.value : yield* branch.defaultHead
-        const baseTree = (yield* trees.list(parent)).sha
-        const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, { kind: "mutation" })
-        const commit = yield* client.request(
-          "POST /repos/{owner}/{repo}/git/commits",
-          { message, tree: (tree.data as { sha: string }).sha, parents: [parent] },
-          { kind: "mutation" }
-        )
-        const sha = String((commit.data as { sha: string }).sha)
+        let sha: string
+        if (Option.isSome(actual)) {
+          const parent = actual.value
+          const baseTree = (yield* trees.list(parent)).sha
+          const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, { kind: "mutation" })
+          const commit = yield* client.request(
+            "POST /repos/{owner}/{repo}/git/commits",
+            { message, tree: (tree.data as { sha: string }).sha, parents: [parent] },
+            { kind: "mutation" }
+          )
+          sha = String((commit.data as { sha: string }).sha)
+        } else {
+          // First flush: the branch starts at a parentless commit holding only `.messages/`.
+          sha = yield* branch.rootCommit(files, message)
+        }
         const update = Option.isSome(actual)
           ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, { kind: "content" })
-          : // First flush: the branch is created at this commit, whose parent is the default branch head.
-            client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
+          : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
         yield* update.pipe(Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422, () => Effect.fail(new Moved())))
         yield* Ref.set(seenRef, { etag: undefined, head: Option.some(sha) })
         return sha
@@ -165,7 +254,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         yield* branch.defaultBranch
         const blobs = treeEntries(files)
         const message = flushMessage(files, batch.messages.length)
-        const landed = yield* land(batch, blobs, message).pipe(
+        const landed = yield* land(batch, files, blobs, message).pipe(
           Effect.retry({ schedule: rebaseRetry, while: (e) => e instanceof Moved }),
           Effect.either
         )
@@ -182,7 +271,30 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         )
       )
 
-    return { head, readSince, commit } satisfies ConversationRepoService
+    const exitBudget = keepaliveExitBudget(branch.name)
+
+    // One keepalive PUT per file, all started before this returns: a closing page cannot
+    // wait for one answer before sending the next. A PUT of a new path needs no sha.
+    const writeOnExit = (files: ReadonlyArray<FileWrite>) =>
+      Effect.map(
+        Effect.forEach(files, (f) =>
+          Effect.map(
+            client.keepalive("PUT", `/contents/${f.path.split("/").map(encodeURIComponent).join("/")}`, contentsPutBody(encodeBase64Utf8(f.content), branch.name)),
+            (answer) =>
+              answer.pipe(
+                Effect.map((r): ExitWriteOutcome => {
+                  const sha = (r.data as { commit?: { sha?: unknown } } | undefined)?.commit?.sha
+                  return { _tag: "Written", path: f.path, head: typeof sha === "string" ? sha : "" }
+                }),
+                Effect.catchAll((e) => Effect.succeed<ExitWriteOutcome>({ _tag: "Refused", path: f.path, detail: describe(e, `writing ${f.path} on the way out`) }))
+              )
+          )
+        ),
+        (answers) => Effect.all(answers, { concurrency: "unbounded" })
+      )
+
+    const commitUrl = (sha: string) => commitPageUrl(options.apiBase ?? "https://api.github.com", client.owner, client.repo, sha)
+    return { head, readSince, conversations: conversationList, readPage, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository over the session's one GitHub client (so it shares the budget). */

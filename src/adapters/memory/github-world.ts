@@ -62,6 +62,8 @@ export class MemoryGitHub {
   readonly faults: WorldFaults = { conflicts: 0, rateLimitedUntil: 0, unavailableUntil: 0 }
   /** The presence file: its text and blob sha (version). Set through `writePresenceFile`. */
   presenceFile: { text: string; sha: string } | undefined = undefined
+  /** The SkyGit settings file (`.messages/skygit.json`) and its blob sha; a commit outside the conversation folders. */
+  settingsFile: { text: string; sha: string } | undefined = undefined
   /** How many commits the presence file took (each is a commit on GitHub). */
   presenceWrites = 0
   /** The presence Discussion's comments by author (case-folded login). */

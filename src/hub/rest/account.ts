@@ -1,7 +1,7 @@
 /** `GET /user`, `GET /user/repos`, `GET /repos/{o}/{r}` and `GET /rate_limit`. */
 import { rateLimitBody } from "../budget-gate.js"
 import { findRepo, intParam, isReply, json, type Ctx, type Route } from "../http.js"
-import { canAccess, type RepoState } from "../state.js"
+import { canAccess, canPush, isMaintainer, type RepoState } from "../state.js"
 import { privateUser, repoJson } from "./shapes.js"
 
 /** GitHub's default and maximum page sizes for list endpoints. */
@@ -34,6 +34,12 @@ export const linkHeader = (url: URL, page: number, last: number, perPage: number
   return links.length === 0 ? undefined : links.join(", ")
 }
 
+const accessOf = (ctx: Ctx, r: RepoState) => ({
+  push: canPush(ctx.state, r, ctx.user!.login),
+  maintain: isMaintainer(ctx.state, r, ctx.user!.login),
+  archived: ctx.state.faults.archived
+})
+
 const visibleRepos = (ctx: Ctx): Array<RepoState> =>
   [...ctx.state.repos.values()].filter((r) => ctx.user !== undefined && canAccess(r, ctx.user.login)).sort((a, b) => a.fullName.localeCompare(b.fullName))
 
@@ -57,7 +63,7 @@ export const accountRoutes: ReadonlyArray<Route> = [
       const last = Math.max(1, Math.ceil(all.length / perPage))
       const page = intParam(ctx.url, "page", 1, Number.MAX_SAFE_INTEGER)
       const slice = all.slice((page - 1) * perPage, page * perPage)
-      const body = await Promise.all(slice.map(async (r) => repoJson(ctx.base, r, ctx.user!.login, await pushedAt(r))))
+      const body = await Promise.all(slice.map(async (r) => repoJson(ctx.base, r, ctx.user!.login, await pushedAt(r), accessOf(ctx, r))))
       const link = linkHeader(ctx.url, page, last, perPage)
       return json(200, body, link === undefined ? {} : { link })
     }
@@ -68,7 +74,7 @@ export const accountRoutes: ReadonlyArray<Route> = [
     handle: async (ctx, [owner, name]) => {
       const repo = findRepo(ctx, owner!, name!)
       if (isReply(repo)) return repo
-      return json(200, repoJson(ctx.base, repo, ctx.user!.login, await pushedAt(repo)))
+      return json(200, repoJson(ctx.base, repo, ctx.user!.login, await pushedAt(repo), accessOf(ctx, repo)))
     }
   },
   {

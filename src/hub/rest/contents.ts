@@ -9,6 +9,7 @@ import { isValidPath, type PathEntry } from "../git-repo.js"
 import { moveRef, resolveRef } from "./branches.js"
 import { gitCommitJson } from "./git-json.js"
 import { HTML_HOST } from "./shapes.js"
+import { branchMoved, isEmptyRepo, observeHead, readAsOf } from "../fault-gate.js"
 
 /** Above this size the default media type answers no content (GitHub: "1-100 MB only with raw"). */
 export const MAX_INLINE_CONTENT_BYTES = 1024 * 1024
@@ -54,9 +55,10 @@ const getContents = async (ctx: Ctx, [owner, name, rawPath]: ReadonlyArray<strin
   const repo = findRepo(ctx, owner!, name!)
   if (isReply(repo)) return repo
   const refParam = ctx.url.searchParams.get("ref")
-  const commitSha = await resolveRef(repo, refParam)
+  const commitSha = await resolveRef(repo, refParam, readAsOf(ctx))
   if (commitSha === undefined) return ghError(404, `No commit found for the ref ${refParam ?? repo.defaultBranch}`)
   const ref = refParam ?? repo.defaultBranch
+  observeHead(ctx, repo, ref.replace(/^refs\/heads\//, ""), commitSha)
   const commit = (await repo.git.readCommit(commitSha))!
   const path = decodePath(rawPath)
   const entry = await repo.git.resolve(commit.tree, path)
@@ -114,9 +116,11 @@ const putContents = async (ctx: Ctx, [owner, name, rawPath]: ReadonlyArray<strin
   const branch = str(ctx.body, "branch") ?? repo.defaultBranch
   const ref = `refs/heads/${branch}`
   const head = await repo.git.store.getRef(ref)
-  if (head === undefined) return ghError(404, `Branch ${branch} not found`)
-  const tree = (await repo.git.readCommit(head))!.tree
-  const existing = await repo.git.resolve(tree, path)
+  // An empty repository takes a first commit on its default branch only (GitHub creates the branch).
+  const first = head === undefined && branch === repo.defaultBranch && (await isEmptyRepo(repo))
+  if (head === undefined && !first) return ghError(404, `Branch ${branch} not found`)
+  const tree = head === undefined ? undefined : (await repo.git.readCommit(head))!.tree
+  const existing = tree === undefined ? undefined : await repo.git.resolve(tree, path)
   const sha = str(ctx.body, "sha")
   if (existing !== undefined && sha === undefined) {
     statsOf(ctx.state, ctx.user!.login).conflicts++
@@ -127,14 +131,20 @@ const putContents = async (ctx: Ctx, [owner, name, rawPath]: ReadonlyArray<strin
     return ghError(409, `${path} does not match ${sha}`)
   }
   if (existing?.type === "tree") return invalid(`${path} is a directory`)
+  const moved = head === undefined ? undefined : branchMoved(ctx, repo, branch, head)
+  if (moved !== undefined) {
+    statsOf(ctx.state, ctx.user!.login).conflicts++
+    return moved
+  }
   const bytes = new Uint8Array(Buffer.from(content, "base64"))
   if (bytes.length > MAX_FILE_BYTES) return invalid("File is too large (over 100 MB)")
   const blob = await repo.git.store.put({ type: "blob", data: bytes })
   const newTree = await repo.git.applyChanges(tree, [{ path, entry: { mode: FILE_MODE, sha: blob } }])
   const author = signatureOf(ctx, ctx.body["author"] ?? ctx.body["committer"])
   const committer = signatureOf(ctx, ctx.body["committer"])
-  const commitSha = await repo.git.writeCommit({ tree: newTree, parents: [head], author, committer, message })
+  const commitSha = await repo.git.writeCommit({ tree: newTree, parents: head === undefined ? [] : [head], author, committer, message })
   await moveRef(repo, ref, head, commitSha)
+  observeHead(ctx, repo, branch, commitSha)
   const entry = (await repo.git.resolve(newTree, path))!
   return json(existing === undefined ? 201 : 200, {
     content: entryJson(ctx, repo, entry, branch, bytes.length),

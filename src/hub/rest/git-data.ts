@@ -6,7 +6,8 @@ import { isSha, type GitObject } from "../git-objects.js"
 import { findRepo, githubBase64, invalid, isReply, json, notFound, str, type Ctx, type Reply, type Route } from "../http.js"
 import { isValidPath, type TreeChange } from "../git-repo.js"
 import { statsOf, type RepoState } from "../state.js"
-import { moveRef, resolveRef } from "./branches.js"
+import { moveRef, refAt, resolveRef } from "./branches.js"
+import { observeHead, readAsOf } from "../fault-gate.js"
 import { signatureOf } from "./contents.js"
 import { gitCommitJson, refJson, treeJson } from "./git-json.js"
 
@@ -99,7 +100,7 @@ const createTree: Handler = async (ctx, repo) => {
 const getTree: Handler = async (ctx, repo, [id]) => {
   let sha = isSha(id) && (await repo.git.getTyped(id, "tree")) !== undefined ? id : undefined
   if (sha === undefined) {
-    const commit = await resolveRef(repo, decodeURIComponent(id!))
+    const commit = await resolveRef(repo, decodeURIComponent(id!), readAsOf(ctx))
     sha = commit === undefined ? undefined : (await repo.git.readCommit(commit))?.tree
   }
   if (sha === undefined) return notFound()
@@ -129,9 +130,14 @@ const getCommit: Handler = async (ctx, repo, [sha]) =>
 
 const fullRef = (ref: string): string => `refs/${decodeURIComponent(ref).replace(/^refs\//, "")}`
 
+const observeRef = (ctx: Ctx, repo: RepoState, name: string, sha: string | undefined) => {
+  if (name.startsWith("refs/heads/")) observeHead(ctx, repo, name.slice("refs/heads/".length), sha)
+}
+
 const getRef: Handler = async (ctx, repo, [ref]) => {
   const name = fullRef(ref!)
-  const sha = await repo.git.store.getRef(name)
+  const sha = await refAt(repo, name, readAsOf(ctx))
+  observeRef(ctx, repo, name, sha)
   return sha === undefined ? notFound() : json(200, refJson(ctx, repo, name, sha))
 }
 
@@ -148,6 +154,7 @@ const createRef: Handler = async (ctx, repo) => {
   if (!isSha(sha) || (await repo.git.readCommit(sha)) === undefined) return invalid("Object does not exist")
   if ((await repo.git.store.getRef(ref)) !== undefined) return conflict(ctx, "Reference already exists")
   await moveRef(repo, ref, undefined, sha)
+  observeRef(ctx, repo, ref, sha)
   return json(201, refJson(ctx, repo, ref, sha), { location: `${ctx.base}/repos/${repo.fullName}/git/${ref}` })
 }
 
@@ -161,13 +168,15 @@ const updateRef: Handler = async (ctx, repo, [ref]) => {
   if (!isSha(sha) || (await repo.git.readCommit(sha)) === undefined) return invalid("Object does not exist")
   if (!force && !(await repo.git.isAncestor(current, sha))) return conflict(ctx, "Update is not a fast forward")
   await moveRef(repo, name, current, sha)
+  observeRef(ctx, repo, name, sha)
   return json(200, refJson(ctx, repo, name, sha))
 }
 
 const deleteRef: Handler = async (_ctx, repo, [ref]) => {
   const name = fullRef(ref!)
-  if ((await repo.git.store.getRef(name)) === undefined) return invalid("Reference does not exist")
-  await repo.git.store.setRef(name, undefined)
+  const current = await repo.git.store.getRef(name)
+  if (current === undefined) return invalid("Reference does not exist")
+  await moveRef(repo, name, current, undefined)
   return { status: 204 }
 }
 

@@ -61,8 +61,15 @@ export const privateUser = (base: string, a: Account, ownedRepos: number, epoch:
   plan: { name: "free", space: 976562499, collaborators: 0, private_repos: 10000 }
 })
 
+/** What the caller may do with a repository, and whether it is archived. */
+export interface RepoAccess {
+  readonly push: boolean
+  readonly maintain: boolean
+  readonly archived: boolean
+}
+
 /** GitHub's `full-repository` (also a valid `repository`) as `login` sees it. */
-export const repoJson = (base: string, r: RepoState, login: string, pushedAt: number) => {
+export const repoJson = (base: string, r: RepoState, login: string, pushedAt: number, access: RepoAccess = { push: true, maintain: false, archived: false }) => {
   const api = `${base}/repos/${r.fullName}`
   const html = `${HTML_HOST}/${r.fullName}`
   const admin = r.owner.login === login
@@ -133,7 +140,7 @@ export const repoJson = (base: string, r: RepoState, login: string, pushedAt: nu
     has_discussions: r.discussionsEnabled,
     forks_count: 0,
     mirror_url: null,
-    archived: false,
+    archived: access.archived,
     disabled: false,
     open_issues_count: 0,
     license: null,
@@ -146,7 +153,8 @@ export const repoJson = (base: string, r: RepoState, login: string, pushedAt: nu
     open_issues: 0,
     watchers: 0,
     default_branch: r.defaultBranch,
-    permissions: { admin, maintain: admin, push: true, triage: true, pull: true },
+    // What the caller may do: `push: false` for a read-only collaborator, as GitHub reports it.
+    permissions: { admin: admin && access.push, maintain: (admin || access.maintain) && access.push, push: access.push, triage: access.push, pull: true },
     network_count: 0,
     subscribers_count: 0
   }

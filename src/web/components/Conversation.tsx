@@ -1,20 +1,24 @@
-/** One conversation: its history as this device holds it, and the composer. */
+/**
+ * One conversation: its history (what this device holds, and older pages read from the
+ * repository as the reader scrolls back), who is typing, a call with everyone here, and
+ * the composer.
+ */
 import { createEffect, createResource, createSignal, For, on, Show } from "solid-js"
-import type { Username } from "../../domain/identity.js"
-import type { ConversationId, Message } from "../../domain/message.js"
-import { MAX_MESSAGE_TEXT } from "../../domain/message.js"
+import { Option } from "effect"
+import type { PeerView } from "../../app/peer-state.js"
+import { involves, otherUser, titleOf } from "../../domain/conversation.js"
+import { sameUser, type PeerId } from "../../domain/identity.js"
+import { mergeQueues, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../../domain/message.js"
+import { typingDue, typingText } from "../../domain/typing.js"
+import type { HistoryCursor } from "../../ports/ConversationRepo.js"
 import { run } from "../bridge.js"
 import type { Session } from "../services.js"
+import { MessageText } from "./MessageText.js"
 
-/** Messages shown per conversation. */
+/** Messages of the device's store shown per conversation (older ones come from the repository). */
 export const HISTORY_SHOWN = 300
-
-/** A conversation as the sidebar lists it; `to` is the other user of a direct conversation. */
-export interface ConversationRef {
-  readonly id: ConversationId
-  readonly title: string
-  readonly to: Username | undefined
-}
+/** How close to the top (px) a scroll must come to read the next older page. */
+const PAGE_TRIGGER_PX = 48
 
 const time = (at: number): string => {
   const d = new Date(at)
@@ -22,26 +26,100 @@ const time = (at: number): string => {
   return today ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleString([], { dateStyle: "short", timeStyle: "short" })
 }
 
-export const Conversation = (props: { readonly session: Session; readonly conversation: ConversationRef; readonly version: number }) => {
-  const [messages] = createResource(
-    () => [props.conversation.id, props.version] as const,
+/** Where paging back stands: not started, at a cursor, or at the conversation's first file. */
+type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly cursor: HistoryCursor } | { readonly _tag: "start" }
+
+export const Conversation = (props: {
+  readonly session: Session
+  readonly conversation: ConversationId
+  readonly version: number
+  readonly view: PeerView
+  readonly typists: ReadonlyArray<string>
+  readonly callBusy: boolean
+  readonly onDial: (peers: ReadonlyArray<PeerId>, media: "audio" | "video") => void
+  readonly onFirstSend: () => void
+}) => {
+  const self = props.session.self
+  const title = () => titleOf(props.conversation, self.username)
+  const [local] = createResource(
+    () => [props.conversation, props.version] as const,
     ([id]) => run(props.session.peer.history(id, HISTORY_SHOWN)),
     { initialValue: [] as ReadonlyArray<Message> }
   )
+  const [older, setOlder] = createSignal<ReadonlyArray<Message>>([])
+  const [paging, setPaging] = createSignal<Paging>({ _tag: "fresh" })
+  const [loading, setLoading] = createSignal(false)
+  const [pageProblem, setPageProblem] = createSignal<string | undefined>()
+  const messages = () => mergeQueues(local.latest, older())
   const [text, setText] = createSignal("")
   const [problem, setProblem] = createSignal<string | undefined>()
   let list: HTMLOListElement | undefined
+  let stickToBottom = true
+  let lastTypingAt: number | undefined
 
-  // Keep the newest message in sight.
-  createEffect(on(() => messages.latest.length, () => queueMicrotask(() => list?.scrollTo({ top: list.scrollHeight }))))
+  /** Reads the next older page from the repository, keeping what the reader looks at in place. */
+  const loadOlder = async () => {
+    const p = paging()
+    if (loading() || p._tag === "start") return
+    setLoading(true)
+    const fromBottom = list === undefined ? 0 : list.scrollHeight - list.scrollTop
+    try {
+      const page = await run(props.session.peer.archive.readPage(props.conversation, p._tag === "at" ? Option.some(p.cursor) : Option.none()))
+      setOlder((o) => mergeQueues(o, page.messages))
+      setPaging(Option.match(page.older, { onNone: () => ({ _tag: "start" }) as Paging, onSome: (cursor) => ({ _tag: "at", cursor }) }))
+      setPageProblem(undefined)
+      queueMicrotask(() => {
+        if (list !== undefined && !stickToBottom) list.scrollTop = list.scrollHeight - fromBottom
+      })
+    } catch (e) {
+      setPageProblem(e instanceof Error ? e.message : String(e))
+    } finally {
+      setLoading(false)
+    }
+  }
+  // The newest page of the repository comes with the conversation: the device may hold only a day.
+  void loadOlder()
+
+  // Keep the newest message in sight while the reader is at the bottom.
+  createEffect(
+    on(
+      () => messages().length,
+      () =>
+        queueMicrotask(() => {
+          if (list !== undefined && stickToBottom) list.scrollTop = list.scrollHeight
+        })
+    )
+  )
+
+  const onScroll = () => {
+    if (list === undefined) return
+    stickToBottom = list.scrollHeight - list.scrollTop - list.clientHeight < PAGE_TRIGGER_PX
+    if (list.scrollTop < PAGE_TRIGGER_PX) void loadOlder()
+  }
+
+  /** Everyone open in this conversation, for a call. */
+  const here = (): ReadonlyArray<PeerId> =>
+    props.view.links.filter((l) => l.state === "open" && !sameUser(l.peer.username, self.username) && involves(props.conversation, l.peer.username)).map((l) => l.peer)
+
+  const typed = (value: string) => {
+    setText(value)
+    const at = Date.now()
+    if (value.trim() !== "" && typingDue(lastTypingAt, at)) {
+      lastTypingAt = at
+      void run(props.session.peer.sendActivity("typing", props.conversation))
+    }
+  }
 
   const send = async () => {
     const body = text().trim()
     if (body === "") return
     setText("")
+    lastTypingAt = undefined
+    stickToBottom = true
+    props.onFirstSend()
     try {
-      const to = props.conversation.to
-      await run(props.session.peer.send(props.conversation.id, body, to === undefined ? undefined : { username: to }))
+      const to = Option.getOrUndefined(otherUser(props.conversation, self.username))
+      await run(props.session.peer.send(props.conversation, body, to === undefined ? undefined : { username: to }))
       setProblem(undefined)
     } catch (e) {
       setText(body)
@@ -50,19 +128,54 @@ export const Conversation = (props: { readonly session: Session; readonly conver
   }
 
   return (
-    <div class="conversation">
-      <h2>{props.conversation.title}</h2>
-      <ol class="messages" data-testid="messages" ref={list}>
-        <For each={messages.latest} fallback={<li class="muted">No messages yet. Say hello!</li>}>
+    <section class="conversation" aria-labelledby="conversation-title" data-testid="conversation" data-conversation={props.conversation}>
+      <header class="conversation-head row">
+        <h2 id="conversation-title">{title()}</h2>
+        <span class="grow" />
+        <button
+          disabled={props.callBusy || here().length === 0}
+          data-testid="call-here-audio"
+          title={here().length === 0 ? "Nobody in this conversation is connected" : `Audio call with ${here().map((p) => p.username).join(", ")}`}
+          onClick={() => props.onDial(here(), "audio")}
+        >
+          Call
+        </button>
+        <button
+          disabled={props.callBusy || here().length === 0}
+          data-testid="call-here-video"
+          title={here().length === 0 ? "Nobody in this conversation is connected" : `Video call with ${here().map((p) => p.username).join(", ")}`}
+          onClick={() => props.onDial(here(), "video")}
+        >
+          Video call
+        </button>
+      </header>
+      <ol class="messages" data-testid="messages" ref={list} onScroll={onScroll} tabIndex={0} aria-label={`Messages in ${title()}`}>
+        <li class="paging">
+          <Show
+            when={paging()._tag !== "start"}
+            fallback={<span class="muted small">Start of {title()}.</span>}
+          >
+            <button class="link" data-testid="load-older" disabled={loading()} onClick={() => void loadOlder()}>
+              {loading() ? "Loading older messages…" : "Load older messages"}
+            </button>
+          </Show>
+          <Show when={pageProblem()}>{(p) => <span class="error small"> Could not read older history: {p()}</span>}</Show>
+        </li>
+        <For each={messages()} fallback={<li class="muted">No messages yet. Say hello!</li>}>
           {(m) => (
-            <li class="message" classList={{ mine: m.author === props.session.self.username }} data-testid="message">
+            <li class="message" classList={{ mine: sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
-              <time class="muted small">{time(m.sentAt)}</time>
-              <p class="text">{m.text}</p>
+              <time class="muted small" datetime={new Date(m.sentAt).toISOString()}>
+                {time(m.sentAt)}
+              </time>
+              <MessageText text={m.text} self={self.username} />
             </li>
           )}
         </For>
       </ol>
+      <p class="typing muted small" data-testid="typing" aria-live="polite">
+        {typingText(props.typists)}
+      </p>
       <Show when={problem()}>{(p) => <p class="banner error">Not sent: {p()}</p>}</Show>
       <form
         class="composer"
@@ -75,9 +188,10 @@ export const Conversation = (props: { readonly session: Session; readonly conver
           data-testid="composer"
           rows={2}
           maxLength={MAX_MESSAGE_TEXT}
-          placeholder={`Message ${props.conversation.title}`}
+          aria-label={`Message ${title()}`}
+          placeholder={`Message ${title()} (Enter sends, Shift+Enter for a new line)`}
           value={text()}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => typed(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === "Enter" && !e.shiftKey) {
               e.preventDefault()
@@ -89,6 +203,6 @@ export const Conversation = (props: { readonly session: Session; readonly conver
           Send
         </button>
       </form>
-    </div>
+    </section>
   )
 }

@@ -1,0 +1,86 @@
+/**
+ * Catch-up when a link opens: the two peers reconcile what one holds that the other
+ * lacks, messages not yet committed and recent ones. Each side sends a summary (the
+ * ids it holds of its window: every pending message plus what it held in the last
+ * `CATCHUP_WINDOW_MS`, at most `MAX_SUMMARY_IDS`), and answers the other's summary
+ * with what that summary lacks, in hand-off-sized envelopes. What arrives goes
+ * through `acceptMessages`, like any message of another session, and is shown at
+ * once. A direct conversation's messages go only to its two users. The same covers
+ * a message sent before the mesh formed, a partition that heals and a peer that
+ * restarts from its device store (its pending queue is its window).
+ */
+import { Effect } from "effect"
+import { MAX_SUMMARY_IDS } from "../domain/envelope.js"
+import { sameUser, type PeerId } from "../domain/identity.js"
+import { MessageOrder, type Message } from "../domain/message.js"
+import { handoffChunks } from "./chat.js"
+import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { sendTo } from "./mesh.js"
+import { Array as Arr } from "effect"
+
+/** How far back catch-up looks beyond the pending queue: recent history a peer may have missed. */
+export const CATCHUP_WINDOW_MS = 30 * 60_000
+
+const DIRECT_PREFIX = "dm--"
+
+/** Whether `user` may receive `m`: anyone for a group conversation, only its two users for a direct one. */
+export const visibleTo = (m: Message, user: string): boolean => {
+  if (!m.conversation.startsWith(DIRECT_PREFIX)) return true
+  const users = m.conversation.slice(DIRECT_PREFIX.length).split("--")
+  return users.some((u) => sameUser(u, user))
+}
+
+/** Every pending message and what was held since `since`, newest first, one copy per id. */
+const windowOf = (ctx: PeerContext, since: number): Effect.Effect<ReadonlyArray<Message>> =>
+  Effect.map(
+    Effect.catchAll(ctx.store.pending, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), [] as ReadonlyArray<Message>)),
+    (pending) => {
+      const byId = new Map<string, Message>()
+      for (const m of pending) byId.set(m.id, m)
+      for (const m of ctx.state.recent.values()) if (m.sentAt >= since) byId.set(m.id, m)
+      return Arr.reverse(Arr.sort(byId.values(), MessageOrder))
+    }
+  )
+
+/** Sends `peer` the summary of what this peer holds of its window (a link to it just opened). */
+export const sendSummary = (ctx: PeerContext, peer: PeerId): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const window = (yield* windowOf(ctx, at - CATCHUP_WINDOW_MS)).filter((m) => visibleTo(m, peer.username))
+    const listed = window.slice(0, MAX_SUMMARY_IDS)
+    // A window longer than a summary lists its newest ids, and says so by starting where they start.
+    const since = window.length > MAX_SUMMARY_IDS ? listed.at(-1)!.sentAt : Math.max(0, at - CATCHUP_WINDOW_MS)
+    yield* sendTo(ctx, peer, {
+      v: 1,
+      id: envelopeId(ctx, at),
+      type: "chat",
+      from: ctx.self,
+      to: { username: peer.username, sessionId: peer.sessionId },
+      timestamp: at,
+      payload: { _tag: "summary", since, ids: listed.map((m) => m.id) }
+    })
+  })
+
+/** Answers a neighbor's summary with what it lacks of this peer's window (and may see). */
+export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const at = yield* now
+    const theirs = new Set(ids)
+    const pending = new Set((yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)).map((m) => m.id))
+    // Uncommitted messages go whatever their age; held history only from where the summary starts.
+    const missing = (yield* windowOf(ctx, Math.max(since, at - CATCHUP_WINDOW_MS)))
+      .filter((m) => !theirs.has(m.id) && visibleTo(m, from.username) && (pending.has(m.id) || m.sentAt >= since))
+      .reverse()
+    for (const messages of handoffChunks(missing)) {
+      const t = yield* now
+      yield* sendTo(ctx, from, {
+        v: 1,
+        id: envelopeId(ctx, t),
+        type: "chat",
+        from: ctx.self,
+        to: { username: from.username, sessionId: from.sessionId },
+        timestamp: t,
+        payload: { _tag: "catchup", messages }
+      })
+    }
+  })

@@ -1,0 +1,134 @@
+/** Issue 8: catch-up when a link opens, message states, "save now" (virtual time, memory adapters). */
+import { describe, expect, it } from "vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { ConversationId, directConversation, type Message } from "../../src/domain/message.js"
+import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
+import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
+import type { MessageStatus } from "../../src/app/message-state.js"
+
+const general = ConversationId.make("general")
+const seconds = (n: number) => Effect.sleep(`${n} seconds`)
+
+const scenario = <A>(options: MeshOptions, body: (mesh: Mesh) => Effect.Effect<A>) =>
+  runVirtualOrThrow(Effect.scoped(Effect.flatMap(Mesh.make(options), body)))
+
+const shown = (p: SimPeer) => Effect.as(p.collectDisplayed, p.displayed)
+const held = (p: SimPeer, m: Message) => Effect.map(p.handle.history(m.conversation, 100), (h) => h.some((x) => x.id === m.id))
+const linksOpen = (p: SimPeer) => Effect.map(p.handle.view, (v) => v.links.filter((l) => l.state === "open").length)
+
+describe("catch-up when a link opens", () => {
+  it.each(["file", "discussion"] as const)(
+    "a message sent before the mesh formed is shown by the others once their link opens (%s)",
+    (presence) =>
+      scenario({ presence }, (mesh) =>
+        Effect.gen(function* () {
+          const alice = yield* mesh.start("alice")
+          const bob = yield* mesh.start("bob")
+          const carol = yield* mesh.start("carol")
+          const early = yield* alice.handle.send(general, "anyone here?")
+          expect(yield* linksOpen(alice)).toBe(0)
+          yield* seconds(90)
+          for (const p of [bob, carol]) {
+            expect(yield* linksOpen(p)).toBe(2)
+            expect((yield* shown(p)).has(early.id)).toBe(true)
+            expect(yield* held(p, early)).toBe(true)
+          }
+        })
+      )
+  )
+
+  it("a partition that heals: each side shows what the other said", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const peers = yield* Effect.forEach(["p0", "p1", "p2", "p3"], (u) => mesh.start(u))
+        yield* seconds(60)
+        yield* mesh.network.partition((p) => (Number(p.username.slice(1)) % 2 === 0 ? 0 : 1))
+        yield* seconds(60)
+        const even = yield* peers[0]!.handle.send(general, "even side")
+        const odd = yield* peers[1]!.handle.send(general, "odd side")
+        yield* seconds(5)
+        expect((yield* shown(peers[1]!)).has(even.id)).toBe(false)
+        yield* mesh.network.heal
+        // The two sides find each other again through presence (the sponsor, or a patient bridge).
+        yield* Effect.sleep("8 minutes")
+        for (const p of peers) {
+          expect(yield* linksOpen(p)).toBe(3)
+          const ids = yield* shown(p)
+          expect([ids.has(even.id), ids.has(odd.id)]).toEqual([true, true])
+        }
+
+      })
+    ))
+
+  it("a peer restarting from its device store brings what only it held to the others", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        yield* seconds(5)
+        const lonely = yield* alice.handle.send(general, "before anyone came")
+        yield* mesh.crash(alice)
+        const bob = yield* mesh.start("bob")
+        yield* seconds(30)
+        const again = yield* mesh.start("alice", alice.store)
+        yield* seconds(90)
+        expect(yield* linksOpen(again)).toBe(1)
+        expect((yield* shown(bob)).has(lonely.id)).toBe(true)
+      })
+    ))
+
+  it("direct messages are caught up only to their two users", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        const dm = yield* alice.handle.send(directConversation("alice", "bob"), "just you", { username: "bob" as Message["author"] })
+        const carol = yield* mesh.start("carol")
+        yield* seconds(90)
+        expect(yield* linksOpen(carol)).toBe(2)
+        expect((yield* shown(bob)).has(dm.id)).toBe(true)
+        expect((yield* shown(carol)).has(dm.id)).toBe(false)
+        expect(yield* held(carol, dm)).toBe(false)
+      })
+    ))
+})
+
+describe("message states", () => {
+  it("go from sending to delivered to saved, with the commit's sha; the view counts what waits", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        const statuses = yield* Effect.fork(Stream.runCollect(Stream.take(bob.handle.statuses, 3)))
+        yield* seconds(60)
+        const m = yield* bob.handle.send(general, "hello")
+        expect((yield* bob.handle.view).waiting).toBe(1)
+        yield* seconds(2)
+        expect((yield* bob.handle.stateOf(m))._tag).toBe("delivered")
+        // bob is not the leader (alice is smaller): he asks her to save now.
+        expect((yield* bob.handle.view).isLeader).toBe(false)
+        expect((yield* bob.handle.saveNow)._tag).toBe("asked")
+        yield* seconds(5)
+        const saved = yield* bob.handle.stateOf(m)
+        expect(saved._tag).toBe("saved")
+        expect(saved._tag === "saved" && saved.sha).toBe(mesh.world.head)
+        expect((yield* bob.handle.view).waiting).toBe(0)
+        const seen = Array.from(yield* Fiber.join(statuses)).map((s: MessageStatus) => `${s.id === m.id}:${s.state._tag}`)
+        expect(seen).toEqual(["true:sending", "true:delivered", "true:saved"])
+        expect(mesh.world.commits.length).toBe(1)
+      })
+    ))
+
+  it("a message no other peer has stays sending; the leader's save now commits at once", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        yield* seconds(70)
+        const m = yield* alice.handle.send(general, "alone")
+        yield* seconds(5)
+        expect((yield* alice.handle.stateOf(m))._tag).toBe("sending")
+        const outcome = yield* alice.handle.saveNow
+        expect(outcome._tag === "committed" && outcome.report.committed.map((x) => x.id)).toEqual([m.id])
+        expect((yield* alice.handle.stateOf(m))._tag).toBe("saved")
+      })
+    ))
+})
