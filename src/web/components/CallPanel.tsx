@@ -3,7 +3,7 @@ import { createEffect, createMemo, createSignal, For, onCleanup, Show } from "so
 import type { CallsView } from "../../app/calls.js"
 import type { Call, Leg } from "../../domain/call.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
-import type { LocalTrack, RemoteTrack } from "../../ports/Media.js"
+import type { LocalTrack, RemoteTrack } from "../../app/calls.js"
 import { run } from "../bridge.js"
 import type { Session } from "../services.js"
 
