@@ -11,7 +11,8 @@
  */
 import { Effect } from "effect"
 import { MAX_SUMMARY_IDS } from "../domain/envelope.js"
-import { sameUser, type PeerId } from "../domain/identity.js"
+import { involves } from "../domain/conversation.js"
+import type { PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
 import { handoffChunks } from "./chat.js"
 import { envelopeId, now, reject, type PeerContext } from "./context.js"
@@ -21,14 +22,8 @@ import { Array as Arr } from "effect"
 /** How far back catch-up looks beyond the pending queue: recent history a peer may have missed. */
 export const CATCHUP_WINDOW_MS = 30 * 60_000
 
-const DIRECT_PREFIX = "dm--"
-
 /** Whether `user` may receive `m`: anyone for a group conversation, only its two users for a direct one. */
-export const visibleTo = (m: Message, user: string): boolean => {
-  if (!m.conversation.startsWith(DIRECT_PREFIX)) return true
-  const users = m.conversation.slice(DIRECT_PREFIX.length).split("--")
-  return users.some((u) => sameUser(u, user))
-}
+export const visibleTo = (m: Message, user: string): boolean => involves(m.conversation, user)
 
 /** Every pending message and what was held since `since`, newest first, one copy per id. */
 const windowOf = (ctx: PeerContext, since: number): Effect.Effect<ReadonlyArray<Message>> =>

@@ -90,7 +90,7 @@ const touch = (ctx: PeerContext): void => {
 /** What this peer saw of `peer`: whether it answered, since when it is known, whether presence shows it. */
 export const evidenceOf = (ctx: PeerContext, peer: PeerId): SessionEvidence => {
   const key = peerKey(peer)
-  return { answeredAt: ctx.state.firstOpen.get(key), firstSeenAt: ctx.state.firstKnown.get(key), inPresence: ctx.state.known.has(key) }
+  return { answeredAt: ctx.state.firstOpen.get(key), firstSeenAt: ctx.state.firstKnown.get(key), inPresence: ctx.state.online.has(key) }
 }
 
 /** Whether a session named in a neighbor list is believed (seen in presence or heard from). */
@@ -122,8 +122,22 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
 /** The members of this peer's component that may hold a role now. */
 export const roleComponent = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => roleHolders(ctx, component(ctx), at)
 
-/** The leader of this peer's component: its smallest member that answers (a silent or phantom session never leads). */
-export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined => Option.getOrUndefined(electLeader(roleComponent(ctx, at)))
+/** Whether a peer may lead: it can push (a session that cannot says so in its heartbeats). */
+export const mayLead =
+  (ctx: PeerContext) =>
+  (p: PeerId): boolean =>
+    samePeer(p, ctx.self) ? ctx.state.canPush : !ctx.state.cannotPush.has(peerKey(p))
+
+/**
+ * The leader of this peer's component: its smallest member that answers (a silent or phantom
+ * session never leads) and can push (a read-only one never does).
+ */
+export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined =>
+  Option.getOrUndefined(electLeader(roleComponent(ctx, at).filter(mayLead(ctx))))
+
+/** What the UI says when nobody in reach can push: history is not being saved. */
+export const NOBODY_CAN_PUSH =
+  "Nobody online can push to this repository, so history is not being saved: messages stay on the devices of those online until someone with write access joins."
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -191,7 +205,12 @@ const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leav
     from: ctx.self,
     to: null,
     timestamp: at,
-    payload: { _tag: "heartbeat", ...(send ? { neighbors } : {}), ...(leaving === true ? { leaving } : {}) }
+    payload: {
+      _tag: "heartbeat",
+      ...(send ? { neighbors } : {}),
+      ...(leaving === true ? { leaving } : {}),
+      ...(ctx.state.canPush ? {} : { readOnly: true })
+    }
   }
 }
 
@@ -221,7 +240,7 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
 }
 
 const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> =>
-  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint)
+  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
 
 /**
  * Sends a signaling payload towards `target` through a neighbor that reaches it:
@@ -335,6 +354,9 @@ export const handleDescription = (
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
       if (via === "presence" && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) return Effect.void
       if (link.state === "open" && link.attempt === attempt) return Effect.void
+      if (link.attempt === undefined && link.state !== "open" && attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT && !ctx.state.firstOpen.has(peerKey(origin))) {
+        return refuse(ctx, origin, "attempts-bound", `offer refused: ${MAX_ATTEMPTS_IN_FLIGHT} connection attempts already in flight`)
+      }
       if (link.state === "open") touch(ctx)
       link.state = "signaling"
       link.attempt = attempt
@@ -399,6 +421,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
         ctx.state.goodbyes.set(peerKey(from), at)
         return Effect.void
       }
+      // Whether the sender can push decides whether it may lead.
+      if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(peerKey(from))
+      else ctx.state.cannotPush.delete(peerKey(from))
       const listed = envelope.payload.neighbors
       const previous = ctx.state.reports.get(peerKey(from))
       // A full list is resent now and then even when unchanged: only a change moves the mesh view.
@@ -459,6 +484,23 @@ const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolea
   if (link.via === "presence" && link.state === "signaling") return true
   return link.state !== "open" && link.attempt === undefined && at >= link.retryAt
 }
+
+/**
+ * Most connection attempts (offers made and offers being answered) in flight at once. A mesh
+ * forms one joiner at a time in practice; 100 made-up entries once made a peer open 20,000 files.
+ */
+export const MAX_ATTEMPTS_IN_FLIGHT = 16
+
+/** Connection attempts not yet open. */
+const attemptsInFlight = (ctx: PeerContext): number => {
+  let n = 0
+  for (const link of ctx.state.links.values()) if (link.attempt !== undefined && link.state !== "open") n++
+  return n
+}
+
+/** Which attempts go first: sessions that answered before, then the most recently refreshed entries. */
+const priority = (ctx: PeerContext, key: string): number =>
+  (ctx.state.firstOpen.has(key) ? 1e15 : 0) + (ctx.state.known.get(key)?.lastSeen ?? 0)
 
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
@@ -555,16 +597,30 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
         link.retryAt = 0
       }
     }
+    // Whatever presence or neighbors say, only a few attempts are in flight at once;
+    // sessions that answered before go first, then the most recently refreshed.
+    let inFlight = attemptsInFlight(ctx)
+    const candidates: Array<[string, Link]> = []
     for (const [key, link] of s.links) {
       if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
         s.links.delete(key)
         continue
       }
       if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
+      candidates.push([key, link])
+    }
+    if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b) - priority(ctx, a))
+    for (const [key, link] of candidates) {
+      if (inFlight >= MAX_ATTEMPTS_IN_FLIGHT) break
       if (!isOfferer(ctx.self, link.peer)) continue
       // No published fingerprint, no way to check its answer: such a session is not offered to.
       if (Option.isNone(fingerprintOf(ctx, link.peer))) continue
-      if (Option.isSome(relayTo(link.peer, open, s.reports))) yield* startOffer(ctx, link, "mesh", at)
-      else if (sponsored.has(key)) yield* startOffer(ctx, link, "presence", at)
+      if (Option.isSome(relayTo(link.peer, open, s.reports))) {
+        inFlight++
+        yield* startOffer(ctx, link, "mesh", at)
+      } else if (sponsored.has(key)) {
+        inFlight++
+        yield* startOffer(ctx, link, "presence", at)
+      }
     }
   })

@@ -97,6 +97,13 @@ export interface PeerState {
   rateNotice: RateNotice | undefined
   presenceProblem: string | undefined
   isLeader: boolean
+  /** Whether this session may push to the repository (GitHub's `permissions.push`); false never leads. */
+  canPush: boolean
+  /** Peers whose heartbeats say they cannot push, by peer key: they are never elected. */
+  readonly cannotPush: Set<string>
+  /** Why history cannot be saved for now (a permanent refusal), and when the leader may try again. */
+  historyProblem: string | undefined
+  historyRetryAt: number
   /** Since when this peer has been eligible to lead without interruption. */
   eligibleSince: number | undefined
   leader: PeerId | undefined
@@ -152,6 +159,10 @@ export interface PeerView {
   readonly people: ReadonlyArray<Person>
   /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
   readonly refused: Readonly<Record<string, number>>
+  /** Set when history is not being saved: nobody online can push, or GitHub refuses the writes. */
+  readonly historyNotice?: string | undefined
+  /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
+  readonly identities: "claimed" | "verified"
 }
 
 /**

@@ -12,14 +12,34 @@ import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
-import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
+import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
 import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+
+/** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
+export const MAX_CONSIDERED_ENTRIES = 64
+
+/** A short sentence about skipped presence items: how many, of which kinds (details go to the refused items). */
+const skippedSentence = (skipped: ReadonlyArray<{ readonly detail: string }>): string => {
+  const kinds = new Set(skipped.map((k) => /^([a-z ]+?) \d+:/.exec(k.detail)?.[1] ?? "item"))
+  return `${skipped.length} unreadable presence item(s) skipped (${[...kinds].join(", ")}).`
+}
+
+/** Drops a map's oldest keys past `max`. */
+const trimMap = (m: Map<string, unknown>, max: number): void => {
+  for (const key of m.keys()) {
+    if (m.size <= max) return
+    m.delete(key)
+  }
+}
 
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
-  const fingerprint = samePeer(peer, ctx.self) ? ctx.transport.fingerprint : ctx.state.known.get(peerKey(peer))?.fingerprint
+  // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
+  const fingerprint = samePeer(peer, ctx.self)
+    ? ctx.transport.fingerprint
+    : (ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
   return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
 }
 
@@ -74,8 +94,10 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
       }
       return Effect.void
     case "PresenceMalformed":
-      ctx.state.presenceProblem = `The presence channel could not be read: ${e.detail}`
-      return Effect.void
+      // A short sentence for people; the details go to the refused items.
+      ctx.state.presenceProblem = "The presence file is damaged; SkyGit is repairing it."
+      ctx.state.repairDue = true
+      return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
     case "PresenceUnavailable":
     case "PresenceConflict":
       ctx.state.presenceProblem = `Presence channel: ${e.detail}`
@@ -89,13 +111,23 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     const s = ctx.state
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
-    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
+    s.repairDue = false
+    s.presenceProblem = snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
+    if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
-    s.online = new Map(
-      Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
-    )
+    // A peer considers a bounded number of entries, whatever the document holds: sessions
+    // that answered before first, then the most recently refreshed.
+    const others = Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
+    if (others.length > MAX_CONSIDERED_ENTRIES) {
+      const rank = ([key, e]: readonly [string, PresenceEntry]) => (s.firstOpen.has(key) ? 1e15 : 0) + e.lastSeen
+      others.sort((a, b) => rank(b) - rank(a))
+      yield* refuse(ctx, "presence", "entries-bound", `${others.length - MAX_CONSIDERED_ENTRIES} presence entries past the ${MAX_CONSIDERED_ENTRIES} considered`)
+    }
+    s.online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
+    for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
+    trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
     for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
     const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {
@@ -207,10 +239,12 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
+    // An unreadable document is rewritten at once by the refresher (the one that watches for newcomers).
     const refreshDue =
       scope.length > 0 &&
-      at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
-      scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
+      (s.repairDue ||
+        (at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
+          scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)))
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
@@ -253,6 +287,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 s.lastOwnEntryAt = t
                 if (refreshDue) s.lastRefreshAt = t
               }
+              if (refreshDue) s.repairDue = false
             })
           )
         )

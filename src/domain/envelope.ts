@@ -96,7 +96,9 @@ export const PresencePayload = Schema.Union(
   Schema.TaggedStruct("heartbeat", {
     neighbors: Schema.optional(Schema.Array(PeerId).pipe(Schema.maxItems(MAX_NEIGHBORS))),
     /** Present when the sender leaves on purpose, so others need not wait for expiry. */
-    leaving: Schema.optional(Schema.Boolean)
+    leaving: Schema.optional(Schema.Boolean),
+    /** Present when the sender cannot push to the repository: it must not lead (issue 9). */
+    readOnly: Schema.optional(Schema.Boolean)
   })
 )
 /** In-mesh presence. */

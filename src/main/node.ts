@@ -25,6 +25,8 @@ import type { ConversationRepo } from "../ports/ConversationRepo.js"
 import type { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport, type PeerTransportService } from "../ports/PeerTransport.js"
 import type { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 import { startBenchAgent, type BenchAgent } from "../node/bench-agent.js"
 import { defaultDataDir, type NodePeerOptions } from "../node/options.js"
 import { startTerminal, type TerminalIo } from "../node/terminal.js"
@@ -38,7 +40,7 @@ export class NodePeerError extends Data.TaggedError("NodePeerError")<{ readonly 
 /** The services of one Node peer, and what the terminal and benchmark need besides. */
 export interface NodeServices {
   readonly self: PeerId
-  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport>
+  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport | SignalSealer>
   readonly transport: PeerTransportService
   readonly internals: WebRtcInternalsService
   readonly client: GitHubClient
@@ -69,7 +71,9 @@ export const makeNodeServices = (options: NodePeerOptions): Effect.Effect<NodeSe
       ...(options.relayOnly ? { iceTransportPolicy: "relay" as const } : {})
     }).pipe(Layer.mapError(setup("WebRTC could not start")))
     const built = yield* Layer.build(Layer.mergeAll(gitHubPorts, store, transport))
-    const context: NodeServices["context"] = built
+    // Offers, answers and call slots go to the presence channel sealed to their recipient.
+    const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
+    const context: NodeServices["context"] = Context.add(built, SignalSealer, sealer)
     return { self, context, transport: Context.get(built, PeerTransport), internals: Context.get(built, WebRtcInternals), client: Context.get(github, GitHub), dataDir }
   })
 

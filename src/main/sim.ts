@@ -60,7 +60,8 @@ const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoSe
       power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
     conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
     readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
-    commit: (b) => (power.on ? r.commit(b) : dead)
+    commit: (b) => (power.on ? r.commit(b) : dead),
+    ...(r.canPush === undefined ? {} : { canPush: Effect.suspend(() => (power.on ? r.canPush! : dead)) })
   }
 }
 

@@ -12,6 +12,7 @@ import { createHub, serveHub } from "../hub/index.js"
 import { PeerChild, type ChildEvent } from "./peer-child.js"
 import { defaultPeerConfig } from "../app/config.js"
 import { FAST_PEER_CONFIG } from "./options.js"
+import { runRawBench, type RawBenchResult } from "./bench-raw.js"
 
 /** Payload of one bulk envelope. */
 export const BULK_ENVELOPE_BYTES = 64 * 1024
@@ -48,6 +49,8 @@ export interface MeshBenchResult {
   readonly fullMeshMs: { readonly p50: number; readonly p99: number }
   readonly rttMs: { readonly p50: number; readonly p99: number }
   readonly throughputMBps: number
+  /** A bare @roamhq/wrtc loop between two processes in the same run (same bytes, frame size, marks). */
+  readonly rawThroughputMBps: number
   readonly githubWritesPerConnection: number
   readonly rssMBPerPeer: number
   readonly details: Record<string, unknown>
@@ -157,11 +160,15 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       }
     }
     const bulks: Array<ChildEvent> = []
+    const raws: Array<RawBenchResult> = []
     if (first !== undefined && second !== undefined) {
       for (let i = 0; i < Math.max(1, options.transfers ?? DEFAULT_TRANSFERS); i++) {
+        // Raw and mesh transfers alternate, with the mesh's peers running, so both see the same load.
+        raws.push(await runRawBench({ bytes: options.bulkCount * BULK_ENVELOPE_BYTES, transfers: 1 }))
         bulks.push(await first.ask(`/bulk ${meshed[1]!.key} ${options.bulkCount} ${BULK_ENVELOPE_BYTES}`, "bulk", COMMAND_TIMEOUT_MS))
       }
     }
+    const rawMBps = raws.map((r) => r.rawThroughputMBps)
     const transferMBps = bulks.map((b) => round(Number(b.mbps)))
     const rss = await Promise.all(children.map(async (c) => Number((await c.ask("/stats", "stats", COMMAND_TIMEOUT_MS)).rssMB)))
     const config = { ...defaultPeerConfig, ...(options.fast ? FAST_PEER_CONFIG : {}) }
@@ -171,6 +178,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       fullMeshMs: { p50: percentile(fullMesh, 50), p99: percentile(fullMesh, 99) },
       rttMs: { p50: percentile(rtt, 50), p99: percentile(rtt, 99) },
       throughputMBps: transferMBps.length === 0 ? 0 : percentile(transferMBps, 50),
+      rawThroughputMBps: rawMBps.length === 0 ? 0 : percentile(rawMBps, 50),
       githubWritesPerConnection: connections === 0 ? 0 : Number((writesMeshed / connections).toFixed(3)),
       rssMBPerPeer: round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length)),
       details: {
@@ -194,7 +202,10 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
           bulks.length === 0
             ? null
             : { envelopes: bulks.map((b) => b.received), envelopeBytes: BULK_ENVELOPE_BYTES, ms: bulks.map((b) => round(Number(b.ms))), transferMBps },
-        rssMBMax: round(Math.max(...rss))
+        rssMBMax: round(Math.max(...rss)),
+        // Issue 10's target: throughputMBps at least 0.8 of the bare loop's.
+        throughputOverRaw: rawMBps.length === 0 ? null : round(percentile(transferMBps, 50) / Math.max(0.1, percentile(rawMBps, 50)), 2),
+        raw: raws.length === 0 ? null : { transferMBps: rawMBps, frameBytes: raws[0]!.frameBytes, maxMessageSize: raws[0]!.maxMessageSize, highWaterMark: raws[0]!.highWaterMark, lowWaterMark: raws[0]!.lowWaterMark, bufferPollMs: raws[0]!.bufferPollMs }
       }
     }
   } finally {

@@ -90,7 +90,18 @@ export const App = () => {
           </main>
         )}
       </Match>
-      <Match when={narrow(stage(), "room")}>{(s) => <Room session={s().session} onLeave={() => void leaveRoom(s())} />}</Match>
+      <Match when={narrow(stage(), "room")}>
+        {(s) => (
+          <Room
+            session={s().session}
+            onLeave={() => void leaveRoom(s())}
+            onMove={(form) => {
+              const room = s()
+              void room.session.close().then(() => join(room.config, room.token, room.login, room.session.repository, form))
+            }}
+          />
+        )}
+      </Match>
     </Switch>
   )
 }

@@ -7,6 +7,7 @@ import { createContext, useContext } from "solid-js"
 import type { CallsService } from "../app/calls.js"
 import type { PeerConfig } from "../app/config.js"
 import type { PeerHandle } from "../app/peer.js"
+import type { changeForm, RecordedSettings, RepoSettingsService } from "../app/presence-form.js"
 import type { PeerId } from "../domain/identity.js"
 
 /** The presence channel's form. */
@@ -21,6 +22,12 @@ export interface RepoChoice {
   readonly hasDiscussions: boolean
 }
 
+/** What a repository records about SkyGit, as the picker shows it before joining. */
+export type RecordedLookup =
+  | { readonly _tag: "recorded"; readonly recorded: RecordedSettings }
+  | { readonly _tag: "none" }
+  | { readonly _tag: "problem"; readonly detail: string }
+
 /** What a session needs. */
 export interface SessionOptions {
   readonly api: string
@@ -29,6 +36,7 @@ export interface SessionOptions {
   readonly login: string
   /** "owner/name". */
   readonly repository: string
+  /** The form this user picked; the repository's recorded form wins when there is one. */
   readonly presence: PresenceForm
   readonly peerConfig: Partial<PeerConfig>
   readonly iceServers: ReadonlyArray<RTCIceServer>
@@ -38,7 +46,16 @@ export interface SessionOptions {
 export interface Session {
   readonly self: PeerId
   readonly repository: string
+  /** The form joined: the repository's recorded one. */
   readonly presence: PresenceForm
+  /** The repository's recorded settings (the form, who chose it, its version) when the session started. */
+  readonly recorded: RecordedSettings
+  /** True when this user made the repository's first choice. */
+  readonly choseForm: boolean
+  /** The repository's settings, to watch for a change of form. */
+  readonly settings: RepoSettingsService
+  /** Records another form for everyone, over the version the user saw. */
+  readonly changeForm: (to: PresenceForm, over: string) => ReturnType<typeof changeForm>
   readonly peer: PeerHandle
   readonly calls: CallsService
   /** The platform track behind a call's track handle, to render it. */
@@ -53,6 +70,8 @@ export interface WebServices {
   readonly whoAmI: (api: string, token: string) => Promise<string>
   /** Every repository the token can reach. */
   readonly listRepos: (api: string, token: string) => Promise<ReadonlyArray<RepoChoice>>
+  /** Reads which presence form `repository` records (nothing is written). */
+  readonly lookupRecordedForm: (api: string, token: string, repository: string) => Promise<RecordedLookup>
   /** Starts a session; it lives until `close`. */
   readonly startSession: (options: SessionOptions) => Promise<Session>
 }

@@ -28,7 +28,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "skygit-exit-"))
   app = await startApp({ hubDataDir: join(work, "hub"), users: ["alice", "bob", "carol"], repository: REPO, host: "127.0.0.1", hubPort: 0, webPort: 0, outDir: join(work, "web") })
   browser = await launchChromium()
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await browser?.close()

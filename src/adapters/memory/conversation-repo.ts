@@ -12,6 +12,7 @@ import { MessageOrder, type ConversationId, type Message } from "../../domain/me
 import {
   RepoConflict,
   RepoRateLimited,
+  RepoRefused,
   RepoUnavailable,
   type CommitBatch,
   type CommitResult,
@@ -69,6 +70,11 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
 
   const commit = (batch: CommitBatch): Effect.Effect<CommitResult, RepoCommitError> =>
     Effect.gen(function* () {
+      if (!world.canPush(user)) {
+        // GitHub refuses the first write of a user without push access (404 to a classic token).
+        yield* world.request(user, "read", () => undefined).pipe(Effect.mapError(toRepoError))
+        return yield* Effect.fail(new RepoRefused({ reason: "permission", detail: `${user} cannot push to this repository: someone with write access must save history.` }))
+      }
       const files = layoutBatch(batch.messages, batch.at)
       // blobs, tree and commit objects: counted, not content-creating.
       for (let i = 0; i < files.length + 2; i++) {
@@ -152,5 +158,8 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
       return { messages: Arr.sort(messages, MessageOrder), older: page.more ? Option.fromNullable(page.taken.at(-1)) : Option.none(), skipped }
     })
 
-  return { head, readSince, conversations, readPage, commit, exitBudget, writeOnExit }
+  const canPush = Effect.sync(() => world.canPush(user))
+  return world.permissionsKnown
+    ? { head, readSince, conversations, readPage, canPush, commit, exitBudget, writeOnExit }
+    : { head, readSince, conversations, readPage, commit, exitBudget, writeOnExit }
 }

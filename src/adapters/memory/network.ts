@@ -373,13 +373,17 @@ export class MemoryNetwork {
     })
   }
 
-  /** Tells the other side of a link, after the latency, that it closed. */
+  /**
+   * Tells the other side of a link, after the latency, that it closed: never before the
+   * frames already sent on it, as a data channel's closing delivers what it has buffered
+   * (a frame due after the close was dropped, so a leaving peer's hand-off could be lost).
+   */
   private dropRemote(self: Peer, link: Link): Effect.Effect<void> {
-    return this.later(this.options.latencyMs, () => {
+    return Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (now) => this.later(Math.max(this.options.latencyMs, link.lastDue - now), () => {
       const other = this.endpoints.get(peerKey(link.remote))
       const theirs = other?.links.get(peerKey(self))
       return other !== undefined && theirs !== undefined && theirs.attempt === link.attempt ? this.drop(other, theirs, "closed") : Effect.void
-    })
+    }))
   }
 
   private detach(ep: Endpoint): Effect.Effect<void> {
