@@ -1,6 +1,9 @@
 /**
  * `npm run sim -- --peers N --minutes M --presence file|discussion --seed S
- *   [--history H] [--faults crash,partition,conflict,ratelimit] [--github memory|hub] [--json]`
+ *   [--history H] [--faults crash,partition,conflict,ratelimit] [--schedule random] [--stale N]
+ *   [--github memory|hub] [--json]`
+ * `--schedule random` adds the seed's random fault schedule (what `npm run sim:soak` runs);
+ * `--stale N` leaves N sessions of crashed tabs in presence before anyone comes.
  * Runs a whole mesh in virtual time and prints its figures. `--github hub` runs the real
  * GitHub adapters (Octokit) against an in-process hub instead of the in-memory GitHub.
  */
@@ -8,6 +11,8 @@ import { parseArgs } from "node:util"
 import { runHubSimulation } from "../src/sim/hub-backend.js"
 import { simulate, type Fault, type SimOptions, type SimReport } from "../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../src/sim/virtual-time.js"
+import { describeSchedule, randomSchedule } from "../src/sim/fault-schedule.js"
+import { MAX_PRESENCE_ENTRIES } from "../src/domain/presence-doc.js"
 
 const FAULTS: ReadonlyArray<Fault> = ["crash", "partition", "conflict", "ratelimit"]
 
@@ -25,6 +30,8 @@ const { values } = parseArgs({
     history: { type: "string", default: "0" },
     faults: { type: "string", default: "" },
     github: { type: "string", default: "memory" },
+    schedule: { type: "string", default: "none" },
+    stale: { type: "string", default: "0" },
     json: { type: "boolean", default: false }
   }
 })
@@ -39,23 +46,27 @@ const faults = values.faults === "" ? [] : values.faults.split(",").map((f) => (
 
 const github = values.github === "memory" || values.github === "hub" ? values.github : fail(`--github must be memory or hub`)
 
+const scheduled = values.schedule === "random" ? true : values.schedule === "none" ? false : fail(`--schedule must be random or none`)
 const options: SimOptions = {
   peers: int("peers", values.peers, 1, 500),
   minutes: int("minutes", values.minutes, 1, 24 * 60),
   presence,
   seed: int("seed", values.seed, 0, 2 ** 31 - 1),
   history: int("history", values.history, 0, 10_000_000),
-  faults
+  faults,
+  stale: int("stale", values.stale, 0, MAX_PRESENCE_ENTRIES / 2)
 }
+const withSchedule: SimOptions = scheduled ? { ...options, schedule: randomSchedule(options.seed, options.minutes) } : options
 if (github === "hub") {
   // These faults are scripted on the in-memory GitHub; the hub has its own fault book.
   const unsupported = faults.filter((f) => f === "conflict" || f === "ratelimit")
   if (unsupported.length > 0) fail(`--faults ${unsupported.join(",")} is not available with --github hub (crash and partition are)`)
   if (options.history > 0) fail(`--history is not available with --github hub`)
+  if (scheduled || (options.stale ?? 0) > 0) fail(`--schedule and --stale are scripted on the in-memory GitHub: not available with --github hub`)
 }
 
 const report: SimReport & { readonly hub?: Awaited<ReturnType<typeof runHubSimulation>>["hub"] } =
-  github === "hub" ? await runHubSimulation(options) : runVirtualOrThrow(simulate(options))
+  github === "hub" ? await runHubSimulation(options) : runVirtualOrThrow(simulate(withSchedule))
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`)
@@ -64,7 +75,8 @@ if (values.json) {
   process.stdout.write(
     [
       `${r.peers} peers, ${r.minutes} simulated minutes, ${r.presence} presence, seed ${r.seed}`,
-      `messages: ${r.messagesSent} sent, ${r.messagesCommitted} committed, ${r.messagesLost} lost, ${r.duplicatesCommitted} duplicated`,
+      `messages: ${r.messagesSent} sent, ${r.messagesCommitted} committed, ${r.messagesLost} lost, ${r.duplicatesCommitted} duplicated, ${r.messagesUnseen} unseen`,
+      ...(withSchedule.schedule === undefined ? [] : [`schedule: ${describeSchedule(withSchedule.schedule)}`]),
       `longest wait for a commit: ${(r.maxCommitLatencyMs / 1000).toFixed(1)} s`,
       `leaders: ${r.leaderChanges} changes, at most ${r.maxSimultaneousLeaders} at once`,
       `GitHub: ${r.github.requests} requests (+${r.github.notModified} free 304s), ${r.github.writes} writes, ${r.github.conflicts} conflicts, ${r.github.rateLimited} rate-limited`,

@@ -159,21 +159,22 @@ export const acceptMessages = (
   messages: ReadonlyArray<Message>,
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
-  // MERGE NOTE (lead, for issue 13): relayed messages (hand-off, catch-up) carry others'
-  // messages by design (a dead author's or dead leader's messages must still reach the
-  // repository), so they cannot be restricted to the sender's own: check the author's
-  // session signature here instead, for every `how`.
   Effect.gen(function* () {
-    const accepted: Array<Message> = []
-    for (const m of messages) {
-      // The sender's identity is the connection's, which the transport verified.
-      if (how === "direct" && (!sameUser(m.author, from.username) || m.session !== from.sessionId)) {
-        yield* refuse(ctx, from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
-      } else if (!involves(m.conversation, m.author)) {
-        // A direct conversation holds only its two users' messages.
-        yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
-      } else accepted.push(m)
+    // Only the author vouches for a message: nothing else proves who wrote it, so a hand-off or
+    // catch-up of someone else's message could put words in their mouth (and in git). A new message
+    // comes from its author's session; relayed ones from a session of the same user (a restarted
+    // device brings what its earlier session wrote).
+    const accepted0 = messages.filter((m) => sameUser(m.author, from.username) && (how !== "direct" || m.session === from.sessionId))
+    if (how === "direct") {
+      for (const m of messages) if (!accepted0.includes(m)) yield* refuse(ctx, from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
+    } else if (accepted0.length < messages.length) {
+      yield* refuse(ctx, from, "relayed-author", `${messages.length - accepted0.length} ${how} message(s) not authored by the sending session`)
     }
+    let accepted = accepted0
+    // A direct conversation holds only its two users' messages, whoever passes them on.
+    const outsiders = accepted.filter((m) => !involves(m.conversation, m.author))
+    for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+    if (outsiders.length > 0) accepted = accepted.filter((m) => !outsiders.includes(m))
     if (accepted.length === 0) return
     const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
     const held = new Set(pending.map((m) => m.id))
@@ -200,12 +201,11 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: 
     const p = envelope.payload
     switch (p._tag) {
       case "message": {
-        const m = p.message
         const at = yield* now
         const sender = peerKey(envelope.from)
         // A person types a few messages a second at most: past that a peer is flooding.
         if (!withinRate(ctx.state.chatRate, sender, at, MAX_CHAT_MESSAGES_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
-          yield* refuse(ctx, envelope.from, "chat-rate", `message ${m.id} over ${MAX_CHAT_MESSAGES_PER_WINDOW} per ${CHAT_RATE_WINDOW_MS / 1000} s`)
+          yield* refuse(ctx, envelope.from, "chat-rate", `message ${p.message.id} over ${MAX_CHAT_MESSAGES_PER_WINDOW} per ${CHAT_RATE_WINDOW_MS / 1000} s`)
           // Past a threshold the connection is cut, as for garbage frames.
           if (!withinRate(ctx.state.chatExcess, sender, at, MAX_CHAT_EXCESS_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
             ctx.state.chatExcess.delete(sender)
@@ -214,7 +214,7 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: 
           }
           return
         }
-        return yield* acceptMessages(ctx, envelope.from, [m], "direct")
+        return yield* acceptMessages(ctx, envelope.from, [p.message], "direct")
       }
       case "handoff":
         // Kept even before this peer acts as leader (it may still be settling in).

@@ -62,7 +62,12 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
     const store = layerIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)).pipe(
       Layer.mapError(setup("the browser's storage cannot be used"))
     )
-    const transport = layerWebRtc({ self, rtc: browserRtc(globalThis), iceServers: options.iceServers }).pipe(Layer.mapError(setup("WebRTC could not start")))
+    const transport = layerWebRtc({
+      self,
+      rtc: browserRtc(globalThis),
+      iceServers: options.iceServers,
+      ...(options.iceTransportPolicy === undefined ? {} : { iceTransportPolicy: options.iceTransportPolicy })
+    }).pipe(Layer.mapError(setup("WebRTC could not start")))
     const services = yield* Layer.build(Layer.mergeAll(gitHubPorts, store, transport))
     const media = yield* makeBrowserMedia(navigator.mediaDevices, yield* Effect.provide(WebRtcInternals, services))
     // Offers, answers and call slots go to the presence channel sealed to their recipient.

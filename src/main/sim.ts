@@ -40,9 +40,10 @@ export const memoryBackend = (world: MemoryGitHub, form: "file" | "discussion"):
     }))
 })
 
-/** Whether a simulated peer's process is alive. */
+/** Whether a simulated peer's process runs; `afterCommit` runs once a commit of it has landed (a crash there). */
 export interface Power {
   on: boolean
+  afterCommit: (() => Effect.Effect<void>) | undefined
 }
 
 /** Cuts a service off when its peer's power is off, as a dead process would be. */
@@ -60,7 +61,10 @@ const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoSe
       power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
     conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
     readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
-    commit: (b) => (power.on ? r.commit(b) : dead),
+    commit: (b) =>
+      power.on
+        ? Effect.flatMap(r.commit(b), (landed) => (power.afterCommit === undefined ? Effect.succeed(landed) : Effect.zipRight(power.afterCommit(), dead)))
+        : dead,
     ...(r.canPush === undefined ? {} : { canPush: Effect.suspend(() => (power.on ? r.canPush! : dead)) })
   }
 }

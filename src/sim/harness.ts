@@ -69,7 +69,7 @@ export class Mesh {
       this.sessions += 1
       const id = makePeerId(user, session ?? `s${this.sessions}`)
       const scope = yield* Scope.make()
-      const power = { on: true }
+      const power: Power = { on: true, afterCommit: undefined }
       const transport = yield* Scope.extend(this.network.attach(id), scope)
       const github = yield* this.backend.forUser(user)
       const services = simPeerLayer(github, store, transport, power)

@@ -13,6 +13,8 @@ import { ConversationId, makeMessageId, type Message } from "../domain/message.j
 import type { PeerConfig } from "../app/config.js"
 import { p50p99 } from "./figures.js"
 import { Mesh, type GitHubBackend, type SimPeer } from "./harness.js"
+import { sideOf, type FaultEvent } from "./fault-schedule.js"
+import { applyChange, emptyDocument, encodeDocument, type PresenceEntry } from "../domain/presence-doc.js"
 
 /** Faults the simulator can inject. */
 export type Fault = "crash" | "partition" | "conflict" | "ratelimit"
@@ -25,6 +27,10 @@ export interface SimOptions {
   readonly seed: number
   readonly history: number
   readonly faults: ReadonlyArray<Fault>
+  /** Fault events with their own timing (the soak's random schedules), besides `faults`. */
+  readonly schedule?: ReadonlyArray<FaultEvent>
+  /** Sessions left in presence by tabs that went away without a goodbye, before anyone comes. */
+  readonly stale?: number
   readonly config?: Partial<PeerConfig>
   /** Another GitHub than the in-memory one (figures then come from `stats`). */
   readonly backend?: GitHubBackend
@@ -54,6 +60,12 @@ export interface SimReport {
   readonly messagesSent: number
   readonly messagesCommitted: number
   readonly messagesLost: number
+  /**
+   * (message, session) pairs where a session running when the message was sent or later
+   * (for at least `UNSEEN_GRACE_MS` of that time) never displayed it: not shown by the
+   * session, nor in its device's history when it started.
+   */
+  readonly messagesUnseen: number
   readonly duplicatesCommitted: number
   readonly maxCommitLatencyMs: number
   readonly leaderChanges: number
@@ -73,12 +85,18 @@ const MEAN_MESSAGE_GAP_MS = 2 * MINUTE
 const JOIN_WINDOW_MS = 2 * MINUTE
 /** Texts the simulated users type: ASCII, accents, emoji and CJK, so UTF-8 is exercised everywhere. */
 const TEXTS = ["hello", "on it 👍", "réunion à 15h ?", "コミットしました", "LGTM 🚀", "which branch?", "수고하셨습니다", "ok"]
+/** A session must have run this long after a message was sent (or after it started) for the message to count as unseen by it. */
+export const UNSEEN_GRACE_MS = 5 * MINUTE
+/** How long before the run the stale sessions' entries were last refreshed: past a refresh period, within the expiry. */
+const STALE_AGE_MS = 6 * MINUTE
 /** Messages per file when pre-filling history. */
 const HISTORY_FILE_SIZE = 1_000
 
 interface Session {
   readonly peer: SimPeer
   readonly start: number
+  /** Ids in the device's store when the session started (its history view). */
+  readonly stored: ReadonlySet<string>
   end: number | undefined
   meshedAt: number | undefined
 }
@@ -116,6 +134,27 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
       }
       const historyCommits = world.commits.length
 
+      // Tabs that went away without a goodbye a little while ago: their entries linger.
+      // Written straight into the channel, so they cost the run nothing themselves.
+      const staleEntries = Array.from({ length: options.stale ?? 0 }, (_, i) => ({
+        username: userName(i % options.peers) as PresenceEntry["username"],
+        sessionId: `stale${i}` as PresenceEntry["sessionId"],
+        lastSeen: t0 - STALE_AGE_MS
+      }))
+      if (staleEntries.length > 0 && options.backend === undefined) {
+        const change = { upsert: staleEntries, remove: [], signals: [] }
+        if (options.presence === "file") {
+          world.writePresenceFile(encodeDocument(applyChange(emptyDocument, change, t0)))
+          world.presenceWrites -= 1
+        } else {
+          for (const user of new Set(staleEntries.map((e) => e.username))) {
+            const mine = staleEntries.filter((e) => e.username === user)
+            world.putComment(user, encodeDocument(applyChange(emptyDocument, { ...change, upsert: mine }, t0)))
+            world.commentEdits -= 1
+          }
+        }
+      }
+
       const sessions: Array<Session> = []
       const stores = new Map<string, MemoryStoreState>()
       const sent = new Map<string, Message>()
@@ -129,8 +168,9 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         Effect.gen(function* () {
           const store = stores.get(user) ?? emptyStoreState()
           stores.set(user, store)
+          const stored = new Set<string>([...store.pending.keys(), ...Array.from(store.history.values(), (c) => Array.from(c.keys())).flat()])
           const peer = yield* mesh.start(user, store)
-          sessions.push({ peer, start: yield* Effect.clockWith((c) => c.currentTimeMillis), end: undefined, meshedAt: undefined })
+          sessions.push({ peer, stored, start: yield* Effect.clockWith((c) => c.currentTimeMillis), end: undefined, meshedAt: undefined })
           return peer
         })
       const sessionOf = (peer: SimPeer) => sessions.find((s) => s.peer === peer)!
@@ -190,6 +230,69 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) => Effect.sync(() => void (world.faults.rateLimitedUntil = now + 5 * MINUTE)))
         )
       }
+      if (options.schedule !== undefined) {
+        const crashAndReturn = (victim: SimPeer, downMs: number) =>
+          Effect.gen(function* () {
+            sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
+            yield* mesh.crash(victim)
+            yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), downMs))
+          })
+        const leaderOrNone = () => mesh.running.find((p) => p.handle.state.isLeader)
+        for (const e of options.schedule) {
+          switch (e.kind) {
+            case "crash":
+              schedule(e.at, () =>
+                Effect.suspend(() => {
+                  const running = mesh.running
+                  if (running.length < 2) return Effect.void
+                  const victim = (e.target === "leader" ? leaderOrNone() : undefined) ?? running[Math.floor(e.pick * running.length)]!
+                  return crashAndReturn(victim, e.downMs)
+                })
+              )
+              break
+            case "crash-in-flush":
+              schedule(e.at, () =>
+                Effect.sync(() => {
+                  const leader = leaderOrNone()
+                  if (leader === undefined) return
+                  // The commit lands, then the leader dies before it can mark or announce it.
+                  leader.power.afterCommit = () => {
+                    leader.power.afterCommit = undefined
+                    leader.power.on = false
+                    return Effect.asVoid(Effect.forkDaemon(crashAndReturn(leader, e.downMs)))
+                  }
+                })
+              )
+              break
+            case "restart":
+              schedule(e.at, () =>
+                Effect.gen(function* () {
+                  const running = mesh.running
+                  if (running.length === 0) return
+                  const victim = running[Math.floor(e.pick * running.length)]!
+                  sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
+                  yield* mesh.stop(victim)
+                  yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), e.downMs))
+                })
+              )
+              break
+            case "partition":
+              schedule(e.at, () => Effect.suspend(() => ((partitioned = true), mesh.network.partition((p) => sideOf(e.salt, p.username)))))
+              schedule(e.at + e.forMs, () => Effect.suspend(() => ((partitioned = false), mesh.network.heal)))
+              break
+            case "conflicts":
+              schedule(e.at, () => Effect.sync(() => void (world.faults.conflicts += e.count)))
+              break
+            case "ratelimit":
+              schedule(e.at, () =>
+                Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (now) =>
+                  Effect.sync(() => void (world.faults.rateLimitedUntil = Math.max(world.faults.rateLimitedUntil, now + e.forMs)))
+                )
+              )
+              break
+          }
+        }
+      }
       plan.sort((a, b) => a.at - b.at)
 
       // Each user types at seeded random moments.
@@ -235,6 +338,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
       yield* mesh.shutdown
       const end = yield* Effect.clockWith((c) => c.currentTimeMillis)
       for (const s of sessions) s.end ??= end
+      yield* Effect.forEach(sessions, (s) => s.peer.collectDisplayed, { discard: true })
 
       // What reached the repository.
       const source: GitHubFigures =
@@ -254,6 +358,13 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           }
         }
         commitBytes.push(bytes)
+      }
+      let unseen = 0
+      for (const m of sent.values()) {
+        for (const s of sessions) {
+          if (s.end! - Math.max(s.start, m.sentAt) < UNSEEN_GRACE_MS) continue
+          if (!s.peer.displayed.has(m.id) && !s.stored.has(m.id)) unseen += 1
+        }
       }
       let maxLatency = 0
       let lost = 0
@@ -297,6 +408,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         messagesSent: sent.size,
         messagesCommitted: firstCommit.size,
         messagesLost: lost,
+        messagesUnseen: unseen,
         duplicatesCommitted: occurrences - firstCommit.size,
         maxCommitLatencyMs: maxLatency,
         leaderChanges,

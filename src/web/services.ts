@@ -40,6 +40,8 @@ export interface SessionOptions {
   readonly presence: PresenceForm
   readonly peerConfig: Partial<PeerConfig>
   readonly iceServers: ReadonlyArray<RTCIceServer>
+  /** "relay": every connection through TURN, so peers never see this device's address. */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy
 }
 
 /** A running session. */

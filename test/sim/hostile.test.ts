@@ -207,7 +207,7 @@ describe("data channel rows (a member running a modified peer)", () => {
           JSON.stringify({ v: 1, id: "h1", type: "chat", from: bob.id, to: { username: "alice", sessionId: alice.id.sessionId }, timestamp: 1, payload: { _tag: "handoff", messages: [forged, own] } })
         )
         yield* seconds(2)
-        expect((yield* reasons(alice)).some((r) => r.startsWith("handoff-author"))).toBe(true)
+        expect((yield* reasons(alice)).some((r) => r.startsWith("relayed-author"))).toBe(true)
         yield* alice.handle.flushNow
         yield* seconds(10 * 60)
         // Every file of every commit: the forged message is in none, and no peer holds it.

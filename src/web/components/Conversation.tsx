@@ -31,13 +31,14 @@ const time = (at: number): string => {
 /** Where paging back stands: not started, at a cursor, or at the conversation's first file. */
 type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly cursor: HistoryCursor } | { readonly _tag: "start" }
 
+/** Why a name is marked unverified (file form). */
+export const UNVERIFIED_HELP = "the presence file does not prove who this is: anyone with write access can claim a login there"
+
 export const Conversation = (props: {
   readonly session: Session
   readonly conversation: ConversationId
   readonly version: number
   readonly view: PeerView
-  /** Whether other sessions' logins are unverified claims (file form). */
-  readonly unverified?: boolean
   /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
   readonly stateOf?: (m: Message) => MessageState | undefined
   readonly typists: ReadonlyArray<string>
@@ -169,11 +170,11 @@ export const Conversation = (props: {
         </li>
         <For each={messages()} fallback={<li class="muted">No messages yet. Say hello!</li>}>
           {(m) => (
-            <li class="message" classList={{ mine: sameUser(m.author, self.username) }} data-testid="message">
+            // Mine by session, not login: in file form anyone may claim this login in another session.
+            <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
-              {/* File form: a login is whatever the writer of the presence file claimed. */}
-              <Show when={props.unverified === true && m.session !== self.sessionId}>
-                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+              <Show when={props.view.identities === "claimed" && m.session !== self.sessionId}>
+                <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
                   unverified
                 </span>
               </Show>

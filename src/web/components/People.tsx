@@ -3,6 +3,7 @@
  * them, every session with an honest state: connected, still connecting, or "away" (not
  * heard from: it went without a goodbye, and is no longer someone to connect to).
  */
+import { UNVERIFIED_HELP } from "./Conversation.js"
 import { createMemo, For, Show } from "solid-js"
 import type { Person, PersonSession, PeerView, SessionState } from "../../app/peer-state.js"
 import { sameUser, type PeerId } from "../../domain/identity.js"
@@ -57,7 +58,7 @@ export const People = (props: {
         <Show when={mySessions().length > 0}>
           <li>
             <ul class="sessions" data-testid={`sessions-${props.self.username}`}>
-              <For each={mySessions()}>{(s) => <SessionRow session={s} label="your other tab" />}</For>
+              <For each={mySessions()}>{(s) => <SessionRow session={s} label={props.view.identities === "claimed" ? "your other tab? (unverified)" : "your other tab"} />}</For>
             </ul>
           </li>
         </Show>
@@ -71,14 +72,12 @@ export const People = (props: {
             return (
               <li class="person-group" data-testid={`person-group-${name}`}>
                 <div class="person" data-testid={`person-${name}`} data-state={state()}>
-                  <span class="name">
-                    {name}
-                    <Show when={props.view.identities === "claimed"}>
-                      <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
-                        unverified
-                      </span>
-                    </Show>
-                  </span>
+                  <span class="name">{name}</span>
+                  <Show when={props.view.identities === "claimed"}>
+                    <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
+                      unverified
+                    </span>
+                  </Show>
                   <span class={`state ${state()}`} title={STATE_HELP[state()]} data-testid="link-state">
                     {state()}
                   </span>
