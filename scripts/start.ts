@@ -4,7 +4,7 @@
  * on 127.0.0.1; with GITHUB_TOKEN the client talks to api.github.com.
  * Ports: SKYGIT_PORT (default 5173) and SKYGIT_HUB_PORT (default 8787); a taken port is replaced by a free one.
  */
-import { startApp } from "../src/web/serve.js"
+import { startApp } from "../src/main/serve.js"
 
 const token = process.env.GITHUB_TOKEN?.trim()
 const app = await startApp({

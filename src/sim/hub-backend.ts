@@ -10,7 +10,7 @@
  * is added under `hub`.
  */
 import { Effect, Random } from "effect"
-import { gitHubBackend } from "../adapters/github/backend.js"
+import { gitHubBackend } from "../main/sim.js"
 import { parsePath, PRESENCE_PATH } from "../domain/commit-layout.js"
 import { createHub, type Exchange, type Hub } from "../hub/index.js"
 import type { GitHubBackend } from "./harness.js"

@@ -4,7 +4,7 @@
  * minutes under optional faults, and the figures the Core issue asks for.
  * Deterministic: the same options give the same report, byte for byte.
  */
-import { Effect } from "effect"
+import { Effect, Random } from "effect"
 import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { seededRandom } from "../adapters/memory/network.js"
 import { layoutBatch, parseFile } from "../domain/commit-layout.js"
@@ -427,6 +427,9 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         }
       } satisfies SimReport
     })
+  ).pipe(
+    // Retry schedules are jittered (presence compare-and-swap, as on GitHub): a seeded Random keeps runs identical.
+    Effect.withRandom(Random.make(options.seed))
   )
 
 

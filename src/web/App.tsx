@@ -10,7 +10,7 @@ import { SignIn } from "./components/SignIn.js"
 import { IceSettingsPanel } from "./components/IceSettingsPanel.js"
 import { loadIceSettings, rtcOptionsOf, saveIceSettings, type IceSettings } from "./ice-settings.js"
 import { watchPageExit } from "./page-exit.js"
-import { startSession, type PresenceForm, type Session } from "./session.js"
+import { useServices, type PresenceForm, type Session } from "./services.js"
 
 type Stage =
   | { readonly _tag: "loading" }
@@ -25,6 +25,7 @@ const errorText = (e: unknown): string =>
 
 /** The whole page. */
 export const App = () => {
+  const { startSession } = useServices()
   const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
   const storage = typeof localStorage === "undefined" ? undefined : localStorage
   const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))

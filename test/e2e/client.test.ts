@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { encodeEnvelope } from "../../src/domain/envelope.js"
 import { makePeerId } from "../../src/domain/identity.js"
 import { FAST_PEER_CONFIG } from "../../src/node/options.js"
-import { runPeer, type RunningPeer } from "../../src/node/run-peer.js"
-import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { runPeer, type RunningPeer } from "../../src/main/node.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const SHOTS = resolve(import.meta.dirname, "../../.tmp/screens")

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EXIT_COMMIT_MESSAGE } from "../../src/domain/exit-plan.js"
 import type { Exchange } from "../../src/hub/handler.js"
 import { ALLOWED_REQUEST_HEADERS } from "../../src/hub/cors.js"
-import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const WAIT_MS = 20_000

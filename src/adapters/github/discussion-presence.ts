@@ -9,7 +9,7 @@ import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
 import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, mergeAuthored, type PresenceChange, type PresenceDocument, type Skipped } from "../../domain/presence-doc.js"
 import { sameUser } from "../../domain/identity.js"
 import { Presence, PresenceMalformed, PresenceUnavailable, type PresenceError, type PresenceService, type PresenceSnapshot } from "../../ports/Presence.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import { ADD_COMMENT, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, type CommentsPage } from "./discussion-queries.js"
 import { locateDiscussion, type LocatedDiscussion } from "./discussion-locate.js"
 import { describe, NO_RESPONSE, GitHubMisconfigured, type GitHubFailure } from "./errors.js"
@@ -214,6 +214,5 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
     return { form: "discussion", identities: "verified", writesForOthers: false, publish, read } satisfies PresenceService
   })
 
-/** Layer: Discussion-form presence for one token on one repository. */
-export const layerGitHubDiscussionPresence = (options: GitHubClientOptions) =>
-  Layer.effect(Presence, Effect.flatMap(makeGitHubClient(options), makeGitHubDiscussionPresence))
+/** Layer: Discussion-form presence over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubDiscussionPresence: Layer.Layer<Presence, never, GitHub> = Layer.effect(Presence, Effect.flatMap(GitHub, makeGitHubDiscussionPresence))

@@ -14,8 +14,7 @@ import { noteTyping, typists, TYPING_SHOWN_MS, type TypingState } from "../../do
 import { fromStream, onEach, polled, run } from "../bridge.js"
 import { mentions } from "../markdown.js"
 import { askNotificationPermission, notifyIfHidden } from "../notify.js"
-import type { PresenceForm, Session } from "../session.js"
-import { changeForm } from "../../app/presence-form.js"
+import type { PresenceForm, Session } from "../services.js"
 import { Banners } from "./Banners.js"
 import { CallPanel } from "./CallPanel.js"
 import { Conversation } from "./Conversation.js"
@@ -84,7 +83,7 @@ export const Room = (props: {
     try {
       const latest = await run(session.settings.read)
       const version = latest._tag === "Some" ? latest.value.version : session.recorded.version
-      await run(changeForm(session.settings, other, self.username, Date.now(), version))
+      await run(session.changeForm(other, version))
       setMoving(`Moving everyone in ${session.repository} to the ${formLabel(other)}…`)
       props.onMove(other)
     } catch (e) {

@@ -1,5 +1,5 @@
 /**
- * What `npm start` runs (Node side): without a GitHub token, the embedded local hub with
+ * The app room: what `npm start` runs (Node side): without a GitHub token, the embedded local hub with
  * demo users and a demo repository (on disk, so history survives restarts); then the web
  * client, built with vite and served statically on loopback with its `/config.json`.
  */
@@ -11,7 +11,7 @@ import { extname, join, resolve, sep } from "node:path"
 import { build } from "vite"
 import { createHub, serveHub, type Hub } from "../hub/index.js"
 import { FAST_PEER_CONFIG } from "../node/options.js"
-import { CONFIG_PATH, type WebConfig } from "./config.js"
+import { CONFIG_PATH, type WebConfig } from "../web/config.js"
 
 /** GitHub's API, used when a token is given. */
 export const GITHUB_API = "https://api.github.com"
