@@ -5,16 +5,22 @@
  * silent about it), so a message is lost only if every peer holding it dies
  * before a commit.
  */
-import { Effect, PubSub } from "effect"
+import { Effect, Option, PubSub } from "effect"
 import { MAX_COMMITTED_IDS, MAX_ENVELOPE_BYTES, MAX_HANDOFF_MESSAGES, MAX_HELD_IDS, type EnvelopeOf, type Recipient } from "../domain/envelope.js"
-import { samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { involves, kindOf } from "../domain/conversation.js"
-import { Option } from "effect"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
-import { envelopeId, now, reject, type PeerContext } from "./context.js"
+import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
 import { broadcast, component, openPeers, sendTo } from "./mesh.js"
 import { onSummary } from "./catch-up.js"
+
+/** Most chat messages accepted from one peer per window; the rest are refused with a reason. */
+export const MAX_CHAT_MESSAGES_PER_WINDOW = 50
+/** Window of the chat rate. */
+export const CHAT_RATE_WINDOW_MS = 10_000
+/** Refused messages tolerated from one peer per window before its connection is cut. */
+export const MAX_CHAT_EXCESS_PER_WINDOW = 50
 
 const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
   Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
@@ -154,16 +160,21 @@ export const acceptMessages = (
   how: "direct" | "handoff" | "catchup"
 ): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const accepted: Array<Message> = []
-    for (const m of messages) {
-      // The sender's identity is the connection's, which the transport verified.
-      if (how === "direct" && (!sameUser(m.author, from.username) || m.session !== from.sessionId)) {
-        yield* reject(ctx, from, `message ${m.id} claims author ${m.author}/${m.session}`)
-      } else if (!involves(m.conversation, m.author)) {
-        // A direct conversation holds only its two users' messages.
-        yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
-      } else accepted.push(m)
+    // Only the author vouches for a message: nothing else proves who wrote it, so a hand-off or
+    // catch-up of someone else's message could put words in their mouth (and in git). A new message
+    // comes from its author's session; relayed ones from a session of the same user (a restarted
+    // device brings what its earlier session wrote).
+    const accepted0 = messages.filter((m) => sameUser(m.author, from.username) && (how !== "direct" || m.session === from.sessionId))
+    if (how === "direct") {
+      for (const m of messages) if (!accepted0.includes(m)) yield* refuse(ctx, from, "spoofed-author", `message ${m.id} claims author ${m.author}/${m.session}`)
+    } else if (accepted0.length < messages.length) {
+      yield* refuse(ctx, from, "relayed-author", `${messages.length - accepted0.length} ${how} message(s) not authored by the sending session`)
     }
+    let accepted = accepted0
+    // A direct conversation holds only its two users' messages, whoever passes them on.
+    const outsiders = accepted.filter((m) => !involves(m.conversation, m.author))
+    for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
+    if (outsiders.length > 0) accepted = accepted.filter((m) => !outsiders.includes(m))
     if (accepted.length === 0) return
     const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
     const held = new Set(pending.map((m) => m.id))
@@ -189,8 +200,22 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: 
   Effect.gen(function* () {
     const p = envelope.payload
     switch (p._tag) {
-      case "message":
+      case "message": {
+        const at = yield* now
+        const sender = peerKey(envelope.from)
+        // A person types a few messages a second at most: past that a peer is flooding.
+        if (!withinRate(ctx.state.chatRate, sender, at, MAX_CHAT_MESSAGES_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
+          yield* refuse(ctx, envelope.from, "chat-rate", `message ${p.message.id} over ${MAX_CHAT_MESSAGES_PER_WINDOW} per ${CHAT_RATE_WINDOW_MS / 1000} s`)
+          // Past a threshold the connection is cut, as for garbage frames.
+          if (!withinRate(ctx.state.chatExcess, sender, at, MAX_CHAT_EXCESS_PER_WINDOW, CHAT_RATE_WINDOW_MS)) {
+            ctx.state.chatExcess.delete(sender)
+            yield* refuse(ctx, envelope.from, "flood-cut", "connection cut: chat flood")
+            yield* ctx.transport.close(envelope.from)
+          }
+          return
+        }
         return yield* acceptMessages(ctx, envelope.from, [p.message], "direct")
+      }
       case "handoff":
         // Kept even before this peer acts as leader (it may still be settling in).
         return yield* acceptMessages(ctx, envelope.from, p.messages, "handoff")

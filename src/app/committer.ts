@@ -10,7 +10,7 @@
  */
 import { Effect, Option } from "effect"
 import { withoutCommitted, type Message } from "../domain/message.js"
-import type { CommitRef, CommittedSlice } from "../ports/ConversationRepo.js"
+import type { CommitRef, CommittedSlice, RepoRefused } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
 import { advanceAll, savedAt } from "./message-state.js"
@@ -21,6 +21,8 @@ export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
 export const MAX_COMMIT_ATTEMPTS = 6
 /** Longest rate-limit wait a flush sits out itself; a longer one is left to the next tick. */
 export const MAX_INLINE_RETRY_WAIT_MS = 60_000
+/** How long a leader refused for good (protection, archived, empty) waits before trying again. */
+export const REFUSED_RETRY_MS = 10 * 60_000
 /** Ids of committed messages remembered to deduplicate later batches. */
 export const MAX_REMEMBERED_COMMITTED = 50_000
 
@@ -36,10 +38,12 @@ export interface CommitterState {
    * leaves them out, so a page that outlives its exit write does not commit them twice.
    */
   readonly exiting: Set<string>
+  /** When exit writes last went out (`exit-commit.ts` spaces those of a hidden page). */
+  lastExitAt: number | undefined
 }
 
 /** A committer that knows nothing yet. */
-export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set() })
+export const initialCommitter = (): CommitterState => ({ head: Option.none(), coveredSince: undefined, committed: new Set(), exiting: new Set(), lastExitAt: undefined })
 
 /** Takes in what a read of the history since `since` returned. */
 export const absorb = (c: CommitterState, slice: CommittedSlice, since: number): void => {
@@ -91,6 +95,28 @@ const oldestOf = (batch: ReadonlyArray<Message>): number => Math.min(...batch.ma
 const mustRead = (c: CommitterState, pending: ReadonlyArray<Message>): boolean =>
   c.coveredSince === undefined || oldestOf(pending) - CLOCK_SKEW_MARGIN_MS < c.coveredSince
 
+/**
+ * A write GitHub will never accept as things stand. Without push access this session steps
+ * down for good and says why (its heartbeats now say it cannot push, so another is elected);
+ * otherwise (protection, archived, empty) every leader would be refused alike: it says so
+ * once and waits REFUSED_RETRY_MS before trying again, instead of retrying in a storm.
+ */
+const refusedForGood = (ctx: PeerContext, e: RepoRefused) =>
+  Effect.gen(function* () {
+    const s = ctx.state
+    const at = yield* now
+    if (e.reason === "permission") {
+      s.canPush = false
+      s.isLeader = false
+      // Beat at the next tick, so the others elect someone who can push at once.
+      s.lastBeatAt = 0
+      return yield* reject(ctx, "repository", `Stepping down as leader: ${e.detail}`, "history")
+    }
+    if (s.historyProblem !== e.detail) yield* reject(ctx, "repository", e.detail, "history")
+    s.historyProblem = e.detail
+    s.historyRetryAt = at + REFUSED_RETRY_MS
+  })
+
 /** Flushes the pending queue once (serialized with every other flush). */
 export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
   ctx.flushLock.withPermits(1)(
@@ -112,6 +138,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           // Shown saved as soon as the commit landed (the notice to the others goes through the actor).
           yield* advanceAll(ctx, [...already, ...batch].map((m) => m.id), savedAt(ctx, result.right.head))
           yield* ctx.inActor(announceCommitted(ctx, [...already, ...batch], result.right.head))
+          ctx.state.historyProblem = undefined
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }
         const e = result.left
@@ -120,6 +147,9 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           yield* resync(ctx, c, batch)
           already = [...already, ...batch.filter((m) => c.committed.has(m.id))]
           batch = withoutCommitted(batch, c.committed)
+        } else if (e._tag === "RepoRefused") {
+          yield* refusedForGood(ctx, e)
+          break
         } else if (e._tag === "RepoRateLimited" && e.retryAfterMs <= MAX_INLINE_RETRY_WAIT_MS) {
           yield* reject(ctx, "repository", `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
           yield* Effect.sleep(e.retryAfterMs)

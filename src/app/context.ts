@@ -76,15 +76,40 @@ export const presenceAnswerWindowMs = (ctx: PeerContext): number =>
 /** The current time in epoch ms. */
 export const now = Clock.currentTimeMillis
 
-/** Remembers a refused frame, entry or signal for the UI (bounded). */
-export const reject = (ctx: PeerContext, from: PeerId | string, reason: string): Effect.Effect<void> =>
+/** Remembers a refused frame, entry or signal for the UI (bounded), counted under `kind`. */
+export const reject = (ctx: PeerContext, from: PeerId | string, reason: string, kind = "other"): Effect.Effect<void> =>
   Effect.flatMap(now, (at) =>
     Effect.sync(() => {
       const r = ctx.state.rejections
       r.push({ at, from: typeof from === "string" ? from : peerKey(from), reason })
       if (r.length > MAX_REJECTIONS_KEPT) r.splice(0, r.length - MAX_REJECTIONS_KEPT)
+      ctx.state.refused.set(kind, (ctx.state.refused.get(kind) ?? 0) + 1)
     })
   )
+
+/** Refuses something a peer sent, with its kind first in the reason (counted per kind for the UI). */
+export const refuse = (ctx: PeerContext, from: PeerId | string, kind: string, detail: string): Effect.Effect<void> =>
+  reject(ctx, from, `${kind}: ${detail}`, kind)
+
+/** Adds `key` to a set that keeps at most `max` keys (the oldest go first). */
+export const remember = (set: Set<string>, key: string, max: number): void => {
+  set.add(key)
+  if (set.size > max) set.delete(set.values().next().value!)
+}
+
+/**
+ * Records one event of `key` at `at` and tells whether it stays within `max` per `windowMs`
+ * (a sliding window). Keys whose window emptied are dropped, so the map stays small.
+ */
+export const withinRate = (windows: Map<string, Array<number>>, key: string, at: number, max: number, windowMs: number): boolean => {
+  const times = windows.get(key) ?? []
+  while (times.length > 0 && times[0]! <= at - windowMs) times.shift()
+  if (times.length >= max) return false
+  times.push(at)
+  windows.set(key, times)
+  if (windows.size > 1_000) for (const [k, t] of windows) if (t.length === 0 || t[t.length - 1]! <= at - windowMs) windows.delete(k)
+  return true
+}
 
 /** A fresh envelope id from this session. */
 export const envelopeId = (ctx: PeerContext, at: number): string => {

@@ -20,7 +20,20 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import { announceCommitted } from "./chat.js"
 import { remember, type CommitterState } from "./committer.js"
 import { now, reject, type PeerContext } from "./context.js"
-import { component } from "./mesh.js"
+import { component, mayLead } from "./mesh.js"
+
+/**
+ * Why the page writes: it is being closed (always written), or only hidden (a tab switch),
+ * which may come back at once and is spaced by `HIDDEN_EXIT_SPACING_MS`.
+ */
+export type ExitReason = "closing" | "hidden"
+
+/**
+ * Least time between two exit writes for a hidden page: each file is a commit that counts
+ * against the 500 writes an hour, and someone switching tabs would otherwise spend them.
+ * A page that closes writes at once whatever this says.
+ */
+export const HIDDEN_EXIT_SPACING_MS = 60_000
 
 /** What an exit commit started. */
 export interface ExitCommit {
@@ -34,7 +47,7 @@ export interface ExitCommit {
 
 /** Whether this peer commits on the way out: it leads, or would lead (still settling in). */
 export const commitsOnExit = (ctx: PeerContext): boolean =>
-  ctx.state.isLeader || Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+  ctx.state.isLeader || Option.exists(electLeader(component(ctx).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
 
 /**
  * What an exit commit would write now, without writing: the messages held uncommitted,
@@ -56,16 +69,19 @@ export const planExit = (ctx: PeerContext, committer: CommitterState, pending: R
 export const startExitCommit = (
   ctx: PeerContext,
   committer: CommitterState,
+  reason: ExitReason,
   first: (m: Message) => boolean
 ): Effect.Effect<{ readonly started: ExitCommit; readonly settled: Effect.Effect<void> }> =>
   Effect.gen(function* () {
     const pending = yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>)
-    if (!commitsOnExit(ctx)) return { started: { carried: 0, left: pending.length, files: 0 }, settled: Effect.void }
     const at = yield* now
+    const tooSoon = reason === "hidden" && committer.lastExitAt !== undefined && at - committer.lastExitAt < HIDDEN_EXIT_SPACING_MS
+    if (!commitsOnExit(ctx) || tooSoon) return { started: { carried: 0, left: pending.length, files: 0 }, settled: Effect.void }
     const plan = planExit(ctx, committer, pending, at, first)
     if (plan.files.length === 0) return { started: { carried: 0, left: plan.left.length, files: 0 }, settled: Effect.void }
     const carried = [...plan.carriedBy.values()].flat()
     for (const m of carried) committer.exiting.add(m.id)
+    committer.lastExitAt = at
     const outcomes = yield* ctx.repo.writeOnExit(plan.files)
     const settled = Effect.gen(function* () {
       for (const o of yield* outcomes) {

@@ -11,10 +11,11 @@ import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type Env
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { electLeader } from "../domain/election.js"
-import { componentOf, relayTo } from "../domain/mesh-view.js"
+import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
 import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
+import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
 
@@ -86,21 +87,57 @@ const touch = (ctx: PeerContext): void => {
   ctx.state.meshVersion += 1
 }
 
-/** The peers this peer can reach through the mesh, itself included (recomputed only after a change). */
+/** What this peer saw of `peer`: whether it answered, since when it is known, whether presence shows it. */
+export const evidenceOf = (ctx: PeerContext, peer: PeerId): SessionEvidence => {
+  const key = peerKey(peer)
+  return { answeredAt: ctx.state.firstOpen.get(key), firstSeenAt: ctx.state.firstKnown.get(key), inPresence: ctx.state.online.has(key) }
+}
+
+/** Whether a session named in a neighbor list is believed (seen in presence or heard from). */
+const believed = (ctx: PeerContext, peer: PeerId): boolean => believesListed(evidenceOf(ctx, peer))
+
+/** How long a session never heard from may hold a role: as long as an offer through presence stays valid. */
+export const roleGraceMs = (ctx: PeerContext): number => ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
+
+/** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
+export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
+  const grace = roleGraceMs(ctx)
+  return peers.filter((p) => samePeer(p, ctx.self) || mayHoldRole(evidenceOf(ctx, p), at, grace))
+}
+
+/**
+ * The peers this peer can reach through the mesh, itself included (recomputed only after a
+ * change). Neighbor lists count only for sessions this peer sees in presence or heard from.
+ */
 export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   const s = ctx.state
-  if (s.componentCache?.version !== s.meshVersion) {
-    s.componentCache = { version: s.meshVersion, members: componentOf(ctx.self, openPeers(ctx), s.reports) }
+  if (s.componentCache?.version !== s.meshVersion || s.componentCache.presenceVersion !== s.presenceVersion) {
+    const reports = new Map<string, NeighborReport>()
+    for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: r.neighbors.filter((n) => believed(ctx, n)) })
+    s.componentCache = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
   }
   return s.componentCache.members
 }
 
-/** The leader of this peer's component (`component(ctx)`), recomputed only when the component changes. */
-export const leaderOf = (ctx: PeerContext, comp: ReadonlyArray<PeerId>): PeerId | undefined => {
-  const s = ctx.state
-  if (s.leaderCache?.component !== comp) s.leaderCache = { component: comp, leader: Option.getOrUndefined(electLeader(comp)) }
-  return s.leaderCache.leader
-}
+/** The members of this peer's component that may hold a role now. */
+export const roleComponent = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => roleHolders(ctx, component(ctx), at)
+
+/** Whether a peer may lead: it can push (a session that cannot says so in its heartbeats). */
+export const mayLead =
+  (ctx: PeerContext) =>
+  (p: PeerId): boolean =>
+    samePeer(p, ctx.self) ? ctx.state.canPush : !ctx.state.cannotPush.has(peerKey(p))
+
+/**
+ * The leader of this peer's component: its smallest member that answers (a silent or phantom
+ * session never leads) and can push (a read-only one never does).
+ */
+export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined =>
+  Option.getOrUndefined(electLeader(roleComponent(ctx, at).filter(mayLead(ctx))))
+
+/** What the UI says when nobody in reach can push: history is not being saved. */
+export const NOBODY_CAN_PUSH =
+  "Nobody online can push to this repository, so history is not being saved: messages stay on the devices of those online until someone with write access joins."
 
 const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
   const key = peerKey(peer)
@@ -168,7 +205,12 @@ const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leav
     from: ctx.self,
     to: null,
     timestamp: at,
-    payload: { _tag: "heartbeat", ...(send ? { neighbors } : {}), ...(leaving === true ? { leaving } : {}) }
+    payload: {
+      _tag: "heartbeat",
+      ...(send ? { neighbors } : {}),
+      ...(leaving === true ? { leaving } : {}),
+      ...(ctx.state.canPush ? {} : { readOnly: true })
+    }
   }
 }
 
@@ -198,7 +240,7 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
 }
 
 const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> =>
-  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint)
+  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
 
 /**
  * Sends a signaling payload towards `target` through a neighbor that reaches it:
@@ -257,6 +299,30 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   )
 }
 
+/** Most offers one neighbor may relay to this peer per minute (a real mesh needs one per joiner). */
+export const MAX_RELAYED_OFFERS_PER_MINUTE = 10
+/** Most names from neighbor lists remembered as looked up in presence. */
+export const MAX_LOOKED_UP = 1_000
+
+/** Most relayed offers held while this peer reads presence for their senders' fingerprints. */
+export const MAX_DEFERRED_OFFERS = 8
+
+/** Asks the poller for a read soon: a neighbor named, or a relayed offer came from, a session not seen in presence yet. */
+const requestPresenceCheck = (ctx: PeerContext): Effect.Effect<void> => {
+  if (ctx.state.presenceCheckDue) return Effect.void
+  ctx.state.presenceCheckDue = true
+  return ctx.wakePoller
+}
+
+/** After a presence read: the offers that waited for it are acted on, or refused when their sender still publishes no fingerprint. */
+export const replayDeferred = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    ctx.state.presenceCheckDue = false
+    const waiting = Array.from(ctx.state.deferred.values())
+    ctx.state.deferred.clear()
+    return Effect.forEach(waiting, (d) => handleDescription(ctx, d.origin, d.attempt, d.description, "mesh", d.relayedBy, true), { discard: true })
+  })
+
 /** Acts on an offer or answer addressed to this peer, from the presence channel or the mesh. */
 export const handleDescription = (
   ctx: PeerContext,
@@ -264,11 +330,21 @@ export const handleDescription = (
   attempt: string,
   description: Description,
   via: "presence" | "mesh",
-  relayedBy?: PeerId
+  relayedBy?: PeerId,
+  deferredOnce = false
 ): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const key = `${peerKey(origin)}/${attempt}/${description.type}`
     if (ctx.state.handled.has(key) || samePeer(origin, ctx.self)) return Effect.void
+    if (Option.isNone(fingerprintOf(ctx, origin))) {
+      // A session's SDP is checked against the fingerprint its entry publishes: with none, nothing
+      // proves who made it. A relayed offer from a joiner this peer has not read yet waits for one read.
+      if (description.type === "offer" && via === "mesh" && !deferredOnce && ctx.state.deferred.size < MAX_DEFERRED_OFFERS) {
+        ctx.state.deferred.set(peerKey(origin), { origin, attempt, description, relayedBy })
+        return requestPresenceCheck(ctx)
+      }
+      return refuse(ctx, origin, "no-fingerprint", `${description.type} from a session with no published fingerprint`)
+    }
     ctx.state.handled.add(key)
     if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     const link = linkOf(ctx, origin, at)
@@ -276,8 +352,11 @@ export const handleDescription = (
     const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
     if (description.type === "offer") {
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
-      if (via === "presence" && !answersPresenceOffer(ctx.self, component(ctx), origin)) return Effect.void
+      if (via === "presence" && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) return Effect.void
       if (link.state === "open" && link.attempt === attempt) return Effect.void
+      if (link.attempt === undefined && link.state !== "open" && attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT && !ctx.state.firstOpen.has(peerKey(origin))) {
+        return refuse(ctx, origin, "attempts-bound", `offer refused: ${MAX_ATTEMPTS_IN_FLIGHT} connection attempts already in flight`)
+      }
       if (link.state === "open") touch(ctx)
       link.state = "signaling"
       link.attempt = attempt
@@ -342,6 +421,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
         ctx.state.goodbyes.set(peerKey(from), at)
         return Effect.void
       }
+      // Whether the sender can push decides whether it may lead.
+      if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(peerKey(from))
+      else ctx.state.cannotPush.delete(peerKey(from))
       const listed = envelope.payload.neighbors
       const previous = ctx.state.reports.get(peerKey(from))
       // A full list is resent now and then even when unchanged: only a change moves the mesh view.
@@ -349,15 +431,27 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       ctx.state.reports.set(peerKey(from), { peer: from, neighbors: changed ? listed : (previous?.neighbors ?? []), heardAt: at })
       if (changed) {
         touch(ctx)
-        for (const n of listed) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
+        // Only sessions this peer also sees in presence or heard from: a phantom costs nothing.
+        // A name not seen yet (a joiner, or a phantom) is looked up with one read of presence, once.
+        let unknown = false
+        for (const n of listed) {
+          if (samePeer(n, ctx.self)) continue
+          if (believed(ctx, n)) linkOf(ctx, n, at)
+          else if (!ctx.state.lookedUp.has(peerKey(n))) {
+            remember(ctx.state.lookedUp, peerKey(n), MAX_LOOKED_UP)
+            unknown = true
+          }
+        }
+        const check = unknown ? requestPresenceCheck(ctx) : Effect.void
         // A new route may let this peer offer through the mesh now (a list resent unchanged brings none):
         // act at once only when it names a peer this one is to offer to and could (others wait for the tick).
         if (
           (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) &&
-          listed.some((n) => mayOfferThroughMesh(ctx, n, at))
+          listed.some((n) => believed(ctx, n) && mayOfferThroughMesh(ctx, n, at))
         ) {
-          return ctx.nudge
+          return Effect.zipRight(check, ctx.nudge)
         }
+        return check
       }
       return Effect.void
     }
@@ -368,7 +462,13 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (direct?.state !== "open") return reject(ctx, from, "signal for a peer this session is not connected to")
       return sendTo(ctx, p.target, { ...envelope, id: envelopeId(ctx, at), from: ctx.self, timestamp: at })
     }
-    if (p._tag === "description") return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
+    if (p._tag === "description") {
+      // Offers relayed by one neighbor are bounded per minute: invented senders cost little.
+      if (p.description.type === "offer" && !withinRate(ctx.state.relayedOffers, peerKey(from), at, MAX_RELAYED_OFFERS_PER_MINUTE, 60_000)) {
+        return refuse(ctx, from, "relayed-offer-rate", `more than ${MAX_RELAYED_OFFERS_PER_MINUTE} relayed offers in a minute`)
+      }
+      return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
+    }
     return Effect.void
   })
 
@@ -384,6 +484,23 @@ const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolea
   if (link.via === "presence" && link.state === "signaling") return true
   return link.state !== "open" && link.attempt === undefined && at >= link.retryAt
 }
+
+/**
+ * Most connection attempts (offers made and offers being answered) in flight at once. A mesh
+ * forms one joiner at a time in practice; 100 made-up entries once made a peer open 20,000 files.
+ */
+export const MAX_ATTEMPTS_IN_FLIGHT = 16
+
+/** Connection attempts not yet open. */
+const attemptsInFlight = (ctx: PeerContext): number => {
+  let n = 0
+  for (const link of ctx.state.links.values()) if (link.attempt !== undefined && link.state !== "open") n++
+  return n
+}
+
+/** Which attempts go first: sessions that answered before, then the most recently refreshed entries. */
+const priority = (ctx: PeerContext, key: string): number =>
+  (ctx.state.firstOpen.has(key) ? 1e15 : 0) + (ctx.state.known.get(key)?.lastSeen ?? 0)
 
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
@@ -455,11 +572,13 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     for (const key of s.outsideSince.keys()) if (members.has(key) || !wanted.has(key)) s.outsideSince.delete(key)
     for (const p of online) if (!members.has(peerKey(p)) && !s.outsideSince.has(peerKey(p))) s.outsideSince.set(peerKey(p), at)
     const live = livePeers(ctx, at)
+    // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
+    const roleComp = roleHolders(ctx, comp, at)
     const sponsored = new Set(
       [
-        ...presenceOfferTargets(ctx.self, comp, live),
+        ...presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)]),
         // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
-        ...patientOfferTargets(ctx.self, comp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
+        ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)
     )
     const open = openPeers(ctx)
@@ -478,14 +597,30 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
         link.retryAt = 0
       }
     }
+    // Whatever presence or neighbors say, only a few attempts are in flight at once;
+    // sessions that answered before go first, then the most recently refreshed.
+    let inFlight = attemptsInFlight(ctx)
+    const candidates: Array<[string, Link]> = []
     for (const [key, link] of s.links) {
       if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
         s.links.delete(key)
         continue
       }
       if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
+      candidates.push([key, link])
+    }
+    if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b) - priority(ctx, a))
+    for (const [key, link] of candidates) {
+      if (inFlight >= MAX_ATTEMPTS_IN_FLIGHT) break
       if (!isOfferer(ctx.self, link.peer)) continue
-      if (Option.isSome(relayTo(link.peer, open, s.reports))) yield* startOffer(ctx, link, "mesh", at)
-      else if (sponsored.has(key)) yield* startOffer(ctx, link, "presence", at)
+      // No published fingerprint, no way to check its answer: such a session is not offered to.
+      if (Option.isNone(fingerprintOf(ctx, link.peer))) continue
+      if (Option.isSome(relayTo(link.peer, open, s.reports))) {
+        inFlight++
+        yield* startOffer(ctx, link, "mesh", at)
+      } else if (sponsored.has(key)) {
+        inFlight++
+        yield* startOffer(ctx, link, "presence", at)
+      }
     }
   })

@@ -9,6 +9,7 @@ import type { NeighborReport } from "../domain/mesh-view.js"
 import type { PresenceCallSlot, PresenceEntry } from "../domain/presence-doc.js"
 import type { Message } from "../domain/message.js"
 import type { MessageState } from "./message-state.js"
+import type { Description } from "../domain/envelope.js"
 
 /** The mesh manager's record of the connection to one peer. */
 export interface Link {
@@ -76,15 +77,13 @@ export interface PeerState {
   lastNeighborsAt: number
   /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
   meshVersion: number
-  componentCache: { readonly version: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  componentCache: { readonly version: number; readonly presenceVersion: number; readonly members: ReadonlyArray<PeerId> } | undefined
   neighborsCache: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
   /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
   readonly onlineCache: Map<
     number,
     { readonly meshVersion: number; readonly presenceVersion: number; readonly from: number; readonly until: number; readonly peers: ReadonlyArray<PeerId> }
   >
-  /** The leader of the component it was computed from. */
-  leaderCache: { readonly component: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
   /** `livePeers` for the online list and component it was computed from. */
   liveCache: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
   /** Bumped whenever a read of the presence channel changed what it shows. */
@@ -98,6 +97,13 @@ export interface PeerState {
   rateNotice: RateNotice | undefined
   presenceProblem: string | undefined
   isLeader: boolean
+  /** Whether this session may push to the repository (GitHub's `permissions.push`); false never leads. */
+  canPush: boolean
+  /** Peers whose heartbeats say they cannot push, by peer key: they are never elected. */
+  readonly cannotPush: Set<string>
+  /** Why history cannot be saved for now (a permanent refusal), and when the leader may try again. */
+  historyProblem: string | undefined
+  historyRetryAt: number
   /** Since when this peer has been eligible to lead without interruption. */
   eligibleSince: number | undefined
   leader: PeerId | undefined
@@ -105,6 +111,23 @@ export interface PeerState {
   /** The leader this peer last handed its uncommitted messages to. */
   handedTo: string | undefined
   readonly rejections: Array<Rejection>
+  /** How many items were refused, by kind (shown by the client and the Node peer). */
+  readonly refused: Map<string, number>
+  /** Relayed offers per relaying neighbor in the last minute. */
+  readonly relayedOffers: Map<string, Array<number>>
+  /** Chat messages per sender in the current window, and how often it went over. */
+  readonly chatRate: Map<string, Array<number>>
+  readonly chatExcess: Map<string, Array<number>>
+  /** Names from neighbor lists already looked up in presence (a phantom triggers one read, not one per list). */
+  readonly lookedUp: Set<string>
+  /** Relayed offers waiting for a presence read that may publish their sender's fingerprint. */
+  readonly deferred: Map<string, { readonly origin: PeerId; readonly attempt: string; readonly description: Description; readonly relayedBy: PeerId | undefined }>
+  /** Whether the poller should read soon to look up sessions named in the mesh. */
+  presenceCheckDue: boolean
+  /** Whether the presence document was unreadable at the last read (the refresher rewrites it at once). */
+  repairDue: boolean
+  /** Fingerprints seen in any good read, kept when an entry is lost (a deleted or damaged file). */
+  readonly fingerprints: Map<string, string>
   /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
   readonly firstKnown: Map<string, number>
   readonly firstOpen: Map<string, number>
@@ -134,6 +157,12 @@ export interface PeerView {
   readonly waiting: number
   /** The people online (users), each with their sessions folded under them. */
   readonly people: ReadonlyArray<Person>
+  /** Refused items by kind (malformed frames, chat over the rate, spoofed authors...). */
+  readonly refused: Readonly<Record<string, number>>
+  /** Set when history is not being saved: nobody online can push, or GitHub refuses the writes. */
+  readonly historyNotice?: string | undefined
+  /** `claimed` (file form): other sessions' logins are unverified claims and shown as such. */
+  readonly identities: "claimed" | "verified"
 }
 
 /**

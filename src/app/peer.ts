@@ -5,7 +5,7 @@
  */
 import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
-import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
+import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
@@ -14,6 +14,8 @@ import { ConversationRepo, type ConversationRepoService } from "../ports/Convers
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { sealPresence } from "./sealed-presence.js"
 import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
@@ -21,13 +23,13 @@ import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, openPeers, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import { pollLoop, publishDue, withdraw } from "./presence-loop.js"
-import { startExitCommit, waitingOnExit, type ExitCommit } from "./exit-commit.js"
+import { startExitCommit, waitingOnExit, type ExitCommit, type ExitReason } from "./exit-commit.js"
 
 /** A running peer, as the UI, the headless peer and the simulator drive it. */
 export interface PeerHandle {
@@ -51,6 +53,17 @@ export interface PeerHandle {
   /** Commits now if this peer leads (a manual flush); serialized with every other flush. */
   readonly flushNow: Effect.Effect<FlushReport>
   /**
+   * Commit on the way out (a page being closed or hidden): if this peer leads, starts one
+   * write per conversation that outlives the page, within its budget, and returns what it
+   * started; synchronous with the browser's adapters, so `pagehide` can run it.
+   */
+  readonly commitOnExit: (reason: ExitReason) => Effect.Effect<ExitCommit>
+  /**
+   * How many messages no other peer holds would wait in this device's store if the page
+   * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
+   */
+  readonly waitingOnExit: (online: boolean) => Effect.Effect<number>
+  /**
    * "Save now": a leader commits at once (and this completes when the commit did); a
    * member asks the leader to ("asked"); with no leader reachable nothing happens ("no-leader").
    */
@@ -59,17 +72,6 @@ export interface PeerHandle {
   readonly statuses: Stream.Stream<MessageStatus>
   /** The current state of a message this device holds. */
   readonly stateOf: (message: Message) => Effect.Effect<MessageState>
-  /**
-   * Commit on the way out (a page being closed or hidden): if this peer leads, starts one
-   * write per conversation that outlives the page, within its budget, and returns what it
-   * started; synchronous with the browser's adapters, so `pagehide` can run it.
-   */
-  readonly commitOnExit: Effect.Effect<ExitCommit>
-  /**
-   * How many messages no other peer holds would wait in this device's store if the page
-   * closed now (an exit write cannot carry them, or `online` is false): the page asks first.
-   */
-  readonly waitingOnExit: (online: boolean) => Effect.Effect<number>
   /** Internal state, read-only, for the simulator's figures. */
   readonly state: PeerState
   /** Carries call control through the presence channel for the calls service (`makeCalls({ fallback })`). */
@@ -129,7 +131,6 @@ export const initialState = (startedAt: number): PeerState => ({
   neighborsCache: undefined,
   onlineCache: new Map(),
   liveCache: undefined,
-  leaderCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   lastOwnEntryAt: 0,
@@ -139,11 +140,24 @@ export const initialState = (startedAt: number): PeerState => ({
   rateNotice: undefined,
   presenceProblem: undefined,
   isLeader: false,
+  canPush: true,
+  cannotPush: new Set(),
+  historyProblem: undefined,
+  historyRetryAt: 0,
   eligibleSince: undefined,
   leader: undefined,
   lastHandoffAt: 0,
   handedTo: undefined,
   rejections: [],
+  refused: new Map(),
+  relayedOffers: new Map(),
+  chatRate: new Map(),
+  chatExcess: new Map(),
+  lookedUp: new Set(),
+  deferred: new Map(),
+  presenceCheckDue: false,
+  repairDue: false,
+  fingerprints: new Map(),
   firstKnown: new Map(),
   firstOpen: new Map(),
   attemptSeq: 0,
@@ -166,8 +180,23 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   presenceProblem: ctx.state.presenceProblem,
   rejections: [...ctx.state.rejections],
   waiting,
-  people: peopleOf(ctx, at)
+  people: peopleOf(ctx, at),
+  refused: Object.fromEntries(ctx.state.refused),
+  identities: ctx.presence.identities,
+  historyNotice: ctx.state.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
 })
+
+/**
+ * The presence channel this peer uses: with sealed signaling wherever the composition
+ * provides a SignalSealer (the Node peer and the web client do; the in-memory simulator,
+ * which runs in virtual time and shows nothing to anyone, does not).
+ */
+const sealedIfPossible = (self: PeerOptions["self"]) =>
+  Effect.gen(function* () {
+    const presence = yield* Presence
+    const sealer = yield* Effect.serviceOption(SignalSealer)
+    return Option.isSome(sealer) ? sealPresence(presence, sealer.value, self) : presence
+  })
 
 /** Starts a peer in the current scope; closing the scope flushes (if leading), says goodbye and withdraws. */
 export const startPeer = (
@@ -195,7 +224,7 @@ export const startPeer = (
       self: options.self,
       config,
       state: initialState(startedAt),
-      presence: yield* Presence,
+      presence: yield* sealedIfPossible(options.self),
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,
@@ -237,27 +266,31 @@ export const startPeer = (
     /** Takes up or gives up leading, and commits or hands off what is due. */
     const lead = (at: number): Effect.Effect<void> => {
       const s = ctx.state
-      const comp = component(ctx)
-      const leader = leaderOf(ctx, comp)
+      const comp = roleComponent(ctx, at)
+      const leader = leaderOf(ctx, at)
       // Only the component's smallest peer can act as leader: the rest need not ask.
       const eligible =
         leader !== undefined &&
         samePeer(leader, ctx.self) &&
         actsAsLeader({
           self: ctx.self,
-          component: comp,
-          online: livePeers(ctx, at),
+          component: comp.filter(mayLead(ctx)),
+          // A silent entry past its grace is not waited for either, nor one that cannot push.
+          online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx)),
           upForMs: at - s.startedAt,
           graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
         })
       s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
       const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)
       s.leader = leader
+      // After a permanent refusal (protection, archived, empty) the leader waits before trying again.
+      const held = at < s.historyRetryAt
       if (leads && !s.isLeader) {
         s.isLeader = true
-        return ctx.fork(flush(ctx, committer))
+        return held ? Effect.void : ctx.fork(flush(ctx, committer))
       }
       if (!leads && s.isLeader) s.isLeader = false
+      if (s.isLeader && held) return Effect.void
       if (s.isLeader) {
         return Effect.flatMap(Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>), (pending) =>
           flushDue(pending, at, config.commitAfterMs) ? ctx.fork(flush(ctx, committer)) : Effect.void
@@ -274,7 +307,7 @@ export const startPeer = (
     }
 
     const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
-      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`)
+      if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`, incoming.error.reason)
       const envelope = incoming.envelope
       return Effect.clockWith((clock) => {
         const at = clock.unsafeCurrentTimeMillis()
@@ -309,6 +342,8 @@ export const startPeer = (
     yield* pump(events, (e) => Effect.zipRight(onChannel(ctx, e), e.state === "open" ? sendSummary(ctx, e.peer) : Effect.void))
     yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
+    // Whether this session can push decides whether it may lead; an adapter that cannot tell is trusted until refused.
+    if (ctx.repo.canPush !== undefined) ctx.state.canPush = yield* Effect.orElseSucceed(ctx.repo.canPush, () => true)
     yield* ctx.fork(pollLoop(ctx))
     yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs, startedAt))
 
@@ -316,7 +351,7 @@ export const startPeer = (
       Effect.gen(function* () {
         ctx.state.closing = true
         // Whoever leads, or would lead (still settling in), commits on the way out.
-        const presumptive = Option.exists(electLeader(component(ctx)), (l) => samePeer(l, ctx.self))
+        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
         if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
@@ -326,6 +361,12 @@ export const startPeer = (
         if (!othersWillWithdrawUs) yield* withdraw(ctx)
       })
     )
+
+    // "Sending": no other peer acknowledged it. Untracked, one's own pending message counts as such.
+    const heldByNoOneElse = (m: Message): boolean => {
+      const tracked = ctx.state.messageStates.get(m.id)
+      return tracked === undefined ? m.session === ctx.self.sessionId && sameUser(m.author, ctx.self.username) : tracked._tag === "sending"
+    }
 
     return {
       self: ctx.self,
@@ -346,6 +387,10 @@ export const startPeer = (
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
+      // Messages nobody else holds go first: the others are also held by another peer.
+      commitOnExit: (reason) =>
+        Effect.flatMap(startExitCommit(ctx, committer, reason, heldByNoOneElse), ({ started, settled }) => Effect.as(ctx.fork(settled), started)),
+      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, heldByNoOneElse),
       saveNow: Effect.suspend((): Effect.Effect<SaveNowOutcome> => {
         if (ctx.state.isLeader) return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
         const leader = ctx.state.leader
@@ -361,13 +406,6 @@ export const startPeer = (
       }),
       statuses: Stream.fromPubSub(ctx.statuses),
       stateOf: (message) => stateOf(ctx, message),
-      // Our own messages go first: the others were received from someone who may still hold them.
-      commitOnExit: Effect.flatMap(
-        startExitCommit(ctx, committer, (m) => m.session === ctx.self.sessionId),
-        ({ started, settled }) => Effect.as(ctx.fork(settled), started)
-      ),
-      // Held by nobody else: our own messages while no link is open to pass them on.
-      waitingOnExit: (online) => waitingOnExit(ctx, committer, online, (m) => m.session === ctx.self.sessionId && openPeers(ctx).length === 0),
       state: ctx.state,
       callFallback: makeCallFallback(ctx)
     } satisfies PeerHandle

@@ -12,14 +12,34 @@ import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
-import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, reject, type PeerContext } from "./context.js"
-import { component, handleDescription } from "./mesh.js"
+import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
+import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+
+/** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
+export const MAX_CONSIDERED_ENTRIES = 64
+
+/** A short sentence about skipped presence items: how many, of which kinds (details go to the refused items). */
+const skippedSentence = (skipped: ReadonlyArray<{ readonly detail: string }>): string => {
+  const kinds = new Set(skipped.map((k) => /^([a-z ]+?) \d+:/.exec(k.detail)?.[1] ?? "item"))
+  return `${skipped.length} unreadable presence item(s) skipped (${[...kinds].join(", ")}).`
+}
+
+/** Drops a map's oldest keys past `max`. */
+const trimMap = (m: Map<string, unknown>, max: number): void => {
+  for (const key of m.keys()) {
+    if (m.size <= max) return
+    m.delete(key)
+  }
+}
 
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
-  const fingerprint = samePeer(peer, ctx.self) ? ctx.transport.fingerprint : ctx.state.known.get(peerKey(peer))?.fingerprint
+  // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
+  const fingerprint = samePeer(peer, ctx.self)
+    ? ctx.transport.fingerprint
+    : (ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
   return { username: peer.username, sessionId: peer.sessionId, lastSeen: at, ...(fingerprint === undefined ? {} : { fingerprint }) }
 }
 
@@ -40,7 +60,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // formed in parts (peers starting together) joins up within seconds.
   const bridging =
     Array.from(s.outsideSince.values()).some((since) => at - since < BRIDGING_FAST_POLL_MS) &&
-    Option.exists(electLeader(component(ctx)), (p) => samePeer(p, ctx.self))
+    Option.exists(electLeader(roleComponent(ctx, at)), (p) => samePeer(p, ctx.self))
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
     maxMs: ctx.config.pollMaxMs,
@@ -50,14 +70,17 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   })
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
-  if (joining || awaiting || bridging || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
+  if (joining || awaiting || bridging || s.presenceCheckDue || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
   // A Discussion read always costs (GraphQL has no 304): inside a mesh only the smallest
   // of the component, which answers bridging offers and sponsors joiners, reads at the base
   // pace; the others learn of joiners through the mesh and read rarely.
   const comp = component(ctx)
-  const smallest = electLeader(comp)
+  const smallest = electLeader(roleComponent(ctx, at))
   const bridges = Option.isSome(smallest) && samePeer(smallest.value, ctx.self)
-  if (ctx.presence.form === "file") return budgeted
+  // File form: the peer that sponsors newcomers (the smallest of its component) watches at the
+  // fast pace. Its reads are conditional and a 304 is free, so only a changed file costs, and
+  // the file changes as often whatever the pace; unless the budget model has widened the pace.
+  if (ctx.presence.form === "file") return bridges && budgeted <= ctx.config.pollBaseMs ? ctx.config.pollFastMs : budgeted
   return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
 }
 
@@ -74,8 +97,10 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
       }
       return Effect.void
     case "PresenceMalformed":
-      ctx.state.presenceProblem = `The presence channel could not be read: ${e.detail}`
-      return Effect.void
+      // A short sentence for people; the details go to the refused items.
+      ctx.state.presenceProblem = "The presence file is damaged; SkyGit is repairing it."
+      ctx.state.repairDue = true
+      return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
     case "PresenceUnavailable":
     case "PresenceConflict":
       ctx.state.presenceProblem = `Presence channel: ${e.detail}`
@@ -89,13 +114,23 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     const s = ctx.state
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
-    s.presenceProblem = snap.skipped.length > 0 ? `${snap.skipped.length} presence item(s) skipped: ${snap.skipped[0]!.detail}` : undefined
-    if (!snap.changed) return
+    s.repairDue = false
+    s.presenceProblem = snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
+    if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
+    if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
-    s.online = new Map(
-      Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
-    )
+    // A peer considers a bounded number of entries, whatever the document holds: sessions
+    // that answered before first, then the most recently refreshed.
+    const others = Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
+    if (others.length > MAX_CONSIDERED_ENTRIES) {
+      const rank = ([key, e]: readonly [string, PresenceEntry]) => (s.firstOpen.has(key) ? 1e15 : 0) + e.lastSeen
+      others.sort((a, b) => rank(b) - rank(a))
+      yield* refuse(ctx, "presence", "entries-bound", `${others.length - MAX_CONSIDERED_ENTRIES} presence entries past the ${MAX_CONSIDERED_ENTRIES} considered`)
+    }
+    s.online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
+    for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
+    trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
     for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
     const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {
@@ -104,6 +139,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     }
     // Call slots go to the calls service, which drops what it already applied or is stale.
     for (const slot of snap.document.calls ?? []) if (samePeer(slot.to, ctx.self)) yield* PubSub.publish(ctx.callSlots, slot)
+    // Relayed offers that waited for their senders' fingerprints.
+    yield* replayDeferred(ctx)
     // New peers online: the sponsor offers to them now, not at the next tick.
     yield* ctx.nudge
   })
@@ -134,9 +171,10 @@ export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
 }
 
 /** The peers whose entries this peer refreshes, or none when another peer does it. */
-const refreshScope = (ctx: PeerContext): ReadonlyArray<PeerId> => {
+const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const comp = component(ctx)
-  const mine = ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username))
+  // Only sessions that answer: a silent one neither refreshes nor is kept alive by a refresh.
+  const mine = roleHolders(ctx, ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username)), at)
   const refresher = electLeader(mine)
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
@@ -201,13 +239,15 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
     const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
-    const scope = refreshScope(ctx)
+    const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
+    // An unreadable document is rewritten at once by the refresher (the one that watches for newcomers).
     const refreshDue =
       scope.length > 0 &&
-      at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
-      scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)
+      (s.repairDue ||
+        (at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
+          scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)))
     // Entries of peers that said goodbye, taken out by the refresher a little later, so that
     // several leaving at once cost one write.
     const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
@@ -250,6 +290,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 s.lastOwnEntryAt = t
                 if (refreshDue) s.lastRefreshAt = t
               }
+              if (refreshDue) s.repairDue = false
             })
           )
         )

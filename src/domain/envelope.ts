@@ -61,9 +61,9 @@ export type Recipient = typeof Recipient.Type
 /**
  * Chat traffic: a new message, a non-leader's hand-off of what it holds uncommitted, a
  * leader's commit notice; an acknowledgement that a peer now holds messages (`held`); a
- * non-leader asking the leader to commit now (`saveNow`); and catch-up when a link opens:
- * each side lists the ids it holds of its recent window (`summary`), the other sends what
- * that list lacks (`catchup`, bounded like a hand-off); and what is never committed: someone
+ * non-leader asking the leader to commit now (`saveNow`); catch-up when a link opens: each
+ * side lists the ids it holds of its recent window (`summary`), the other sends what that
+ * list lacks (`catchup`, bounded like a hand-off); and what is never committed: someone
  * typing in a conversation, and a new conversation announced to those online.
  */
 export const ChatPayload = Schema.Union(
@@ -73,6 +73,8 @@ export const ChatPayload = Schema.Union(
     ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_COMMITTED_IDS)),
     head: Schema.String.pipe(Schema.maxLength(128))
   }),
+  Schema.TaggedStruct("typing", { conversation: ConversationId }),
+  Schema.TaggedStruct("topic", { conversation: ConversationId }),
   Schema.TaggedStruct("held", { ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_HELD_IDS)) }),
   Schema.TaggedStruct("saveNow", {}),
   Schema.TaggedStruct("summary", {
@@ -80,9 +82,7 @@ export const ChatPayload = Schema.Union(
     since: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
     ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_SUMMARY_IDS))
   }),
-  Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) }),
-  Schema.TaggedStruct("typing", { conversation: ConversationId }),
-  Schema.TaggedStruct("topic", { conversation: ConversationId })
+  Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) })
 )
 /** Chat traffic. */
 export type ChatPayload = typeof ChatPayload.Type
@@ -96,7 +96,9 @@ export const PresencePayload = Schema.Union(
   Schema.TaggedStruct("heartbeat", {
     neighbors: Schema.optional(Schema.Array(PeerId).pipe(Schema.maxItems(MAX_NEIGHBORS))),
     /** Present when the sender leaves on purpose, so others need not wait for expiry. */
-    leaving: Schema.optional(Schema.Boolean)
+    leaving: Schema.optional(Schema.Boolean),
+    /** Present when the sender cannot push to the repository: it must not lead (issue 9). */
+    readOnly: Schema.optional(Schema.Boolean)
   })
 )
 /** In-mesh presence. */

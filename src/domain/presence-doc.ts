@@ -10,6 +10,7 @@ import { CallSignal } from "./call-signal.js"
 import { PeerId, peerKey, samePeer, sameUser } from "./identity.js"
 import { Description } from "./envelope.js"
 import { MAX_CLOCK_SKEW_MS } from "./heartbeat.js"
+import { EncryptionKey, SealedBox } from "./sealed-signal.js"
 
 /** Most entries a document keeps; the stalest go first. */
 export const MAX_PRESENCE_ENTRIES = 500
@@ -31,6 +32,11 @@ export const MAX_PRESENCE_CALL_SLOTS = 200
 export const MAX_CALL_SLOT_SIGNALS = 8
 /** Largest call slot accepted, in characters of its JSON: a 16-person invite is about 1.5 KiB. */
 export const MAX_CALL_SLOT_CHARS = 8 * 1024
+/**
+ * Largest sealed call slot, in characters of its JSON: a slot within MAX_CALL_SLOT_CHARS
+ * once its signals are encrypted (base64 grows them by a third) and boxed.
+ */
+export const MAX_SEALED_CALL_SLOT_CHARS = Math.ceil((MAX_CALL_SLOT_CHARS * 4) / 3) + 512
 /**
  * Call slots, and the signals in them, older than this are dropped on the next write:
  * a call rings for 45 s, and what is older than that plus a slow read is stale.
@@ -56,18 +62,25 @@ export const PresenceEntry = Schema.Struct({
   sessionId: Schema.propertySignature(PeerId.fields.sessionId).pipe(Schema.fromKey("session_id")),
   lastSeen: Schema.propertySignature(EpochFromIso).pipe(Schema.fromKey("last_seen")),
   /** DTLS certificate fingerprint of the session, so relayed SDP can be verified. */
-  fingerprint: Schema.optional(Schema.String.pipe(Schema.maxLength(256)))
+  fingerprint: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+  /** The session's ECDH P-256 public key: signaling for it is sealed to this key (src/domain/sealed-signal.ts). */
+  encryptionKey: Schema.optional(EncryptionKey).pipe(Schema.fromKey("encryption_key"))
 })
 /** One peer's heartbeat. */
 export type PresenceEntry = typeof PresenceEntry.Type
 
-/** A signaling slot addressed to exactly one peer; one slot per (from, to) pair. */
+/**
+ * A signaling slot addressed to exactly one peer; one slot per (from, to) pair. Sealed
+ * (`sealed` present), the description's SDP is empty on the wire and the box holds it,
+ * encrypted to the recipient's key; only the recipient's reader puts it back.
+ */
 export const PresenceSignal = Schema.Struct({
   from: WirePeer,
   to: WirePeer,
   attempt: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.:-]{1,128}$/)),
   description: Description,
-  at: EpochFromIso
+  at: EpochFromIso,
+  sealed: Schema.optional(SealedBox)
 })
 /** A signaling slot. */
 export type PresenceSignal = typeof PresenceSignal.Type
@@ -91,8 +104,10 @@ export const PresenceCallSlot = Schema.Struct({
   from: WirePeer,
   to: WirePeer,
   at: EpochFromIso,
-  signals: Schema.Array(PresenceCallSignal).pipe(Schema.minItems(1), Schema.maxItems(MAX_CALL_SLOT_SIGNALS))
-})
+  signals: Schema.Array(PresenceCallSignal).pipe(Schema.maxItems(MAX_CALL_SLOT_SIGNALS)),
+  /** Sealed: `signals` is empty on the wire and the box holds them, encrypted to the recipient. */
+  sealed: Schema.optional(SealedBox)
+}).pipe(Schema.filter((slot) => slot.signals.length > 0 || slot.sealed !== undefined, { message: () => "a call slot without signals" }))
 /** A call slot. */
 export type PresenceCallSlot = typeof PresenceCallSlot.Type
 
@@ -147,11 +162,13 @@ const encodeCallSlot = Schema.encodeSync(PresenceCallSlot)
 
 /** Why a call slot cannot go into a document (too large or too many signals), or undefined when it can. */
 export const callSlotProblem = (slot: PresenceCallSlot): string | undefined => {
-  if (slot.signals.length === 0 || slot.signals.length > MAX_CALL_SLOT_SIGNALS) {
+  const sealed = slot.sealed !== undefined
+  if ((!sealed && slot.signals.length === 0) || slot.signals.length > MAX_CALL_SLOT_SIGNALS) {
     return `call slot to ${slot.to.username} carries ${slot.signals.length} signals, not 1 to ${MAX_CALL_SLOT_SIGNALS}`
   }
   const size = JSON.stringify(encodeCallSlot(slot)).length
-  return size > MAX_CALL_SLOT_CHARS ? `call slot to ${slot.to.username} is ${size} characters, over ${MAX_CALL_SLOT_CHARS}` : undefined
+  const limit = sealed ? MAX_SEALED_CALL_SLOT_CHARS : MAX_CALL_SLOT_CHARS
+  return size > limit ? `call slot to ${slot.to.username} is ${size} characters, over ${limit}` : undefined
 }
 
 /** Why a change cannot be written (a call slot out of bounds), or undefined when it can. */
@@ -204,7 +221,9 @@ export const decodeDocument = (
       rawCalls.slice(0, MAX_PRESENCE_CALL_SLOTS).forEach((raw, i) => {
         // Size first: a hostile slot is not worth decoding.
         const size = JSON.stringify(raw)?.length ?? 0
-        if (size > MAX_CALL_SLOT_CHARS) return skipped.push({ detail: `call slot ${i}: ${size} characters, over ${MAX_CALL_SLOT_CHARS}` })
+        // A sealed slot's box is larger than the signals in it (base64): it has its own bound.
+        const limit = typeof raw === "object" && raw !== null && "sealed" in raw ? MAX_SEALED_CALL_SLOT_CHARS : MAX_CALL_SLOT_CHARS
+        if (size > limit) return skipped.push({ detail: `call slot ${i}: ${size} characters, over ${limit}` })
         Either.match(decodeCallSlot(raw), {
           onLeft: (e) => skipped.push({ detail: `call slot ${i}: ${reason(e)}` }),
           onRight: (slot) => calls.push(slot)
@@ -237,6 +256,8 @@ const retainCallSlot = (slot: PresenceCallSlot, now: number): PresenceCallSlot |
   // A time further ahead than clocks drift apart would never expire: not kept.
   const kept = (at: number) => now - at < CALL_SLOT_RETENTION_MS && at - now <= MAX_CLOCK_SKEW_MS
   if (!kept(slot.at)) return undefined
+  // A sealed slot's signals are inside its box: it lives by its own time.
+  if (slot.sealed !== undefined) return slot
   const signals = slot.signals.filter((x) => kept(x.at))
   if (signals.length === 0) return undefined
   return signals.length === slot.signals.length ? slot : { ...slot, signals }
@@ -257,7 +278,10 @@ export const applyChange = (doc: PresenceDocument, change: PresenceChange, now: 
   const upsert = (e: PresenceEntry) => {
     const key = peerKey(entryPeer(e))
     const old = entries.get(key)
-    entries.set(key, old !== undefined && old.lastSeen > e.lastSeen ? { ...clamp(e), lastSeen: old.lastSeen } : clamp(e))
+    // A rewrite never drops another session's fingerprint or key (a writer that did not know them).
+    const withPrint = e.fingerprint === undefined && old?.fingerprint !== undefined ? { ...e, fingerprint: old.fingerprint } : e
+    const next = old?.encryptionKey !== undefined && withPrint.encryptionKey === undefined ? { ...withPrint, encryptionKey: old.encryptionKey } : withPrint
+    entries.set(key, old !== undefined && old.lastSeen > next.lastSeen ? { ...clamp(next), lastSeen: old.lastSeen } : clamp(next))
   }
   // The document may already hold one peer twice (logins differ in case): the newest wins.
   for (const e of doc.entries) upsert(e)

@@ -18,18 +18,21 @@ export const isOfferer = (self: PeerId, other: PeerId): boolean => PeerOrder(sel
 
 /**
  * The peers `self` should offer to through the presence channel: when `self` is the
- * smallest of `online ∪ component`, every online peer outside its component; else none.
+ * smallest of `online ∪ component` (or of `contenders`), every online peer outside its component; else none.
  * `component` is the set of peers reachable through the mesh, `self` included or not.
  */
 export const presenceOfferTargets = (
   self: PeerId,
   component: Iterable<PeerId>,
-  online: Iterable<PeerId>
+  online: Iterable<PeerId>,
+  contenders?: Iterable<PeerId>
 ): ReadonlyArray<PeerId> => {
-  const inComponent = new Set(Arr.map(Arr.fromIterable(component), peerKey))
+  const componentArr = Arr.fromIterable(component)
+  const inComponent = new Set(Arr.map(componentArr, peerKey))
   inComponent.add(peerKey(self))
   const onlineArr = Arr.fromIterable(online)
-  const sponsor = electLeader([self, ...onlineArr, ...Arr.fromIterable(component)])
+  // `contenders`, when given, are the peers that may hold the role (sessions that answer).
+  const sponsor = electLeader([self, ...(contenders === undefined ? [...onlineArr, ...componentArr] : Arr.fromIterable(contenders))])
   if (Option.isNone(sponsor) || !samePeer(sponsor.value, self)) return []
   return Arr.dedupeWith(
     onlineArr.filter((p) => !inComponent.has(peerKey(p))),

@@ -17,6 +17,8 @@ import { ConversationRepo } from "../ports/ConversationRepo.js"
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport, type PeerTransportService } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 import { defaultDataDir, type NodePeerOptions } from "./options.js"
 
 /** The User-Agent GitHub asks every client to send. */
@@ -28,7 +30,7 @@ export class NodePeerError extends Data.TaggedError("NodePeerError")<{ readonly 
 /** The services of one Node peer, and what the terminal and benchmark need besides. */
 export interface NodeServices {
   readonly self: PeerId
-  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport>
+  readonly context: Context.Context<Presence | ConversationRepo | LocalStore | PeerTransport | SignalSealer>
   readonly transport: PeerTransportService
   readonly internals: WebRtcInternalsService
   readonly client: GitHubClient
@@ -66,7 +68,10 @@ export const makeNodeServices = (options: NodePeerOptions): Effect.Effect<NodeSe
       iceServers: options.iceServers,
       ...(options.relayOnly ? { iceTransportPolicy: "relay" as const } : {})
     }).pipe(Effect.mapError(setup("WebRTC could not start")))
+    // Offers, answers and call slots go to the presence channel sealed to their recipient.
+    const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
     const context = Context.make(Presence, presence).pipe(
+      Context.add(SignalSealer, sealer),
       Context.add(ConversationRepo, conversations),
       Context.add(LocalStore, store),
       Context.add(PeerTransport, transport)

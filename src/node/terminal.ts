@@ -26,13 +26,23 @@ export interface TerminalIo {
   readonly status: (line: string) => void
 }
 
+/**
+ * Text from other peers made safe for a terminal: control characters (escape sequences that
+ * move the cursor, recolour or retitle, a carriage return or newline that forges another line)
+ * become a visible U+FFFD, in both human and JSON output.
+ */
+export const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "\ufffd")
+
 const summary = (view: PeerView) => ({
   links: view.links.map((l) => ({ peer: peerKey(l.peer), state: l.state })).sort((a, b) => (a.peer < b.peer ? -1 : 1)),
   online: view.online.map(peerKey).sort(),
   leader: view.leader === undefined ? null : peerKey(view.leader),
   isLeader: view.isLeader,
   presenceProblem: view.presenceProblem ?? null,
-  rateNotice: view.rateNotice?.detail ?? null
+  rateNotice: view.rateNotice?.detail ?? null,
+  refused: view.refused
 })
 
 const messageJson = (m: Message, self: PeerId) => ({
@@ -41,7 +51,7 @@ const messageJson = (m: Message, self: PeerId) => ({
   author: m.author,
   session: m.session,
   sentAt: m.sentAt,
-  text: m.text,
+  text: printable(m.text),
   own: m.session === self.sessionId
 })
 
@@ -69,7 +79,8 @@ export const startTerminal = (
         `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${l.peer} ${l.state}`).join(", ")}`,
         `leader: ${s.leader ?? "none"}${s.isLeader ? " (this peer)" : ""}`,
         ...(s.presenceProblem === null ? [] : [`presence: ${s.presenceProblem}`]),
-        ...(s.rateNotice === null ? [] : [`GitHub: ${s.rateNotice}`])
+        ...(s.rateNotice === null ? [] : [`GitHub: ${s.rateNotice}`]),
+        ...(Object.keys(s.refused).length === 0 ? [] : [`refused: ${Object.entries(s.refused).map(([k, n]) => `${k} ${n}`).join(", ")}`])
       ].join("\n")
 
     let last = ""
@@ -79,7 +90,7 @@ export const startTerminal = (
         Effect.flatMap(peer.handle.view, (view) =>
           Effect.sync(() => {
             // Refusals (frames, offers, writes) are what a person debugging a mesh needs to see.
-            for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: r.reason }, `refused from ${r.from}: ${r.reason}`)
+            for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: printable(r.reason) }, `refused from ${r.from}: ${printable(r.reason)}`)
             lastRejectionAt = Math.max(lastRejectionAt, ...view.rejections.map((r) => r.at))
             const s = summary(view)
             const key = JSON.stringify(s)
@@ -94,7 +105,7 @@ export const startTerminal = (
 
     yield* Effect.forkScoped(
       Stream.runForEach(peer.handle.messages, (m) =>
-        Effect.sync(() => out("message", messageJson(m, peer.self), `[${m.conversation}] <${m.author}> ${m.text}`))
+        Effect.sync(() => out("message", messageJson(m, peer.self), `[${m.conversation}] <${m.author}> ${printable(m.text)}`))
       )
     )
 

@@ -24,10 +24,20 @@ export class RepoRateLimited extends Data.TaggedError("RepoRateLimited")<{
 /** The repository could not be reached or refused for another reason. */
 export class RepoUnavailable extends Data.TaggedError("RepoUnavailable")<{ readonly detail: string }> {}
 
+/**
+ * GitHub refused the write for good: no push access, a protected branch or ruleset, an
+ * archived or empty repository. Retrying cannot help; `detail` says so in plain words,
+ * with what to do.
+ */
+export class RepoRefused extends Data.TaggedError("RepoRefused")<{
+  readonly reason: "permission" | "protected" | "archived" | "empty"
+  readonly detail: string
+}> {}
+
 /** Everything that can go wrong reading the history. */
 export type RepoReadError = RepoRateLimited | RepoUnavailable
 /** Everything that can go wrong committing. */
-export type RepoCommitError = RepoConflict | RepoRateLimited | RepoUnavailable
+export type RepoCommitError = RepoConflict | RepoRateLimited | RepoRefused | RepoUnavailable
 
 /** What was committed since a point in time. */
 export interface CommittedSlice {
@@ -103,6 +113,11 @@ export interface ConversationRepoService {
   readonly head: Effect.Effect<Option.Option<CommitRef>, RepoReadError>
   /** Messages in files committed at or after `since` (epoch ms), and the head they were read at. */
   readonly readSince: (since: number) => Effect.Effect<CommittedSlice, RepoReadError>
+  /**
+   * Whether this user may push to the repository (GitHub's `permissions.push`). Optional: an
+   * adapter without it is taken to allow pushing until a write is refused.
+   */
+  readonly canPush?: Effect.Effect<boolean, RepoReadError>
   /** The conversations with committed history: the folders of `.messages/` that are valid conversation ids. */
   readonly conversations: Effect.Effect<ReadonlyArray<ConversationId>, RepoReadError>
   /**
@@ -112,8 +127,6 @@ export interface ConversationRepoService {
   readonly readPage: (conversation: ConversationId, before: Option.Option<HistoryCursor>) => Effect.Effect<HistoryPage, RepoReadError>
   /** Commits a batch atomically, with compare-and-swap on the head. */
   readonly commit: (batch: CommitBatch) => Effect.Effect<CommitResult, RepoCommitError>
-  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
-  readonly commitUrl?: (sha: string) => string
   /** The budget of `writeOnExit`. */
   readonly exitBudget: ExitBudget
   /**
@@ -124,6 +137,8 @@ export interface ConversationRepoService {
    * for their outcomes, which a closed page never sees. Files must follow the commit layout.
    */
   readonly writeOnExit: (files: ReadonlyArray<FileWrite>) => Effect.Effect<Effect.Effect<ReadonlyArray<ExitWriteOutcome>>>
+  /** A page showing commit `sha` (on GitHub, or the local hub), when the repository has one. */
+  readonly commitUrl?: (sha: string) => string
 }
 
 /** The conversation repository service. */

@@ -75,7 +75,8 @@ const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoSe
     commit: (b) =>
       power.on
         ? Effect.flatMap(r.commit(b), (landed) => (power.afterCommit === undefined ? Effect.succeed(landed) : Effect.zipRight(power.afterCommit(), dead)))
-        : dead
+        : dead,
+    ...(r.canPush === undefined ? {} : { canPush: Effect.suspend(() => (power.on ? r.canPush! : dead)) })
   }
 }
 

@@ -13,9 +13,9 @@ export const waitingText = (n: number): string =>
   `${n} message${n === 1 ? "" : "s"} would wait on this device until SkyGit opens here again: nobody else has ${n === 1 ? "it" : "them"} yet.`
 
 /** Starts the exit writes now; never throws (a handler of a closing page has no one to tell). */
-const commitNow = (session: Session): void => {
+const commitNow = (session: Session, reason: "closing" | "hidden"): void => {
   try {
-    Effect.runSync(session.peer.commitOnExit)
+    Effect.runSync(session.peer.commitOnExit(reason))
   } catch (e) {
     console.warn("SkyGit: could not write on the way out", e)
   }
@@ -25,12 +25,12 @@ const commitNow = (session: Session): void => {
 export const watchPageExit = (win: Window, current: () => Session | undefined): (() => void) => {
   const onVisibility = () => {
     const s = current()
-    if (s !== undefined && win.document.visibilityState === "hidden") commitNow(s)
+    if (s !== undefined && win.document.visibilityState === "hidden") commitNow(s, "hidden")
   }
   const onPageHide = () => {
     const s = current()
     if (s === undefined) return
-    commitNow(s)
+    commitNow(s, "closing")
     void s.close()
   }
   const onBeforeUnload = (event: BeforeUnloadEvent) => {

@@ -9,6 +9,9 @@ import { makeGitHubClient } from "../adapters/github/client.js"
 import { makeGitHubConversationRepo } from "../adapters/github/conversation-repo.js"
 import { makeGitHubDiscussionPresence } from "../adapters/github/discussion-presence.js"
 import { makeGitHubFilePresence } from "../adapters/github/file-presence.js"
+import { makeGitHubRepoSettings } from "../adapters/github/repo-settings.js"
+import { settleForm } from "../app/presence-form.js"
+import type { RecordedSettings, RepoSettingsService } from "../ports/RepoSettings.js"
 import { makeBrowserMedia } from "../adapters/media/browser.js"
 import { makeIndexedDbStore } from "../adapters/storage/indexeddb.js"
 import { browserRtc } from "../adapters/webrtc/browser.js"
@@ -22,12 +25,34 @@ import { LocalStore } from "../ports/LocalStore.js"
 import { Media } from "../ports/Media.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
+import { SignalSealer } from "../ports/SignalSealer.js"
+import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
 
 /** The User-Agent the client announces (browsers may keep their own). */
 export const USER_AGENT = "skygit-web"
 
 /** The presence channel's form. */
 export type PresenceForm = "file" | "discussion"
+
+/** What a repository records about SkyGit, as the picker shows it before joining. */
+export type RecordedLookup =
+  | { readonly _tag: "recorded"; readonly recorded: RecordedSettings }
+  | { readonly _tag: "none" }
+  | { readonly _tag: "problem"; readonly detail: string }
+
+/** Reads which presence form `repository` records (nothing is written). */
+export const lookupRecordedForm = async (api: string, token: string, repository: string): Promise<RecordedLookup> => {
+  const [owner, repo] = repository.split("/") as [string, string]
+  const exit = await Effect.runPromiseExit(
+    Effect.gen(function* () {
+      const client = yield* makeGitHubClient({ baseUrl: api, token, userAgent: USER_AGENT, owner, repo })
+      const settings = yield* makeGitHubRepoSettings(client)
+      return yield* settings.read
+    })
+  )
+  if (Exit.isSuccess(exit)) return exit.value._tag === "Some" ? { _tag: "recorded", recorded: exit.value.value } : { _tag: "none" }
+  return { _tag: "problem", detail: exit.cause._tag === "Fail" ? exit.cause.error.detail : "the repository could not be read" }
+}
 
 /** What a session needs. */
 export interface SessionOptions {
@@ -37,9 +62,12 @@ export interface SessionOptions {
   readonly login: string
   /** "owner/name". */
   readonly repository: string
+  /** The form this user picked; the repository's recorded form wins when there is one. */
   readonly presence: PresenceForm
   readonly peerConfig: Partial<PeerConfig>
   readonly iceServers: ReadonlyArray<RTCIceServer>
+  /** "relay": every connection through TURN, so peers never see this device's address. */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy
 }
 
 /** The session could not start; `detail` is for people. */
@@ -49,7 +77,14 @@ export class SessionError extends Data.TaggedError("SessionError")<{ readonly de
 export interface Session {
   readonly self: PeerId
   readonly repository: string
+  /** The form joined: the repository's recorded one. */
   readonly presence: PresenceForm
+  /** The repository's recorded settings (the form, who chose it, its version) when the session started. */
+  readonly recorded: RecordedSettings
+  /** True when this user made the repository's first choice. */
+  readonly choseForm: boolean
+  /** The repository's settings, to watch for a change of form and to make one. */
+  readonly settings: RepoSettingsService
   readonly peer: PeerHandle
   readonly calls: CallsService
   readonly internals: WebRtcInternalsService
@@ -76,18 +111,30 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
     const [owner, repo] = options.repository.split("/") as [string, string]
     const self = yield* Effect.try({ try: () => makePeerId(options.login, newSessionId()), catch: setup("not a valid login") })
     const client = yield* makeGitHubClient({ baseUrl: options.api, token: options.token, userAgent: USER_AGENT, owner, repo })
-    const presence = yield* options.presence === "file" ? makeGitHubFilePresence(client) : makeGitHubDiscussionPresence(client)
+    const settings = yield* makeGitHubRepoSettings(client)
+    const settled = yield* settleForm(settings, options.presence, self.username, Date.now()).pipe(
+      Effect.mapError(setup("the repository's SkyGit settings could not be read or recorded"))
+    )
+    const presence = yield* settled.form === "file" ? makeGitHubFilePresence(client) : makeGitHubDiscussionPresence(client)
     const conversations = yield* makeGitHubConversationRepo(client, { apiBase: options.api })
     const { store } = yield* Effect.mapError(
       makeIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)),
       setup("the browser's storage cannot be used")
     )
-    const { internals, transport } = yield* makeWebRtcTransport({ self, rtc: browserRtc(globalThis), iceServers: options.iceServers }).pipe(
+    const { internals, transport } = yield* makeWebRtcTransport({
+      self,
+      rtc: browserRtc(globalThis),
+      iceServers: options.iceServers,
+      ...(options.iceTransportPolicy === undefined ? {} : { iceTransportPolicy: options.iceTransportPolicy })
+    }).pipe(
       Effect.mapError(setup("WebRTC could not start"))
     )
     const media = yield* makeBrowserMedia(navigator.mediaDevices, internals)
+    // Offers, answers and call slots go to the presence channel sealed to their recipient.
+    const sealer = yield* makeWebCryptoSealer().pipe(Effect.mapError(setup("signaling cannot be sealed")))
     const peer = yield* startPeer({ self, config: options.peerConfig }).pipe(
       Effect.provideService(Presence, presence),
+      Effect.provideService(SignalSealer, sealer),
       Effect.provideService(ConversationRepo, conversations),
       Effect.provideService(LocalStore, store),
       Effect.provideService(PeerTransport, transport)
@@ -97,7 +144,7 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
       Effect.provideService(PeerTransport, transport),
       Effect.provideService(Media, media)
     )
-    return { self, peer, calls, internals }
+    return { self, peer, calls, internals, settings, recorded: settled.recorded, choseForm: settled.choseNow, presence: settled.form }
   })
   const exit = await Effect.runPromiseExit(Scope.extend(build, scope))
   if (Exit.isFailure(exit)) {
@@ -108,7 +155,6 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
   return {
     ...exit.value,
     repository: options.repository,
-    presence: options.presence,
     close: () => (closing ??= Effect.runPromise(Scope.close(scope, Exit.void)))
   }
 }

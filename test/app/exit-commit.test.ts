@@ -44,7 +44,7 @@ describe("commit on the way out", () => {
         ]
         yield* seconds(5)
         const commitsBefore = mesh.world.commits.length
-        const started = yield* alice!.handle.commitOnExit
+        const started = yield* alice!.handle.commitOnExit("closing")
         expect(started).toEqual({ carried: 3, left: 0, files: 2 })
         // The page is gone right after: no flush, no goodbye.
         yield* mesh.crash(alice!)
@@ -66,14 +66,35 @@ describe("commit on the way out", () => {
         yield* minutes(2)
         expect(alice.handle.state.isLeader).toBe(true)
         const first = yield* alice.handle.send(general, "before hiding")
-        expect((yield* alice.handle.commitOnExit).carried).toBe(1)
+        expect((yield* alice.handle.commitOnExit("hidden")).carried).toBe(1)
         // A second exit write while the first is under way carries nothing again.
-        expect((yield* alice.handle.commitOnExit).carried).toBe(0)
+        expect((yield* alice.handle.commitOnExit("closing")).carried).toBe(0)
         yield* seconds(2)
         const second = yield* alice.handle.send(general, "after coming back")
         const report = yield* alice.handle.flushNow
         expect(report.committed.map((m) => m.id)).toEqual([second.id])
         expectCommittedOnce(mesh, [first, second])
+      })
+    ))
+
+  it("a page hidden again soon writes nothing more (tab switches do not spend the write budget); closing still writes", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        yield* minutes(2)
+        yield* alice.handle.send(general, "one")
+        expect((yield* alice.handle.commitOnExit("hidden")).carried).toBe(1)
+        yield* seconds(10)
+        const two = yield* alice.handle.send(general, "two")
+        const writes = mesh.world.commits.length
+        expect((yield* alice.handle.commitOnExit("hidden")).carried).toBe(0)
+        expect(mesh.world.commits.length).toBe(writes)
+        expect((yield* alice.handle.commitOnExit("closing")).carried).toBe(1)
+        yield* seconds(2)
+        expectCommittedOnce(mesh, [two])
+        yield* minutes(1)
+        yield* alice.handle.send(general, "three")
+        expect((yield* alice.handle.commitOnExit("hidden")).carried).toBe(1)
       })
     ))
 
@@ -85,7 +106,7 @@ describe("commit on the way out", () => {
         const sent: Array<Message> = []
         // 20 messages of 8,000 characters (about 200 KB in base64): far over a keepalive budget.
         for (let i = 0; i < 20; i++) sent.push(yield* alice.handle.send(general, `${i}`.padEnd(MAX_MESSAGE_TEXT, "x")))
-        const started = yield* alice.handle.commitOnExit
+        const started = yield* alice.handle.commitOnExit("closing")
         expect(started.carried).toBeGreaterThan(0)
         expect(started.left).toBe(20 - started.carried)
         expect(started.left).toBeGreaterThan(0)
@@ -99,14 +120,35 @@ describe("commit on the way out", () => {
       })
     ))
 
+  it("counts what would wait if the page closed: messages nobody else holds that no exit write can carry", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        yield* minutes(2)
+        yield* alice.handle.send(general, "alone")
+        // Alone and leading: the exit write carries it. Offline: it would wait.
+        expect(yield* alice.handle.waitingOnExit(true)).toBe(0)
+        expect(yield* alice.handle.waitingOnExit(false)).toBe(1)
+        for (let i = 0; i < 20; i++) yield* alice.handle.send(general, `${i}`.padEnd(MAX_MESSAGE_TEXT, "y"))
+        const over = yield* alice.handle.waitingOnExit(true)
+        expect(over).toBeGreaterThan(0)
+        expect(over).toBeLessThan(21)
+        // Someone else holds them once they are delivered: nothing would wait.
+        yield* mesh.start("bob")
+        yield* minutes(1)
+        expect(yield* alice.handle.waitingOnExit(false)).toBe(0)
+      })
+    ))
+
   it("a non-leader writes nothing on the way out: it hands its messages to the leader", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {
         const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
         yield* minutes(1)
         const m = yield* bob!.handle.send(general, "bob leaves")
+        yield* seconds(1)
         const before = mesh.world.commits.length
-        expect((yield* bob!.handle.commitOnExit).carried).toBe(0)
+        expect((yield* bob!.handle.commitOnExit("closing")).carried).toBe(0)
         expect(mesh.world.commits.length).toBe(before)
         yield* mesh.stop(bob!)
         yield* seconds(2)

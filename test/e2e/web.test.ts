@@ -32,7 +32,8 @@ beforeAll(async () => {
     outDir: join(work, "web")
   })
   browser = await launchChromium()
-}, 60_000)
+  // Building the client takes most of this; on a machine shared by many test runs it can take minutes.
+}, 240_000)
 
 afterAll(async () => {
   await browser?.close()

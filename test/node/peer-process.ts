@@ -151,3 +151,13 @@ export const openOf = (view: PeerEvent): ReadonlyArray<string> =>
 export const killAll = (peers: ReadonlyArray<PeerProcess>): void => {
   for (const p of peers) if (p.exited === undefined) p.kill9()
 }
+
+/** The presence file with `n` made-up entries added, all fresh, each with a fingerprint. */
+export const withFakes = (text: string | undefined, n: number, at: number): string => {
+  const doc = JSON.parse(text ?? '{"version":1,"entries":[],"signals":[]}') as { entries: Array<unknown> }
+  const hex = (i: number) => Array.from({ length: 32 }, (_, k) => ((i * 31 + k * 7) % 256).toString(16).padStart(2, "0").toUpperCase()).join(":")
+  for (let i = 0; i < n; i++) {
+    doc.entries.push({ username: i % 2 === 0 ? "aa-fake" : "zz-fake", session_id: `f${i}`, last_seen: new Date(at).toISOString(), fingerprint: `sha-256 ${hex(i)}` })
+  }
+  return JSON.stringify(doc)
+}

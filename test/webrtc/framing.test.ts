@@ -7,12 +7,15 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { MAX_ENVELOPE_BYTES } from "../../src/domain/envelope.js"
 import {
-  CHUNK_PAYLOAD_BYTES,
+  chunkPayloadBytes,
+  DEFAULT_FRAME_BYTES,
   encodeMessage,
+  frameBytesFor,
   FrameKind,
   MAX_CHUNKS_PER_MESSAGE,
   MAX_FRAME_BYTES,
   MAX_PENDING_MESSAGES,
+  MIN_FRAME_BYTES,
   Reassembler,
   type OutFrame,
   type Received
@@ -24,32 +27,51 @@ const utf8 = new TextEncoder()
 /** What the channel delivers for a frame: the string, or a fresh ArrayBuffer. */
 const delivered = (frame: OutFrame): string | ArrayBuffer => (typeof frame === "string" ? frame : frame.slice().buffer)
 
-const framesOf = (text: string, id = 1): ReadonlyArray<OutFrame> => Either.getOrThrow(encodeMessage(text, id))
+const framesOf = (text: string, id = 1, frameBytes = DEFAULT_FRAME_BYTES): ReadonlyArray<OutFrame> =>
+  Either.getOrThrow(encodeMessage(text, id, frameBytes))
 
 /** Feeds the frames of `text` through a reassembler and returns what the last one amounted to. */
-const roundTrip = (text: string, r = new Reassembler()): Received => {
-  const results = framesOf(text).map((f) => r.receive(delivered(f)))
+const roundTrip = (text: string, r = new Reassembler(), frameBytes = DEFAULT_FRAME_BYTES): Received => {
+  const results = framesOf(text, 1, frameBytes).map((f) => r.receive(delivered(f)))
   expect(results.slice(0, -1).every((x) => x._tag === "Partial")).toBe(true)
   return results[results.length - 1]!
 }
 
 const reason = (r: Received) => (r._tag === "Rejected" ? r.error.reason : r._tag)
 
+describe("framing, frame size", () => {
+  it("follows the connection's maxMessageSize, capped, and is 16 KiB where it is unknown", () => {
+    for (const unknown of [undefined, null, 0, -1, Number.NaN]) expect(frameBytesFor(unknown)).toBe(DEFAULT_FRAME_BYTES)
+    // libwebrtc and Chromium negotiate 256 KiB; a remote without a limit says Infinity.
+    expect(frameBytesFor(262_144)).toBe(MAX_FRAME_BYTES)
+    expect(frameBytesFor(Number.POSITIVE_INFINITY)).toBe(MAX_FRAME_BYTES)
+    expect(frameBytesFor(32_768)).toBe(32_768)
+    expect(frameBytesFor(16_384.5)).toBe(16_384)
+    expect(frameBytesFor(100)).toBe(MIN_FRAME_BYTES)
+  })
+})
+
 describe("framing, sending", () => {
   it("a small envelope is one text frame, as is one whose UTF-8 just fits a frame", () => {
     expect(framesOf("{}")).toEqual(["{}"])
-    const fits = "é".repeat(MAX_FRAME_BYTES / 2)
+    const fits = "é".repeat(DEFAULT_FRAME_BYTES / 2)
     expect(framesOf(fits)).toEqual([fits])
+    const fitsLarge = "é".repeat(MAX_FRAME_BYTES / 2)
+    expect(framesOf(fitsLarge, 1, MAX_FRAME_BYTES)).toEqual([fitsLarge])
+    expect(framesOf(fitsLarge).length).toBeGreaterThan(1)
   })
 
-  it("a larger envelope is binary chunk frames of at most MAX_FRAME_BYTES", () => {
+  it("a larger envelope is binary chunk frames of at most the frame size", () => {
     const text = "x".repeat(64 * 1024 + 200)
-    const frames = framesOf(text)
-    expect(frames).toHaveLength(Math.ceil(text.length / CHUNK_PAYLOAD_BYTES))
-    for (const f of frames) {
-      expect(typeof f).not.toBe("string")
-      expect((f as Uint8Array).byteLength).toBeLessThanOrEqual(MAX_FRAME_BYTES)
-      expect((f as Uint8Array)[0]).toBe(FrameKind.Chunk)
+    for (const frameBytes of [DEFAULT_FRAME_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES]) {
+      const frames = framesOf(text, 1, frameBytes)
+      expect(frames).toHaveLength(Math.ceil(text.length / chunkPayloadBytes(frameBytes)))
+      for (const f of frames) {
+        expect(typeof f).not.toBe("string")
+        expect((f as Uint8Array).byteLength).toBeLessThanOrEqual(frameBytes)
+        expect((f as Uint8Array)[0]).toBe(FrameKind.Chunk)
+      }
+      expect(roundTrip(text, new Reassembler(), frameBytes)).toEqual({ _tag: "Message", text })
     }
   })
 
@@ -71,9 +93,11 @@ describe("framing, reassembly", () => {
     }
   })
 
-  it("brings back the largest envelope", () => {
+  it("brings back the largest envelope, at every frame size", () => {
     const text = "🚀".repeat(MAX_ENVELOPE_BYTES / 4)
-    expect(roundTrip(text)).toEqual({ _tag: "Message", text })
+    for (const frameBytes of [MIN_FRAME_BYTES, DEFAULT_FRAME_BYTES, MAX_FRAME_BYTES]) {
+      expect(roundTrip(text, new Reassembler(), frameBytes)).toEqual({ _tag: "Message", text })
+    }
   })
 
   it("keeps messages apart by id while interleaved", () => {
@@ -103,6 +127,9 @@ describe("framing, reassembly", () => {
     expect(chunk(7, 0, MAX_CHUNKS_PER_MESSAGE + 1)).toBe("oversized")
     expect(reason(r.receive(Uint8Array.of(FrameKind.Chunk, 0, 0).buffer))).toBe("malformed") // shorter than its header
     expect(reason(r.receive(chunkFrame(8, 0, 2, new Uint8Array(MAX_FRAME_BYTES)).buffer))).toBe("oversized")
+    // A frame of the largest size is taken, whatever size this side sends with.
+    expect(reason(r.receive(chunkFrame(10, 0, 2, new Uint8Array(chunkPayloadBytes(MAX_FRAME_BYTES))).buffer))).toBe("Partial")
+    r.receive(chunkFrame(10, 1, 2, "{").buffer)
     expect(chunk(9, 0, 3)).toBe("Partial")
     expect(chunk(9, 2, 3)).toBe("malformed") // gap: the message is dropped
     expect(r.pendingCount).toBe(0)
@@ -122,9 +149,11 @@ describe("framing, reassembly", () => {
     expect(r.pendingCount).toBe(MAX_PENDING_MESSAGES)
 
     const big = new Reassembler()
-    const full = new Uint8Array(CHUNK_PAYLOAD_BYTES).fill(0x78)
-    const results = Array.from({ length: MAX_CHUNKS_PER_MESSAGE }, (_, i) => reason(big.receive(chunkFrame(5, i, MAX_CHUNKS_PER_MESSAGE, full).buffer)))
-    expect(results[results.length - 1]).toBe("oversized")
+    const full = new Uint8Array(chunkPayloadBytes(MAX_FRAME_BYTES)).fill(0x78)
+    const within = Math.floor(MAX_ENVELOPE_BYTES / full.length)
+    const results = Array.from({ length: within + 1 }, (_, i) => reason(big.receive(chunkFrame(5, i, MAX_CHUNKS_PER_MESSAGE, full).buffer)))
+    expect(results.slice(0, within).every((x) => x === "Partial")).toBe(true)
+    expect(results[within]).toBe("oversized")
     expect(big.pendingCount).toBe(0)
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Option, Ref } from "effect"
 import { MAX_ENVELOPE_BYTES } from "../../src/domain/envelope.js"
+import { MAX_FRAME_BYTES } from "../../src/adapters/webrtc/framing.js"
 import { alice, bob, connect, customEnvelope, envelopes, makeNode, received, remoteOf, waitState } from "./helpers.js"
 
 describe("WebRTC transport, two peers in one process", () => {
@@ -47,6 +48,9 @@ describe("WebRTC transport, two peers in one process", () => {
       yield* a.transport.send(bob, customEnvelope(alice, "big", data))
       const [got] = yield* received(b, 1, envelopes)
       expect(got?.type === "custom" ? got.payload.data : undefined).toBe(data)
+      // @roamhq/wrtc negotiates 256 KiB messages: frames go out at the cap, not at 16 KiB.
+      const stats = Option.getOrThrow(yield* a.internals.stats(bob))
+      expect(stats.frameBytes).toBe(MAX_FRAME_BYTES)
     })
   )
 })

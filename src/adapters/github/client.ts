@@ -208,6 +208,16 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           const errors = body.errors ?? []
           if (errors.length === 0) return body.data as A
           const now = yield* Clock.currentTimeMillis
+          // A secondary limit can come back as HTTP 200 with an error ("Rate limits and query
+          // limits for the GraphQL API"): honour its retry-after, or back off, for every request.
+          if (errors.some((e) => SECONDARY_MESSAGE.test(e.message ?? ""))) {
+            const header = r.headers["retry-after"]
+            const seconds = Number(header)
+            const retryAfterMs = header !== undefined && Number.isFinite(seconds) ? Math.max(0, seconds * 1000) : undefined
+            yield* Ref.update(gate, (g) => blockSecondary(g, retryAfterMs, now, limits))
+            const g = yield* Ref.get(gate)
+            return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - now) }))
+          }
           if (errors.some((e) => e.type === "RATE_LIMITED")) {
             const reset = Number(r.headers["x-ratelimit-reset"]) * 1000
             return yield* Effect.fail(new GitHubRateLimited({ limit: "primary", retryAfterMs: Number.isFinite(reset) ? Math.max(0, reset - now) : limits.secondaryDefaultRetryMs }))

@@ -26,6 +26,7 @@ import { MessageOrder, type ConversationId, type Message } from "../../domain/me
 import {
   ConversationRepo,
   RepoConflict,
+  RepoRefused,
   type CommitBatch,
   type CommitRef,
   type CommitResult,
@@ -39,6 +40,7 @@ import {
   type RepoReadError
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
+import { classifyWrite } from "./refusals.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
 import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
 import { encodeBase64Utf8 } from "./base64.js"
@@ -90,6 +92,7 @@ export const commitPageUrl = (apiBase: string, owner: string, repo: string, sha:
 export const makeGitHubConversationRepo = (client: GitHubClient, options: ConversationRepoOptions = {}): Effect.Effect<ConversationRepoService> =>
   Effect.gen(function* () {
     const branch = yield* makeSkygitBranch(client, options.branch)
+    const target = { owner: client.owner, repo: client.repo, branch: branch.name }
     const trees = makeGitTrees(client)
     const seenRef = yield* Ref.make<{ readonly etag: string | undefined; readonly head: Option.Option<CommitRef> }>({ etag: undefined, head: Option.none() })
     const readErr = (what: string) => (f: GitHubFailure | GitHubMisconfigured) => Effect.fail(toRepoError(f, what))
@@ -243,7 +246,10 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         const update = Option.isSome(actual)
           ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, { kind: "content" })
           : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
-        yield* update.pipe(Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422, () => Effect.fail(new Moved())))
+        // A 422 is a lost race unless GitHub says it never will accept it (a ruleset, protection).
+        yield* update.pipe(
+          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422 && classifyWrite(f, target)._tag !== "Permanent", () => Effect.fail(new Moved()))
+        )
         yield* Ref.set(seenRef, { etag: undefined, head: Option.some(sha) })
         return sha
       })
@@ -267,9 +273,21 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
       }).pipe(
         Effect.catchIf(
           (e): e is GitHubFailure | GitHubMisconfigured => e._tag === "GitHubHttpError" || e._tag === "GitHubRateLimited" || e._tag === "GitHubMisconfigured",
-          readErr("committing messages")
+          (f): Effect.Effect<never, RepoCommitError> => {
+            // A permanent refusal is reported as such, so the leader stops instead of retrying.
+            const meaning = f._tag === "GitHubMisconfigured" ? undefined : classifyWrite(f, target)
+            return meaning?._tag === "Permanent" ? Effect.fail(new RepoRefused({ reason: meaning.reason, detail: meaning.detail })) : readErr("committing messages")(f)
+          }
         )
       )
+
+    // GitHub's `permissions.push` for this token, read once (a read, never a write).
+    const canPush = yield* Effect.cached(
+      client.request("GET /repos/{owner}/{repo}").pipe(
+        Effect.map((r) => (r.data as { permissions?: { push?: unknown } }).permissions?.push !== false),
+        Effect.catchAll(readErr("reading the repository's permissions"))
+      )
+    )
 
     const exitBudget = keepaliveExitBudget(branch.name)
 
@@ -294,7 +312,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
       )
 
     const commitUrl = (sha: string) => commitPageUrl(options.apiBase ?? "https://api.github.com", client.owner, client.repo, sha)
-    return { head, readSince, conversations: conversationList, readPage, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
+    return { head, readSince, conversations: conversationList, readPage, canPush, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
 /** Layer: the conversation repository for one token on one repository. */

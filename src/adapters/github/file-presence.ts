@@ -5,7 +5,7 @@
  * latest version (free when unchanged), applies its change to it and writes; a writer that
  * loses anyway (409 stale sha, 422 missing sha) retries on a jittered Schedule, so no
  * write is lost silently and racing writers spread out. A corrupt or oversized document
- * fails reads with a reason and is replaced by the next publish.
+ * fails reads with a reason and is replaced by the next publish, built on the last good version read.
  */
 import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
@@ -14,12 +14,14 @@ import {
   Presence,
   PresenceConflict,
   PresenceMalformed,
+  PresenceUnavailable,
   type PresenceError,
   type PresenceService,
   type PresenceSnapshot
 } from "../../ports/Presence.js"
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
 import { makeSkygitBranch, SKIP_CI } from "./branch.js"
+import { classifyWrite } from "./refusals.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
@@ -144,10 +146,17 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         yield* reread
         const s = yield* Ref.get(seen)
         const now = yield* Clock.currentTimeMillis
-        const base = s.malformed === undefined ? s.snapshot.document : emptyDocument
+        // Over a corrupt document, the last good version this client read (its snapshot) is the base:
+        // the repair keeps everyone's entries and fingerprints it can.
+        const base = s.snapshot.document
         if (s.malformed === undefined && s.sha !== undefined && holds(base, change)) return
         if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
-          const created = yield* branch.ensure.pipe(Effect.catchAll((e) => fail(e, `creating branch ${branch.name}`)))
+          const created = yield* branch.ensure.pipe(
+            Effect.catchAll((e) => {
+              const meaning = e._tag === "GitHubMisconfigured" ? undefined : classifyWrite(e, { owner: client.owner, repo: client.repo, branch: branch.name })
+              return meaning?._tag === "Permanent" ? Effect.fail(new PresenceUnavailable({ detail: meaning.detail })) : fail(e, `creating branch ${branch.name}`)
+            })
+          )
           yield* Ref.set(branchSeen, true)
           // Creating it spent the write slot: wait for the next one and read again before writing.
           if (created) return yield* Effect.fail(new Lost())
@@ -168,7 +177,10 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
           return
         }
         const f = outcome.left
-        if (f._tag === "GitHubHttpError" && (f.status === 404 || (f.status === 422 && MISSING_BRANCH.test(f.message)))) {
+        const meaning = classifyWrite(f, { owner: client.owner, repo: client.repo, branch: branch.name })
+        // No push access, protection, archived: told once in plain words, never retried.
+        if (meaning._tag === "Permanent") return yield* Effect.fail(new PresenceUnavailable({ detail: meaning.detail }))
+        if (f._tag === "GitHubHttpError" && ((f.status === 404 || f.status === 422) && MISSING_BRANCH.test(f.message))) {
           // The branch went missing since: create it again, then retry.
           yield* Ref.set(branchSeen, false)
           return yield* Effect.fail(new Lost())

@@ -3,7 +3,7 @@
  * sha as the version. A PUT without a sha only creates (GitHub answers 422 when the file
  * exists), and a PUT with a stale sha is refused 409: both are a SettingsConflict.
  */
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option, Ref } from "effect"
 import { decodeSettings, encodeSettings, SETTINGS_PATH } from "../../domain/repo-settings.js"
 import { RepoSettingsStore, SettingsConflict, SettingsMalformed, SettingsUnavailable, type RepoSettingsService } from "../../ports/RepoSettings.js"
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
@@ -29,15 +29,27 @@ export const makeGitHubRepoSettings = (client: GitHubClient, options: { readonly
   Effect.gen(function* () {
     const branch = yield* makeSkygitBranch(client, options.branch)
 
+    // The last answer and its etag: watching for a change costs nothing while it is unchanged (a 304).
+    const last = yield* Ref.make<{ readonly etag: string; readonly value: Option.Option<{ sha: string; content?: string; encoding?: string }> } | undefined>(undefined)
+
     const read: RepoSettingsService["read"] = Effect.gen(function* () {
-      const r = yield* client.request("GET /repos/{owner}/{repo}/contents/{path}", { path: SETTINGS_PATH, ref: branch.name }).pipe(
+      const before = yield* Ref.get(last)
+      const r = yield* client
+        .request("GET /repos/{owner}/{repo}/contents/{path}", { path: SETTINGS_PATH, ref: branch.name }, before === undefined ? {} : { etag: before.etag })
+        .pipe(
         Effect.map(Option.some),
         // No branch or no file: nobody chose yet.
         Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Option.none())),
         Effect.mapError(unavailable(`reading ${SETTINGS_PATH}`))
       )
-      if (Option.isNone(r)) return Option.none()
-      const file = r.value.data as { sha: string; content?: string; encoding?: string }
+      if (Option.isNone(r)) {
+        yield* Ref.set(last, undefined)
+        return Option.none()
+      }
+      const fresh = r.value.status === 304 && before !== undefined ? before.value : Option.some(r.value.data as { sha: string; content?: string; encoding?: string })
+      if (r.value.status !== 304 && r.value.headers["etag"] !== undefined) yield* Ref.set(last, { etag: r.value.headers["etag"], value: fresh })
+      if (Option.isNone(fresh)) return Option.none()
+      const file = fresh.value
       let text: string
       try {
         text = file.encoding === "base64" && typeof file.content === "string" ? decodeBase64Utf8(file.content) : ""

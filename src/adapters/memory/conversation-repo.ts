@@ -13,6 +13,7 @@ import {
   ConversationRepo,
   RepoConflict,
   RepoRateLimited,
+  RepoRefused,
   RepoUnavailable,
   type CommitBatch,
   type CommitResult,
@@ -70,6 +71,11 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
 
   const commit = (batch: CommitBatch): Effect.Effect<CommitResult, RepoCommitError> =>
     Effect.gen(function* () {
+      if (!world.canPush(user)) {
+        // GitHub refuses the first write of a user without push access (404 to a classic token).
+        yield* world.request(user, "read", () => undefined).pipe(Effect.mapError(toRepoError))
+        return yield* Effect.fail(new RepoRefused({ reason: "permission", detail: `${user} cannot push to this repository: someone with write access must save history.` }))
+      }
       const files = layoutBatch(batch.messages, batch.at)
       // blobs, tree and commit objects: counted, not content-creating.
       for (let i = 0; i < files.length + 2; i++) {
@@ -153,7 +159,10 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
       return { messages: Arr.sort(messages, MessageOrder), older: page.more ? Option.fromNullable(page.taken.at(-1)) : Option.none(), skipped }
     })
 
-  return { head, readSince, conversations, readPage, commit, exitBudget, writeOnExit }
+  const canPush = Effect.sync(() => world.canPush(user))
+  return world.permissionsKnown
+    ? { head, readSince, conversations, readPage, canPush, commit, exitBudget, writeOnExit }
+    : { head, readSince, conversations, readPage, commit, exitBudget, writeOnExit }
 }
 
 /** Layer: the conversation repository of `user` on the in-memory GitHub. */

@@ -52,6 +52,10 @@ export interface MemoryGitHubOptions {
   readonly limits?: GitHubLimits
   /** Simulated time one request takes. */
   readonly latencyMs?: number
+  /** Users who may read but not push (GitHub's `permissions.push: false`): their commits are refused. */
+  readonly readOnly?: ReadonlyArray<string>
+  /** Whether the conversation repo tells its user's push permission (default true); false models an adapter that learns it only when refused. */
+  readonly permissionsKnown?: boolean
 }
 
 /** An in-memory GitHub repository. */
@@ -81,6 +85,17 @@ export class MemoryGitHub {
   constructor(options: MemoryGitHubOptions = {}) {
     this.limits = options.limits ?? githubLimits
     this.latencyMs = options.latencyMs ?? 120
+    this.readOnly = new Set((options.readOnly ?? []).map(normalizeLogin))
+    this.permissionsKnown = options.permissionsKnown ?? true
+  }
+
+  /** Users who cannot push (normalized logins). */
+  readonly readOnly: ReadonlySet<string>
+  readonly permissionsKnown: boolean
+
+  /** Whether a user may push. */
+  canPush(user: string): boolean {
+    return !this.readOnly.has(normalizeLogin(user))
   }
 
   /** Counters of one user (case-insensitive). */

@@ -119,8 +119,9 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
               read.pipe(
                 Effect.catchTag("PresenceMalformed", () =>
                   Effect.sync(() => {
+                    // Keep what the last good version held: the repair loses no one's entry.
                     const file = world.presenceFile
-                    cached = file && { sha: file.sha, snapshot: { document: emptyDocument, skipped: [], changed: true } }
+                    cached = file && { sha: file.sha, snapshot: { document: cached?.snapshot.document ?? emptyDocument, skipped: [], changed: true } }
                   })
                 )
               ),

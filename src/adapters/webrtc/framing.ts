@@ -8,14 +8,34 @@
 import { Either } from "effect"
 import { EnvelopeRejected, MAX_ENVELOPE_BYTES } from "../../domain/envelope.js"
 
-/** Largest frame put on or taken off the channel: 16 KiB is what every WebRTC stack delivers unsplit. */
-export const MAX_FRAME_BYTES = 16 * 1024
+/**
+ * Largest frame put on or taken off the channel. Connections negotiate 256 KiB (libwebrtc,
+ * Chromium); 64 KiB frames already carry about what larger ones do (docs/benchmarks.md,
+ * Issue 10), and a smaller cap keeps keepalives and small messages from queueing behind one
+ * huge frame, and bounds what one frame from a peer may make us hold.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024
+/** Frame size where the connection's `maxMessageSize` is unknown: what every WebRTC stack delivers unsplit. */
+export const DEFAULT_FRAME_BYTES = 16 * 1024
+/** Smallest frame size used: below it the chunk header and per-frame cost dominate. */
+export const MIN_FRAME_BYTES = 1024
 /** Bytes of a chunk frame's header: kind (1), message id (u32), chunk index (u16), chunk count (u16), big-endian. */
 export const CHUNK_HEADER_BYTES = 9
-/** Payload bytes of one chunk frame. */
-export const CHUNK_PAYLOAD_BYTES = MAX_FRAME_BYTES - CHUNK_HEADER_BYTES
-/** Most chunks one message may have: enough for MAX_ENVELOPE_BYTES, no more. */
-export const MAX_CHUNKS_PER_MESSAGE = Math.ceil(MAX_ENVELOPE_BYTES / CHUNK_PAYLOAD_BYTES)
+/** Payload bytes of one chunk frame of `frameBytes`. */
+export const chunkPayloadBytes = (frameBytes: number): number => frameBytes - CHUNK_HEADER_BYTES
+/** Most chunks one message may have: enough for MAX_ENVELOPE_BYTES at the smallest frame size, no more. */
+export const MAX_CHUNKS_PER_MESSAGE = Math.ceil(MAX_ENVELOPE_BYTES / chunkPayloadBytes(MIN_FRAME_BYTES))
+
+/**
+ * The frame size to send with on a connection whose SCTP transport reports `maxMessageSize`
+ * (`RTCSctpTransport.maxMessageSize`: what the remote side accepts in one message), capped at
+ * MAX_FRAME_BYTES; DEFAULT_FRAME_BYTES when the platform does not say (no `sctp`, 0, NaN).
+ */
+export const frameBytesFor = (maxMessageSize: number | null | undefined): number => {
+  if (maxMessageSize === null || maxMessageSize === undefined || Number.isNaN(maxMessageSize) || maxMessageSize <= 0) return DEFAULT_FRAME_BYTES
+  // Infinity (the remote set no limit) takes the cap too.
+  return Math.max(MIN_FRAME_BYTES, Math.min(MAX_FRAME_BYTES, Math.floor(maxMessageSize)))
+}
 /** Most partially received messages kept per peer; the sender serialises, so one is the norm. */
 export const MAX_PENDING_MESSAGES = 4
 /** Longest in-band negotiation frame (an SDP or a candidate, as JSON). */
@@ -59,20 +79,24 @@ export const negotiationFrame = (json: string): Uint8Array<ArrayBuffer> | undefi
   return frame
 }
 
-/** Cuts an encoded envelope into frames; `messageId` tells its chunks from another message's. */
-export const encodeMessage = (text: string, messageId: number): Either.Either<ReadonlyArray<OutFrame>, string> => {
+/**
+ * Cuts an encoded envelope into frames of at most `frameBytes` (see `frameBytesFor`);
+ * `messageId` tells its chunks from another message's.
+ */
+export const encodeMessage = (text: string, messageId: number, frameBytes: number = DEFAULT_FRAME_BYTES): Either.Either<ReadonlyArray<OutFrame>, string> => {
   // A string of n UTF-16 units is at most 3n UTF-8 bytes: short text needs no encoding to decide.
-  if (text.length * 3 <= MAX_FRAME_BYTES) return Either.right([text])
+  if (text.length * 3 <= frameBytes) return Either.right([text])
   // Nor does text whose UTF-16 length alone passes the limit (every unit is at least one byte).
   if (text.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
   const bytes = utf8.encode(text)
-  if (bytes.length <= MAX_FRAME_BYTES) return Either.right([text])
+  if (bytes.length <= frameBytes) return Either.right([text])
   if (bytes.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
-  const count = Math.ceil(bytes.length / CHUNK_PAYLOAD_BYTES)
+  const payloadBytes = chunkPayloadBytes(frameBytes)
+  const count = Math.ceil(bytes.length / payloadBytes)
   const frames: Array<OutFrame> = []
   for (let index = 0; index < count; index++) {
     // Chunks cut at byte offsets, even inside a character: the receiver decodes the whole message, not a chunk.
-    const payload = bytes.subarray(index * CHUNK_PAYLOAD_BYTES, (index + 1) * CHUNK_PAYLOAD_BYTES)
+    const payload = bytes.subarray(index * payloadBytes, (index + 1) * payloadBytes)
     const frame = new Uint8Array(CHUNK_HEADER_BYTES + payload.length)
     const header = new DataView(frame.buffer)
     header.setUint8(0, FrameKind.Chunk)
@@ -92,7 +116,11 @@ interface Partial {
   bytes: number
 }
 
-/** Reassembles frames from one peer; holds at most MAX_PENDING_MESSAGES partial messages. */
+/**
+ * Reassembles frames from one peer; holds at most MAX_PENDING_MESSAGES partial messages.
+ * It accepts frames up to MAX_FRAME_BYTES whatever size the peer sends with: each side picks
+ * its own from what the other accepts.
+ */
 export class Reassembler {
   private readonly pending = new Map<number, Partial>()
 

@@ -9,7 +9,7 @@ import { acceptFrame, EnvelopeRejected, type Description } from "../../domain/en
 import type { ChannelState, Incoming, RemotePeer } from "../../ports/PeerTransport.js"
 import { TransportError } from "../../ports/PeerTransport.js"
 import type { SessionIdentity } from "./fingerprint.js"
-import { encodeMessage, MAX_FRAME_BYTES, negotiationFrame, pingFrame, Reassembler, type OutFrame } from "./framing.js"
+import { DEFAULT_FRAME_BYTES, encodeMessage, frameBytesFor, negotiationFrame, pingFrame, Reassembler, type OutFrame } from "./framing.js"
 import { Negotiator } from "./negotiation.js"
 import type { Tuning } from "./tuning.js"
 
@@ -41,6 +41,8 @@ export interface ChannelStats {
   readonly bufferedAmount: number
   readonly maxBufferedAmount: number
   readonly pendingMessages: number
+  /** Largest frame this side sends on the channel (from the connection's `maxMessageSize`). */
+  readonly frameBytes: number
 }
 
 const isTerminal = (s: ChannelState): boolean => s === "closed" || s === "failed"
@@ -59,6 +61,8 @@ export class PeerConnection {
   /** Largest value the bound took: the channel's buffer never held more. */
   private maxBuffered = 0
   private nextMessageId = 1
+  /** Frame size for sends, set when the channel opens from what the connection negotiated. */
+  private frameBytes = DEFAULT_FRAME_BYTES
   private readonly rejections: Array<number> = []
   private readonly reassembler = new Reassembler()
   private readonly negotiator: Negotiator
@@ -94,7 +98,7 @@ export class PeerConnection {
 
   /** Flow-control figures of the channel. */
   get stats(): ChannelStats {
-    return { bufferedAmount: this.channel.bufferedAmount, maxBufferedAmount: this.maxBuffered, pendingMessages: this.reassembler.pendingCount }
+    return { bufferedAmount: this.channel.bufferedAmount, maxBufferedAmount: this.maxBuffered, pendingMessages: this.reassembler.pendingCount, frameBytes: this.frameBytes }
   }
 
   /** Creates the complete offer (ICE gathered, bounded by the tuning's timeout). */
@@ -124,7 +128,7 @@ export class PeerConnection {
   /** Sends one encoded envelope, waiting while the channel's buffer is above the high-water mark. */
   send(text: string): Effect.Effect<void, TransportError> {
     return Effect.suspend(() => {
-      const frames = encodeMessage(text, this.nextMessageId++)
+      const frames = encodeMessage(text, this.nextMessageId++, this.frameBytes)
       if (Either.isLeft(frames)) return Effect.fail(this.error("oversized", frames.left))
       // One message's chunks go out back to back: the receiver expects them in order.
       return this.sendLock.withPermits(1)(this.sendFrames(frames.right))
@@ -190,6 +194,8 @@ export class PeerConnection {
     if (this.stateNow !== "connecting") return
     this.lastSeen = Date.now()
     this.stateNow = "open"
+    // Known once SCTP is up: the largest message the remote side takes (absent on old stacks).
+    this.frameBytes = frameBytesFor((this.pc as { sctp?: { maxMessageSize?: number } | null }).sctp?.maxMessageSize)
     this.pc.onnegotiationneeded = () => Runtime.runFork(this.runtime)(this.negotiator.onNegotiationNeeded)
     this.pc.onicecandidate = (e: RTCPeerConnectionIceEvent) => this.negotiator.onLocalCandidate(e.candidate)
     this.params.hooks.onState("open")
@@ -221,7 +227,7 @@ export class PeerConnection {
           if (this.stateNow !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
           const frame = frames[next]!
           // An upper bound of a text frame's UTF-8 size is enough: it only makes the wait a little earlier.
-          const size = typeof frame === "string" ? Math.min(frame.length * 3, MAX_FRAME_BYTES) : frame.byteLength
+          const size = typeof frame === "string" ? Math.min(frame.length * 3, this.frameBytes) : frame.byteLength
           if (!this.hasRoom(size, limit)) return Effect.sleep(bufferPollMs).pipe(Effect.zipRight(burst(lowWaterMark)))
           // Below the low mark again: fill up to the high one before the next wait.
           limit = highWaterMark

@@ -188,6 +188,13 @@ export const makeWebRtcTransport = (
         ),
       complete: (remote, attempt, answer) =>
         checkRemote(remote, answer, "answer").pipe(
+          // A refused answer ends its attempt at once: the connection and its sockets go now.
+          Effect.tapError(() =>
+            Effect.sync(() => {
+              const conn = current(remote.peer)
+              if (conn !== undefined && conn.params.attempt === attempt && conn.state !== "open") conn.close("failed")
+            })
+          ),
           Effect.zipRight(
             Effect.suspend(() => {
               const conn = current(remote.peer)

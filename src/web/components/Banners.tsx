@@ -27,9 +27,14 @@ export const Banners = (props: { readonly view: PeerView; readonly calls: CallsV
       <Show when={props.view.presenceProblem}>
         {(p) => (
           <p class="banner error" data-testid="presence-problem">
-            SkyGit cannot use this repository's presence channel, so people who are not connected yet may not find you: {p()}
+            People who are not connected yet may not find you. {p()}
           </p>
         )}
+      </Show>
+      <Show when={Object.keys(props.view.refused).length > 0}>
+        <p class="banner info small" data-testid="refused-counts">
+          Refused from others: {Object.entries(props.view.refused).map(([kind, n]) => `${kind} ${n}`).join(", ")}
+        </p>
       </Show>
       <Show when={props.calls.call !== undefined && props.calls.call.endedAt === undefined && props.calls.problems.at(-1)}>
         {(p) => <p class="banner info">Call: {p()}</p>}

@@ -14,6 +14,8 @@ import type { HistoryCursor } from "../../ports/ConversationRepo.js"
 import { run } from "../bridge.js"
 import type { Session } from "../session.js"
 import { MessageText } from "./MessageText.js"
+import { MessageStatus } from "./MessageStatus.js"
+import type { MessageState } from "../../app/message-state.js"
 
 /** Messages of the device's store shown per conversation (older ones come from the repository). */
 export const HISTORY_SHOWN = 300
@@ -34,6 +36,8 @@ export const Conversation = (props: {
   readonly conversation: ConversationId
   readonly version: number
   readonly view: PeerView
+  /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
+  readonly stateOf?: (m: Message) => MessageState | undefined
   readonly typists: ReadonlyArray<string>
   readonly callBusy: boolean
   readonly onDial: (peers: ReadonlyArray<PeerId>, media: "audio" | "video") => void
@@ -163,12 +167,19 @@ export const Conversation = (props: {
         </li>
         <For each={messages()} fallback={<li class="muted">No messages yet. Say hello!</li>}>
           {(m) => (
-            <li class="message" classList={{ mine: sameUser(m.author, self.username) }} data-testid="message">
+            // Mine by session, not login: in file form anyone may claim this login in another session.
+            <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
+              <Show when={props.view.identities === "claimed" && m.session !== self.sessionId}>
+                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                  unverified
+                </span>
+              </Show>
               <time class="muted small" datetime={new Date(m.sentAt).toISOString()}>
                 {time(m.sentAt)}
               </time>
               <MessageText text={m.text} self={self.username} />
+              <Show when={props.stateOf}>{(of) => <MessageStatus state={of()(m)} />}</Show>
             </li>
           )}
         </For>

@@ -1,30 +1,31 @@
-/** Who is online, the state of our connection to each session, and who leads (commits history). */
+/**
+ * Who is here: people (users), each with their sessions (tabs, processes) folded under
+ * them, every session with an honest state: connected, still connecting, or "away" (not
+ * heard from: it went without a goodbye, and is no longer someone to connect to).
+ */
 import { createMemo, For, Show } from "solid-js"
-import type { PeerView } from "../../app/peer-state.js"
-import { peerKey, samePeer, sameUser, type PeerId } from "../../domain/identity.js"
-import type { LinkState } from "../../domain/link.js"
+import type { Person, PersonSession, PeerView, SessionState } from "../../app/peer-state.js"
+import { sameUser, type PeerId } from "../../domain/identity.js"
 
-/** What each connection state means, for the tooltip. */
-const STATE_HELP: Record<LinkState, string> = {
+/** What each session state means, for the tooltip. */
+const STATE_HELP: Record<SessionState, string> = {
+  self: "this tab",
   discovered: "seen in the presence channel, not contacted yet",
   signaling: "exchanging connection offers",
   connecting: "opening a direct connection",
   open: "connected directly",
   reconnecting: "connection lost, trying again",
-  failed: "could not connect; will try again later"
+  failed: "could not connect; will try again later",
+  away: "not heard from: it left without a goodbye (closed, asleep or crashed); not contacted until it is back"
 }
 
-interface Row {
-  readonly peer: PeerId
-  readonly state: LinkState
-}
+const LEADER_HELP = "keeps the history: commits messages to the skygit branch"
 
-/** Every session we know of: those with a connection, and those only seen online. */
-const rowsOf = (view: PeerView): ReadonlyArray<Row> => {
-  const rows = new Map<string, Row>()
-  for (const p of view.online) rows.set(peerKey(p), { peer: p, state: "discovered" })
-  for (const l of view.links) rows.set(peerKey(l.peer), { peer: l.peer, state: l.state })
-  return [...rows.values()].sort((a, b) => peerKey(a.peer).localeCompare(peerKey(b.peer)))
+/** A person's state as one word: connected if any session is, else how far the best one got, else away. */
+export const personState = (person: Person): SessionState => {
+  const states = person.sessions.map((s) => s.state).filter((s) => s !== "self")
+  if (states.includes("open")) return "open"
+  return states.find((s) => s !== "away") ?? (states.length > 0 ? "away" : "self")
 }
 
 export const People = (props: {
@@ -33,51 +34,71 @@ export const People = (props: {
   readonly callBusy: boolean
   readonly onDial: (peer: PeerId, media: "audio" | "video") => void
 }) => {
-  const leads = (p: PeerId) => props.view.leader !== undefined && samePeer(props.view.leader, p)
-  const rows = createMemo(() => new Map(rowsOf(props.view).map((r) => [peerKey(r.peer), r])))
-  // Rows are keyed by peer, so a new view (every poll) updates them in place instead of rebuilding them.
-  const keys = createMemo(() => [...rows().keys()], [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
+  const me = createMemo(() => props.view.people.find((p) => sameUser(p.username, props.self.username)))
+  const others = createMemo(() => props.view.people.filter((p) => !sameUser(p.username, props.self.username)))
+  // Keyed by user, so a new view (every poll) updates rows in place instead of rebuilding them.
+  const names = createMemo(() => others().map((p) => p.username), [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
+  const byName = createMemo(() => new Map(others().map((p) => [p.username, p])))
+  const mySessions = () => (me()?.sessions ?? []).filter((s) => s.state !== "self")
+  const leadsHere = () => props.view.isLeader || (props.view.leader !== undefined && props.view.leader.sessionId === props.self.sessionId && sameUser(props.view.leader.username, props.self.username))
+
   return (
-    <section>
-      <h3>People</h3>
+    <section aria-labelledby="people-title">
+      <h3 id="people-title">People</h3>
       <ul class="people" data-testid="people">
         <li class="person">
           <span class="name">
             {props.self.username} <span class="muted small">(you)</span>
           </span>
-          <Show when={props.view.isLeader || leads(props.self)}>
-            <span class="tag leader" title="keeps the history: commits messages to the skygit branch">leader</span>
+          <Show when={leadsHere()}>
+            <span class="tag leader" title={LEADER_HELP}>leader</span>
           </Show>
         </li>
-        <For each={keys()} fallback={<li class="muted small">Nobody else is here yet. Waiting for people to come online…</li>}>
-          {(key) => {
+        <Show when={mySessions().length > 0}>
+          <li>
+            <ul class="sessions" data-testid={`sessions-${props.self.username}`}>
+              <For each={mySessions()}>{(s) => <SessionRow session={s} label="your other tab" />}</For>
+            </ul>
+          </li>
+        </Show>
+        <For each={names()} fallback={<li class="muted small">Nobody else is here yet. Waiting for people to come online…</li>}>
+          {(name) => {
             // A departing row may render once more before it is removed: it keeps its last value.
-            let last = rows().get(key)!
-            const row = () => (last = rows().get(key) ?? last)
+            let last = byName().get(name)!
+            const person = () => (last = byName().get(name) ?? last)
+            const open = () => person().sessions.find((s) => s.state === "open")
+            const state = () => personState(person())
             return (
-              <li class="person" data-testid={`person-${row().peer.username}`} data-state={row().state}>
-                <span class="name" title={row().peer.sessionId}>
-                  {row().peer.username}
-                  <Show when={sameUser(row().peer.username, props.self.username)}>
-                    <span class="muted small"> (your other tab)</span>
+              <li class="person-group" data-testid={`person-group-${name}`}>
+                <div class="person" data-testid={`person-${name}`} data-state={state()}>
+                  <span class="name">{name}</span>
+                  <Show when={props.view.identities === "claimed"}>
+                    <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
+                      unverified
+                    </span>
                   </Show>
-                </span>
-                <span class={`state ${row().state}`} title={STATE_HELP[row().state]} data-testid="link-state">
-                  {row().state}
-                </span>
-                <Show when={leads(row().peer)}>
-                  <span class="tag leader" title="keeps the history: commits messages to the skygit branch">leader</span>
-                </Show>
-                <Show when={row().state === "open"}>
-                  <span class="actions">
-                    <button title="Audio call" disabled={props.callBusy} data-testid={`call-audio-${row().peer.username}`} onClick={() => props.onDial(row().peer, "audio")}>
-                      Call
-                    </button>
-                    <button title="Video call" disabled={props.callBusy} data-testid={`call-video-${row().peer.username}`} onClick={() => props.onDial(row().peer, "video")}>
-                      Video
-                    </button>
+                  <span class={`state ${state()}`} title={STATE_HELP[state()]} data-testid="link-state">
+                    {state()}
                   </span>
-                </Show>
+                  <Show when={person().sessions.some((s) => s.leader)}>
+                    <span class="tag leader" title={LEADER_HELP}>leader</span>
+                  </Show>
+                  <Show when={open()}>
+                    {(s) => (
+                      <span class="actions">
+                        <button title="Audio call" disabled={props.callBusy} data-testid={`call-audio-${name}`} onClick={() => props.onDial(s().peer, "audio")}>
+                          Call
+                        </button>
+                        <button title="Video call" disabled={props.callBusy} data-testid={`call-video-${name}`} onClick={() => props.onDial(s().peer, "video")}>
+                          Video
+                        </button>
+                      </span>
+                    )}
+                  </Show>
+                </div>
+                <ul class="sessions" data-testid={`sessions-${name}`}>
+                  <For each={person().sessions}>{(s) => <SessionRow session={s} label={`session ${s.peer.sessionId}`} />}</For>
+                </ul>
               </li>
             )
           }}
@@ -86,3 +107,16 @@ export const People = (props: {
     </section>
   )
 }
+
+/** One session under its person. */
+const SessionRow = (props: { readonly session: PersonSession; readonly label: string }) => (
+  <li class="session small" data-testid={`session-${props.session.peer.sessionId}`} data-state={props.session.state}>
+    <span class="muted">{props.label}</span>
+    <span class={`state ${props.session.state}`} title={STATE_HELP[props.session.state]}>
+      {props.session.state}
+    </span>
+    <Show when={props.session.leader}>
+      <span class="tag leader" title={LEADER_HELP}>leader</span>
+    </Show>
+  </li>
+)

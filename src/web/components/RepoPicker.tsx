@@ -2,7 +2,7 @@
 import { createResource, createSignal, For, Show } from "solid-js"
 import { listRepos } from "../account.js"
 import type { WebConfig } from "../config.js"
-import type { PresenceForm } from "../session.js"
+import { lookupRecordedForm, type PresenceForm } from "../session.js"
 
 export const RepoPicker = (props: {
   readonly config: WebConfig
@@ -18,6 +18,14 @@ export const RepoPicker = (props: {
   const [filter, setFilter] = createSignal("")
   const visible = () => (repos() ?? []).filter((r) => r.fullName.toLowerCase().includes(filter().toLowerCase()))
   const chosenRepo = () => (repos() ?? []).find((r) => r.fullName === chosen())
+  // Which form the chosen repository records: then there is nothing to pick.
+  const [recorded] = createResource(chosen, (repo) => lookupRecordedForm(props.config.api, props.token, repo))
+  const discussionsOff = () => chosenRepo() !== undefined && !chosenRepo()!.hasDiscussions
+  const formName = (f: PresenceForm) => (f === "file" ? "the presence file .messages/presence.json" : 'one Discussion ("SkyGit Presence")')
+  const joinForm = (): PresenceForm => {
+    const r = recorded()
+    return r?._tag === "recorded" ? r.recorded.settings.presence : discussionsOff() ? "file" : presence()
+  }
 
   return (
     <main class="center">
@@ -54,22 +62,49 @@ export const RepoPicker = (props: {
             </For>
           </ul>
         </Show>
-        <fieldset>
-          <legend>How people find each other</legend>
-          <label>
-            <input type="radio" name="presence" checked={presence() === "file"} onChange={() => setPresence("file")} />
-            Presence file <code>.messages/presence.json</code> on the <code>skygit</code> branch
-          </label>
-          <label>
-            <input type="radio" name="presence" checked={presence() === "discussion"} onChange={() => setPresence("discussion")} />
-            One Discussion ("SkyGit Presence") — needs Discussions enabled
-            <Show when={chosenRepo() !== undefined && !chosenRepo()!.hasDiscussions}>
-              <span class="tag warn">off in this repository</span>
+        <Show when={chosen() !== undefined}>
+          <Show when={!recorded.loading} fallback={<p class="muted">Checking how people meet in {chosen()}…</p>}>
+            <Show
+              when={recorded()?._tag === "recorded" && recorded()}
+              fallback={
+                <fieldset data-testid="form-choice">
+                  <legend>How people find each other in {chosen()}</legend>
+                  <p class="muted small">
+                    Nobody has enabled SkyGit on {chosen()} yet: you choose for everyone. The choice is recorded on the <code>skygit</code> branch
+                    (<code>.messages/skygit.json</code>) and everyone after you joins it.
+                  </p>
+                  <label>
+                    <input type="radio" name="presence" checked={presence() === "file"} onChange={() => setPresence("file")} />
+                    Presence file <code>.messages/presence.json</code> on the <code>skygit</code> branch (works everywhere)
+                  </label>
+                  <label>
+                    <input type="radio" name="presence" checked={presence() === "discussion"} disabled={discussionsOff()} onChange={() => setPresence("discussion")} />
+                    One Discussion ("SkyGit Presence"): identities checked by GitHub, no commits for presence
+                  </label>
+                  <Show when={discussionsOff()}>
+                    <p class="muted small" data-testid="discussions-off">
+                      Discussions are off in {chosen()}, so the Discussion form cannot be used. An administrator can turn them on under Settings → General →
+                      Features → Discussions.
+                    </p>
+                  </Show>
+                  <Show when={recorded()?._tag === "problem" && recorded()}>
+                    {(r) => <p class="banner error">Cannot read {chosen()}'s SkyGit settings: {(r() as { detail: string }).detail}</p>}
+                  </Show>
+                </fieldset>
+              }
+            >
+              {(r) => {
+                const rec = () => (r() as Extract<ReturnType<typeof recorded>, { _tag: "recorded" }>).recorded.settings
+                return (
+                  <p class="banner info" data-testid="recorded-form">
+                    {chosen()} uses {formName(rec().presence)} (chosen by {rec().chosenBy} on {new Date(rec().chosenAt).toLocaleDateString()}). You will join it.
+                  </p>
+                )
+              }}
             </Show>
-          </label>
-        </fieldset>
-        <p class="muted small">Everyone in the same repository must use the same form to meet.</p>
-        <button class="primary" data-testid="join" disabled={chosen() === undefined} onClick={() => props.onJoin(chosen()!, presence())}>
+          </Show>
+        </Show>
+        <button class="primary" data-testid="join" disabled={chosen() === undefined || recorded.loading} onClick={() => props.onJoin(chosen()!, joinForm())}>
           Join {chosen() ?? ""}
         </button>
       </section>

@@ -4,7 +4,7 @@
  * fold into a drawer.
  */
 import { createMemo, createSignal, onCleanup, Show } from "solid-js"
-import { Option } from "effect"
+import { Effect, Option } from "effect"
 import type { CallsView } from "../../app/calls.js"
 import type { PeerView } from "../../app/peer-state.js"
 import { GENERAL, involves, kindOf, titleOf } from "../../domain/conversation.js"
@@ -14,15 +14,22 @@ import { noteTyping, typists, TYPING_SHOWN_MS, type TypingState } from "../../do
 import { fromStream, onEach, polled, run } from "../bridge.js"
 import { mentions } from "../markdown.js"
 import { askNotificationPermission, notifyIfHidden } from "../notify.js"
-import type { Session } from "../session.js"
+import type { PresenceForm, Session } from "../session.js"
+import { changeForm } from "../../app/presence-form.js"
 import { Banners } from "./Banners.js"
 import { CallPanel } from "./CallPanel.js"
 import { Conversation } from "./Conversation.js"
 import { ConversationList } from "./ConversationList.js"
 import { People } from "./People.js"
+import { SaveStatus } from "./SaveStatus.js"
+import { trackMessageStates } from "../message-states.js"
 
 /** How often the peer's view is read again. */
 export const VIEW_POLL_MS = 400
+/** How often the repository's recorded presence form is checked (a conditional read: free while unchanged). */
+export const SETTINGS_WATCH_MS = 20_000
+/** How often the page recounts what would wait on this device if it closed. */
+export const WOULD_WAIT_POLL_MS = 2_000
 /** Conversations listed at most (a hostile mesh cannot grow the list without bound). */
 export const MAX_CONVERSATIONS = 500
 
@@ -32,12 +39,19 @@ const emptyCalls: CallsView = { call: undefined, local: [], remote: [], problems
 const rank = (id: ConversationId): number => (id === GENERAL ? 0 : id.startsWith("dm--") ? 2 : 1)
 const byRank = (a: ConversationId, b: ConversationId): number => rank(a) - rank(b) || a.localeCompare(b)
 
-export const Room = (props: { readonly session: Session; readonly onLeave: () => void; readonly presenceInfo?: string }) => {
+export const Room = (props: {
+  readonly session: Session
+  readonly onLeave: () => void
+  /** Rejoins the repository in `form` (its recorded presence form changed). */
+  readonly onMove: (form: PresenceForm) => void
+}) => {
   const session = props.session
   const self = session.self
-  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [] }
+  const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {}, identities: "verified" }
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
+  const stateOf = trackMessageStates(session.peer)
+  const wouldWait = polled(Effect.suspend(() => session.peer.waitingOnExit(navigator.onLine)), 0, WOULD_WAIT_POLL_MS)
   const [selected, setSelected] = createSignal<ConversationId>(GENERAL)
   const [version, setVersion] = createSignal(0)
   const [unread, setUnread] = createSignal<ReadonlyMap<string, number>>(new Map())
@@ -47,6 +61,36 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
   const [now, setNow] = createSignal(Date.now())
   const [drawer, setDrawer] = createSignal(false)
   const [problem, setProblem] = createSignal<string | undefined>()
+  const [moving, setMoving] = createSignal<string | undefined>()
+  const formLabel = (f: PresenceForm) => (f === "file" ? "presence file" : "Discussion")
+  const other: PresenceForm = session.presence === "file" ? "discussion" : "file"
+
+  // Someone changed the repository's presence form: everyone moves to it.
+  const watch = setInterval(() => {
+    if (moving() !== undefined) return
+    run(session.settings.read).then(
+      (r) => {
+        if (r._tag === "Some" && r.value.settings.presence !== session.presence) {
+          setMoving(`${r.value.settings.chosenBy} moved ${session.repository} to the ${formLabel(r.value.settings.presence)}: rejoining…`)
+          props.onMove(r.value.settings.presence)
+        }
+      },
+      () => undefined
+    )
+  }, SETTINGS_WATCH_MS)
+  onCleanup(() => clearInterval(watch))
+
+  const moveEveryone = async () => {
+    try {
+      const latest = await run(session.settings.read)
+      const version = latest._tag === "Some" ? latest.value.version : session.recorded.version
+      await run(changeForm(session.settings, other, self.username, Date.now(), version))
+      setMoving(`Moving everyone in ${session.repository} to the ${formLabel(other)}…`)
+      props.onMove(other)
+    } catch (e) {
+      setProblem(`Could not change the presence form: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
 
   // Typing notices expire by time alone: re-evaluate who types every second.
   const clock = setInterval(() => setNow(Date.now()), Math.min(1_000, TYPING_SHOWN_MS / 4))
@@ -111,6 +155,13 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
     setMentioned((s) => new Set([...s].filter((c) => c !== id)))
   }
 
+  // Coming back to the tab reads the open conversation: its count (kept while hidden) goes.
+  const onVisible = () => {
+    if (document.visibilityState === "visible") open(selected())
+  }
+  document.addEventListener("visibilitychange", onVisible)
+  onCleanup(() => document.removeEventListener("visibilitychange", onVisible))
+
   const create = (id: ConversationId) => {
     know(id)
     open(id)
@@ -124,7 +175,8 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
       (e: unknown) => setCallProblem(`Cannot call ${peers.map((p) => p.username).join(", ")}: ${e instanceof Error ? e.message : String(e)}`)
     )
   const callBusy = () => calls().call !== undefined && calls().call!.endedAt === undefined
-  const refused = () => view().rejections.length
+  // Every refusal is counted by kind (the list of reasons kept is bounded, the counts are not).
+  const refused = () => Object.values(view().refused).reduce((n, k) => n + k, 0)
   let askedPermission = false
 
   return (
@@ -141,14 +193,27 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
         </button>
         <strong>SkyGit</strong>
         <span data-testid="repository">{session.repository}</span>
-        <span class="muted" data-testid="presence-form" title={props.presenceInfo}>
-          presence: {session.presence === "file" ? "file" : "Discussion"}
-        </span>
+        <details class="form-menu">
+          <summary data-testid="presence-form" title={`Chosen by ${session.recorded.settings.chosenBy}; everyone in ${session.repository} uses it`}>
+            presence: {session.presence === "file" ? "file" : "Discussion"}
+          </summary>
+          <div class="form-menu-body">
+            <p class="small">
+              {session.repository} uses the {formLabel(session.presence)} (chosen by {session.recorded.settings.chosenBy}). Changing it moves everyone: each
+              session rejoins in the new form.
+            </p>
+            <button data-testid="change-form" onClick={() => void moveEveryone()}>
+              Move everyone to the {formLabel(other)}
+            </button>
+          </div>
+        </details>
         <Show when={refused() > 0}>
           <span
             class="tag bad"
             data-testid="error-count"
-            title={`Frames or messages refused from other peers (malformed, spoofed or out of place). Latest: ${view().rejections.at(-1)?.reason ?? ""}`}
+            title={`Refused from other peers (malformed, spoofed or out of place): ${Object.entries(view().refused)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(", ")}. Latest: ${view().rejections.at(-1)?.reason ?? ""}`}
           >
             {refused()} refused
           </span>
@@ -162,6 +227,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
       <Banners view={view()} calls={calls()} />
       <Show when={callProblem()}>{(p) => <p class="banner error">{p()}</p>}</Show>
       <Show when={problem()}>{(p) => <p class="banner warn">{p()}</p>}</Show>
+      <Show when={moving()}>{(p) => <p class="banner info" data-testid="moving">{p()}</p>}</Show>
       <div class="columns">
         <aside id="sidebar" class="sidebar" classList={{ open: drawer() }} aria-label="People and conversations" data-testid="sidebar">
           <People view={view()} self={self} callBusy={callBusy()} onDial={(p, m) => void dial([p], m)} />
@@ -176,6 +242,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
           />
         </aside>
         <main class="main">
+          <SaveStatus view={view()} peer={session.peer} wouldWait={wouldWait()} />
           <div class="call-bar">
             <CallPanel session={session} calls={calls()} />
           </div>
@@ -186,6 +253,7 @@ export const Room = (props: { readonly session: Session; readonly onLeave: () =>
                 conversation={id}
                 version={version()}
                 view={view()}
+                stateOf={stateOf}
                 typists={typists(typing(), id, self.username, now())}
                 callBusy={callBusy()}
                 onDial={(peers, media) => void dial(peers, media)}
