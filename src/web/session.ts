@@ -66,6 +66,8 @@ export interface SessionOptions {
   readonly presence: PresenceForm
   readonly peerConfig: Partial<PeerConfig>
   readonly iceServers: ReadonlyArray<RTCIceServer>
+  /** "relay": every connection through TURN, so peers never see this device's address. */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy
 }
 
 /** The session could not start; `detail` is for people. */
@@ -119,7 +121,12 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
       makeIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)),
       setup("the browser's storage cannot be used")
     )
-    const { internals, transport } = yield* makeWebRtcTransport({ self, rtc: browserRtc(globalThis), iceServers: options.iceServers }).pipe(
+    const { internals, transport } = yield* makeWebRtcTransport({
+      self,
+      rtc: browserRtc(globalThis),
+      iceServers: options.iceServers,
+      ...(options.iceTransportPolicy === undefined ? {} : { iceTransportPolicy: options.iceTransportPolicy })
+    }).pipe(
       Effect.mapError(setup("WebRTC could not start"))
     )
     const media = yield* makeBrowserMedia(navigator.mediaDevices, internals)
