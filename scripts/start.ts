@@ -20,7 +20,7 @@ const app = await startApp({
 
 console.log(`\nSkyGit is running: open ${app.webUrl}`)
 if (app.hubUrl === undefined) {
-  console.log("Using api.github.com with the token from GITHUB_TOKEN.")
+  console.log("Using api.github.com: paste your token in the page (the server never holds or serves it).")
 } else {
   console.log(`Local GitHub-compatible hub: ${app.hubUrl} (repository demo/chat, data in .data/hub)`)
   console.log("Open the page in two tabs and sign in as different demo users to chat:")
