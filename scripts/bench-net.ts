@@ -1,11 +1,13 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--raw] [--trace FILE]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--joins 5] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
- * githubWritesPerConnection, rssMBPerPeer, details}.
+ * rawThroughputMBps (a bare @roamhq/wrtc loop, src/node/bench-raw.ts, alternated with the
+ * mesh's transfers), githubWritesPerConnection, joinMs {discovered, firstOpen, fullMesh}
+ * (newcomers joining the formed mesh one after another), rssMBPerPeer, details}.
  *
  * Raw run (`--raw` adds it under "raw"; `--raw-only` runs only it): this process and one
  * child (test/webrtc/fixtures/peer.ts), each with the bare WebRTC PeerTransport, no app
@@ -39,6 +41,7 @@ const rttSamples = arg("raw-rtt", 500)
  */
 const bulkCount = arg("bulk", 2000)
 const transfers = arg("transfers", 3)
+const joins = process.argv.includes("--joins") ? Math.max(0, Number(process.argv[process.argv.indexOf("--joins") + 1]) || 0) : 5
 const peers = arg("peers", 6)
 const meshRtt = arg("rtt", 200)
 const withRaw = process.argv.includes("--raw")
@@ -124,7 +127,7 @@ const rawRun = () => Effect.runPromise(Effect.scoped(bench))
 
 const main = async () => {
   if (rawOnly) return rawRun()
-  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, fast, ...(trace === undefined ? {} : { trace }) })
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, joins, fast, ...(trace === undefined ? {} : { trace }) })
   return withRaw ? { ...mesh, raw: await rawRun() } : mesh
 }
 

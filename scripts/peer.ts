@@ -9,7 +9,7 @@
 import { createInterface } from "node:readline"
 import { Effect, Queue, Stream } from "effect"
 import { parsePeerArgs, UsageError } from "../src/node/options.js"
-import { runPeerCli } from "../src/node/run-peer.js"
+import { runPeerCli } from "../src/main/node.js"
 
 let options
 try {

@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- --peers N --minutes M --presence file|discussion --seed S
  *   [--history H] [--faults crash,partition,conflict,ratelimit] [--schedule random] [--stale N]
- *   [--github memory|hub] [--json]`
+ *   [--github memory|hub [--hub-fault NAME[:ARG]]...] [--json]`
  * `--schedule random` adds the seed's random fault schedule (what `npm run sim:soak` runs);
  * `--stale N` leaves N sessions of crashed tabs in presence before anyone comes.
  * Runs a whole mesh in virtual time and prints its figures. `--github hub` runs the real
@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util"
 import { runHubSimulation } from "../src/sim/hub-backend.js"
+import { parseFault } from "../src/hub/index.js"
 import { simulate, type Fault, type SimOptions, type SimReport } from "../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../src/sim/virtual-time.js"
 import { describeSchedule, randomSchedule } from "../src/sim/fault-schedule.js"
@@ -32,7 +33,8 @@ const { values } = parseArgs({
     github: { type: "string", default: "memory" },
     schedule: { type: "string", default: "none" },
     stale: { type: "string", default: "0" },
-    json: { type: "boolean", default: false }
+    json: { type: "boolean", default: false },
+    "hub-fault": { type: "string", multiple: true }
   }
 })
 
@@ -45,6 +47,16 @@ const presence = values.presence === "file" || values.presence === "discussion" 
 const faults = values.faults === "" ? [] : values.faults.split(",").map((f) => (FAULTS.includes(f as Fault) ? (f as Fault) : fail(`unknown fault "${f}" (known: ${FAULTS.join(", ")})`)))
 
 const github = values.github === "memory" || values.github === "hub" ? values.github : fail(`--github must be memory or hub`)
+// Real-GitHub behaviours of the hub (src/hub/github-faults.ts), e.g. --hub-fault stale-reads:2000 --hub-fault branch-moves.
+const hubFaults = values["hub-fault"] ?? []
+for (const f of hubFaults) {
+  try {
+    parseFault(f)
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e))
+  }
+}
+if (hubFaults.length > 0 && github !== "hub") fail("--hub-fault needs --github hub")
 
 const scheduled = values.schedule === "random" ? true : values.schedule === "none" ? false : fail(`--schedule must be random or none`)
 const options: SimOptions = {
@@ -66,7 +78,7 @@ if (github === "hub") {
 }
 
 const report: SimReport & { readonly hub?: Awaited<ReturnType<typeof runHubSimulation>>["hub"] } =
-  github === "hub" ? await runHubSimulation(options) : runVirtualOrThrow(simulate(withSchedule))
+  github === "hub" ? await runHubSimulation(options, hubFaults) : runVirtualOrThrow(simulate(withSchedule))
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`)

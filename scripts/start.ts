@@ -4,7 +4,7 @@
  * on 127.0.0.1; with GITHUB_TOKEN the client talks to api.github.com.
  * Ports: SKYGIT_PORT (default 5173) and SKYGIT_HUB_PORT (default 8787); a taken port is replaced by a free one.
  */
-import { startApp } from "../src/web/serve.js"
+import { startApp } from "../src/main/serve.js"
 
 const token = process.env.GITHUB_TOKEN?.trim()
 const app = await startApp({
@@ -20,7 +20,7 @@ const app = await startApp({
 
 console.log(`\nSkyGit is running: open ${app.webUrl}`)
 if (app.hubUrl === undefined) {
-  console.log("Using api.github.com with the token from GITHUB_TOKEN.")
+  console.log("Using api.github.com: paste your token in the page (the server never holds or serves it).")
 } else {
   console.log(`Local GitHub-compatible hub: ${app.hubUrl} (repository demo/chat, data in .data/hub)`)
   console.log("Open the page in two tabs and sign in as different demo users to chat:")

@@ -30,6 +30,9 @@ import {
 import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
 import { isOfferer } from "../domain/signaling-roles.js"
 import { Media, type LocalTrack, type RemoteTrack, type RemoteTrackEvent } from "../ports/Media.js"
+
+/** The track handles a call view holds (the UI renders them). */
+export type { LocalTrack, RemoteTrack }
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { callEnvelope, callSignalOf, PendingSignals, SeenSignals, trySend, type CallFallback, type HeldSignal } from "./calls-wire.js"
 

@@ -491,6 +491,19 @@ const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolea
  */
 export const MAX_ATTEMPTS_IN_FLIGHT = 16
 
+/**
+ * Most offers through presence in flight to sessions that never answered. Each holds an
+ * RTCPeerConnection (about 40 open files in @roamhq/wrtc) until its deadline, and made-up
+ * entries never answer: this keeps their cost within the issue's +100 open files.
+ */
+export const MAX_UNPROVEN_PRESENCE_ATTEMPTS = 2
+
+const unprovenPresenceAttempts = (ctx: PeerContext): number => {
+  let n = 0
+  for (const [key, link] of ctx.state.links) if (link.via === "presence" && link.attempt !== undefined && link.state !== "open" && !ctx.state.firstOpen.has(key)) n++
+  return n
+}
+
 /** Connection attempts not yet open. */
 const attemptsInFlight = (ctx: PeerContext): number => {
   let n = 0
@@ -619,6 +632,9 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
         inFlight++
         yield* startOffer(ctx, link, "mesh", at)
       } else if (sponsored.has(key)) {
+        // An offer through presence to a session that never answered holds a connection (and
+        // tens of open files in @roamhq/wrtc) until its deadline: only a couple at once.
+        if (!s.firstOpen.has(key) && unprovenPresenceAttempts(ctx) >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) continue
         inFlight++
         yield* startOffer(ctx, link, "presence", at)
       }

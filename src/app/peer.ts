@@ -10,7 +10,10 @@ import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
-import { ConversationRepo, type ConversationRepoService } from "../ports/ConversationRepo.js"
+import { ConversationRepo, type ConversationRepoService, type HistoryCursor } from "../ports/ConversationRepo.js"
+
+/** Where a page of older history starts (the UI pages with it). */
+export type { HistoryCursor }
 import { LocalStore } from "../ports/LocalStore.js"
 import { PeerTransport } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"

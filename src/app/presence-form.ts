@@ -8,6 +8,9 @@ import type { Username } from "../domain/identity.js"
 import { formToJoin, type PresenceForm } from "../domain/repo-settings.js"
 import { SettingsUnavailable, type RecordedSettings, type RepoSettingsService, type SettingsConflict, type SettingsMalformed } from "../ports/RepoSettings.js"
 
+/** The record and its service, as a session hands them to the UI. */
+export type { RecordedSettings, RepoSettingsService }
+
 /** What a join settled on. */
 export interface SettledForm {
   readonly form: PresenceForm

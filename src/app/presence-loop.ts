@@ -109,7 +109,10 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const comp = component(ctx)
   const smallest = electLeader(roleComponent(ctx, at))
   const bridges = Option.isSome(smallest) && samePeer(smallest.value, ctx.self)
-  if (ctx.presence.form === "file") return budgeted
+  // File form: the peer that sponsors newcomers (the smallest of its component) watches at the
+  // fast pace. Its reads are conditional and a 304 is free, so only a changed file costs, and
+  // the file changes as often whatever the pace; unless the budget model has widened the pace.
+  if (ctx.presence.form === "file") return bridges && budgeted <= ctx.config.pollBaseMs ? ctx.config.pollFastMs : budgeted
   return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
 }
 

@@ -40,7 +40,6 @@ const callContext = (s: PresenceCallSlot): string => sealContext("call", s.from,
 /** Wraps `inner` so that signaling is sealed on the way out and opened on the way in. */
 export const sealPresence = (inner: PresenceService, sealer: SignalSealerService, self: PeerId): PresenceService => {
   const pinned = new Map<string, string>()
-  let last: PresenceSnapshot | undefined
 
   const pin = (entry: PresenceEntry): Skipped | undefined => {
     if (entry.encryptionKey === undefined) return undefined
@@ -146,13 +145,9 @@ export const sealPresence = (inner: PresenceService, sealer: SignalSealerService
     form: inner.form,
     identities: inner.identities,
     writesForOthers: inner.writesForOthers,
-    read: Effect.gen(function* () {
-      const snap = yield* inner.read
-      // Not modified: the same document, already opened (nothing to decrypt again).
-      if (!snap.changed && last !== undefined) return { ...last, changed: false }
-      last = yield* open(snap)
-      return last
-    }),
+    // Every read opens what is addressed to this session afresh: a handful of AES-GCM
+    // decryptions, and no cache to go stale when the adapter's version moves under it.
+    read: Effect.flatMap(inner.read, open),
     publish: (change: PresenceChange) =>
       Effect.gen(function* () {
         // Bounds hold for what is sealed, not only for the (larger) box.

@@ -39,6 +39,11 @@ export interface MeshBenchOptions {
   readonly transfers?: number
   /** Test timing (`--fast`) instead of the defaults. */
   readonly fast: boolean
+  /**
+   * Newcomers that join the formed mesh one after another (issue 10 §4: a newcomer joining a
+   * mesh of `peers - 1`); each leaves once fully meshed. 0 skips the measurement.
+   */
+  readonly joins?: number
   /** Writes a timeline (hub requests, peers' views) to this file, one JSON object a line. */
   readonly trace?: string
 }
@@ -52,9 +57,20 @@ export interface MeshBenchResult {
   /** A bare @roamhq/wrtc loop between two processes in the same run (same bytes, frame size, marks). */
   readonly rawThroughputMBps: number
   readonly githubWritesPerConnection: number
+  /** From a newcomer's start: a member lists it, its first channel opens, it is open to all. */
+  readonly joinMs: { readonly discovered: Percentiles; readonly firstOpen: Percentiles; readonly fullMesh: Percentiles } | null
   readonly rssMBPerPeer: number
   readonly details: Record<string, unknown>
 }
+
+/** A p50 and p99. */
+export interface Percentiles {
+  readonly p50: number
+  readonly p99: number
+}
+
+/** Newcomers per run by default. */
+export const DEFAULT_JOINS = 5
 
 /** The p-th percentile (nearest rank) of `xs`, rounded to 3 decimals. */
 export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
@@ -81,7 +97,9 @@ const round = (x: number, digits = 1) => Number(x.toFixed(digits))
 /** Runs the benchmark once; every child is stopped and the hub closed before it returns. */
 export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBenchResult> => {
   const users = Array.from({ length: options.peers }, (_, i) => `peer${String(i + 1).padStart(2, "0")}`)
-  const hub = await createHub({ users, repos: [BENCH_REPO] })
+  // Newcomers sort after every member (a member stays the sponsor, as in a real mesh).
+  const newcomer = "zz-newcomer"
+  const hub = await createHub({ users: [...users, newcomer], repos: [BENCH_REPO] })
   const server = await serveHub(hub, { port: 0 })
   const data = mkdtempSync(join(tmpdir(), "skygit-bench-"))
   const children: Array<PeerChild> = []
@@ -151,6 +169,34 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
     }
     const connections = (options.peers * others) / 2
 
+    // Newcomers, one at a time, into the formed mesh: a member listing it (online) is
+    // "discovered", its first open channel and its full mesh are read from its own views.
+    const joins = { discovered: [] as Array<number>, firstOpen: [] as Array<number>, fullMesh: [] as Array<number> }
+    for (let j = 0; j < (options.joins ?? DEFAULT_JOINS); j++) {
+      const marks = children.map((c) => c.events.length)
+      const args = ["--hub", server.url, "--token", hub.tokenOf(newcomer), "--repo", BENCH_REPO, "--name", `j${j + 1}`, "--data", join(data, `${newcomer}-${j}`)]
+      const child = new PeerChild(options.fast ? [...args, "--fast"] : args)
+      try {
+        const ready = await child.waitFor("ready", (e) => (e.event === "ready" ? e : undefined), MESH_TIMEOUT_MS)
+        const key = String(ready.self)
+        const startedAt = Number(ready.startedAt)
+        const firstOpenAt = await child.waitFor("first open", (e) => (e.event === "view" && openCount(e) >= 1 ? e.at : undefined), MESH_TIMEOUT_MS)
+        const meshAt = await child.waitFor("newcomer full mesh", (e) => (e.event === "view" && openCount(e) >= options.peers ? e.at : undefined), MESH_TIMEOUT_MS)
+        const seen = await Promise.all(
+          children.map((c, i) =>
+            c.waitFor("newcomer online", (e) => (e.event === "view" && (e.online as ReadonlyArray<string>).includes(key) ? e.at : undefined), MESH_TIMEOUT_MS, marks[i])
+          )
+        )
+        joins.discovered.push(Math.min(...seen) - startedAt)
+        joins.firstOpen.push(firstOpenAt - startedAt)
+        joins.fullMesh.push(meshAt - startedAt)
+      } finally {
+        await child.quit(10_000)
+        child.kill()
+      }
+    }
+    const pct = (xs: ReadonlyArray<number>): Percentiles => ({ p50: percentile(xs, 50), p99: percentile(xs, 99) })
+
     const rtt: Array<number> = []
     const [first, second] = children
     if (first !== undefined && second !== undefined) {
@@ -179,6 +225,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       rttMs: { p50: percentile(rtt, 50), p99: percentile(rtt, 99) },
       throughputMBps: transferMBps.length === 0 ? 0 : percentile(transferMBps, 50),
       rawThroughputMBps: rawMBps.length === 0 ? 0 : percentile(rawMBps, 50),
+      joinMs: joins.fullMesh.length === 0 ? null : { discovered: pct(joins.discovered), firstOpen: pct(joins.firstOpen), fullMesh: pct(joins.fullMesh) },
       githubWritesPerConnection: connections === 0 ? 0 : Number((writesMeshed / connections).toFixed(3)),
       rssMBPerPeer: round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length)),
       details: {

@@ -8,8 +8,20 @@ import { Effect, Queue, Schedule, Stream, type Scope } from "effect"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { ConversationId, type Message } from "../domain/message.js"
 import type { PeerView } from "../app/peer-state.js"
+import type { PeerHandle } from "../app/peer.js"
+import type { BenchAgent } from "./bench-agent.js"
 import type { NodePeerOptions } from "./options.js"
-import type { RunningPeer } from "./run-peer.js"
+
+/** What the terminal needs of a running peer (the Node room's `RunningPeer` is one). */
+export interface TerminalPeer {
+  readonly self: PeerId
+  readonly transport: { readonly fingerprint: string }
+  readonly internals: { readonly connectionCount: Effect.Effect<number> }
+  readonly handle: PeerHandle
+  readonly startedAt: number
+  readonly dataDir: string
+  readonly bench: BenchAgent | undefined
+}
 
 /** How often the view is compared with the last one printed. */
 export const VIEW_POLL_MS = 100
@@ -62,7 +74,7 @@ const percentile = (xs: ReadonlyArray<number>, p: number): number => {
 
 /** Starts printing and reading; `quit` is run on `/quit` or end of input. */
 export const startTerminal = (
-  peer: RunningPeer,
+  peer: TerminalPeer,
   options: NodePeerOptions,
   io: TerminalIo,
   quit: Effect.Effect<unknown>

@@ -3,42 +3,18 @@
  * simulated network, each in its own scope, started, stopped and crashed at
  * will. Tests and the simulator CLI drive it under Effect's TestClock.
  */
-import { Effect, Exit, Layer, PubSub, Queue, Scope } from "effect"
-import { makeConversationRepo } from "../adapters/memory/conversation-repo.js"
+import { Effect, Exit, PubSub, Queue, Scope } from "effect"
 import { MemoryGitHub, type MemoryGitHubOptions } from "../adapters/memory/github-world.js"
-import { emptyStoreState, makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
+import { emptyStoreState, type MemoryStoreState } from "../adapters/memory/local-store.js"
 import { MemoryNetwork, type NetworkOptions } from "../adapters/memory/network.js"
-import { makeDiscussionPresence, makeFilePresence } from "../adapters/memory/presence.js"
 import { makePeerId, peerKey, type PeerId } from "../domain/identity.js"
 import { startPeer, type PeerHandle } from "../app/peer.js"
 import { MemorySigningKeys } from "../adapters/memory/signer.js"
-import { MessageSigner } from "../ports/MessageSigner.js"
 import type { PeerConfig } from "../app/config.js"
 import type { Message } from "../domain/message.js"
-import { ConversationRepo, RepoUnavailable, type ConversationRepoService } from "../ports/ConversationRepo.js"
-import { LocalStore } from "../ports/LocalStore.js"
-import { PeerTransport } from "../ports/PeerTransport.js"
-import { Presence, PresenceUnavailable, type PresenceService } from "../ports/Presence.js"
+import { memoryBackend, simPeerLayer, type GitHubBackend, type Power } from "../main/sim.js"
 
-/** One user's GitHub-facing services. */
-export interface UserServices {
-  readonly presence: PresenceService
-  readonly repo: ConversationRepoService
-}
-
-/** Where simulated peers' GitHub traffic goes: the services of one user (each session gets its own). */
-export interface GitHubBackend {
-  readonly forUser: (user: string) => Effect.Effect<UserServices>
-}
-
-/** The in-memory GitHub as a backend. */
-export const memoryBackend = (world: MemoryGitHub, form: "file" | "discussion"): GitHubBackend => ({
-  forUser: (user) =>
-    Effect.sync(() => ({
-      presence: form === "file" ? makeFilePresence(world, user) : makeDiscussionPresence(world, user),
-      repo: makeConversationRepo(world, user)
-    }))
-})
+export type { GitHubBackend, UserServices } from "../main/sim.js"
 
 /** A running simulated peer. */
 export interface SimPeer {
@@ -51,35 +27,6 @@ export interface SimPeer {
   readonly displayed: Set<string>
   /** Brings `displayed` up to date. */
   readonly collectDisplayed: Effect.Effect<void>
-}
-
-/** Whether a simulated peer's process runs; `afterCommit` runs once a commit of it has landed (a crash there). */
-export interface Power {
-  on: boolean
-  afterCommit: (() => Effect.Effect<void>) | undefined
-}
-
-/** Cuts a service off when its peer's power is off, as a dead process would be. */
-const guardPresence = (p: PresenceService, power: Power): PresenceService => {
-  const dead = Effect.fail(new PresenceUnavailable({ detail: "this peer has crashed" }))
-  return { ...p, publish: (c) => (power.on ? p.publish(c) : dead), read: Effect.suspend(() => (power.on ? p.read : dead)) }
-}
-const guardRepo = (r: ConversationRepoService, power: Power): ConversationRepoService => {
-  const dead = Effect.fail(new RepoUnavailable({ detail: "this peer has crashed" }))
-  return {
-    head: Effect.suspend(() => (power.on ? r.head : dead)),
-    readSince: (t) => (power.on ? r.readSince(t) : dead),
-    exitBudget: r.exitBudget,
-    writeOnExit: (files) =>
-      power.on ? r.writeOnExit(files) : Effect.succeed(Effect.succeed(files.map((f) => ({ _tag: "Refused" as const, path: f.path, detail: "this peer has crashed" })))),
-    conversations: Effect.suspend(() => (power.on ? r.conversations : dead)),
-    readPage: (c, before) => (power.on ? r.readPage(c, before) : dead),
-    commit: (b) =>
-      power.on
-        ? Effect.flatMap(r.commit(b), (landed) => (power.afterCommit === undefined ? Effect.succeed(landed) : Effect.zipRight(power.afterCommit(), dead)))
-        : dead,
-    ...(r.canPush === undefined ? {} : { canPush: Effect.suspend(() => (power.on ? r.canPush! : dead)) })
-  }
 }
 
 /** Options of a simulated mesh. */
@@ -128,13 +75,7 @@ export class Mesh {
       const power: Power = { on: true, afterCommit: undefined }
       const transport = yield* Scope.extend(this.network.attach(id), scope)
       const github = yield* this.backend.forUser(user)
-      const services = Layer.mergeAll(
-        Layer.succeed(Presence, guardPresence(github.presence, power)),
-        Layer.succeed(ConversationRepo, guardRepo(github.repo, power)),
-        Layer.succeed(LocalStore, makeMemoryStore(store)),
-        Layer.succeed(PeerTransport, transport),
-        Layer.succeed(MessageSigner, this.signingKeys.signerFor(id.username, id.sessionId))
-      )
+      const services = simPeerLayer(github, store, transport, power, this.signingKeys.signerFor(id.username, id.sessionId))
       // Subscribed before the peer starts and kept past its end, so nothing it shows is missed.
       const displayedHub = yield* PubSub.unbounded<Message>()
       const subscription = yield* Scope.extend(PubSub.subscribe(displayedHub), this.scope)

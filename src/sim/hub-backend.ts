@@ -10,7 +10,7 @@
  * is added under `hub`.
  */
 import { Effect, Random } from "effect"
-import { gitHubBackend } from "../adapters/github/backend.js"
+import { gitHubBackend } from "../main/sim.js"
 import { parsePath, PRESENCE_PATH } from "../domain/commit-layout.js"
 import { createHub, type Exchange, type Hub } from "../hub/index.js"
 import type { GitHubBackend } from "./harness.js"
@@ -156,6 +156,9 @@ export const makeHubSimulation = (options: {
   readonly presence: "file" | "discussion"
   readonly minutes: number
   readonly work: ExternalWork
+  /** Real-GitHub behaviours to switch on in the hub (`--fault` of `npm run hub`). */
+  readonly faults?: ReadonlyArray<string>
+  readonly seed?: number
 }): Effect.Effect<HubSimulation> =>
   Effect.gen(function* () {
     const clock = yield* Effect.clock
@@ -163,7 +166,7 @@ export const makeHubSimulation = (options: {
     const logins = [...options.users, AUDITOR]
     const tokens = Object.fromEntries(logins.map((u) => [u, tokenFor(u)]))
     const created = yield* Effect.promise(() =>
-      options.work.track(() => createHub({ users: logins, repos: [SIM_REPOSITORY], now, tokens, defaultBranch: DEFAULT_BRANCH }))
+      options.work.track(() => createHub({ users: logins, repos: [SIM_REPOSITORY], now, tokens, defaultBranch: DEFAULT_BRANCH, faults: options.faults ?? [], seed: options.seed ?? 1 }))
     )
     const log = new ExchangeLog(new Map(logins.map((u) => [tokens[u]!, u])), now)
     created.onExchange((e) => log.record(e))
@@ -258,11 +261,11 @@ export const makeHubSimulation = (options: {
   })
 
 /** The simulation on the hub, as an Effect for `runVirtualAsync` with the same `work`. */
-export const simulateOnHub = (options: SimOptions, work: ExternalWork): Effect.Effect<HubSimReport> =>
+export const simulateOnHub = (options: SimOptions, work: ExternalWork, hubFaults: ReadonlyArray<string> = []): Effect.Effect<HubSimReport> =>
   Effect.gen(function* () {
     if (options.history > 0) return yield* Effect.dieMessage("--history is not supported with --github hub yet")
     const users = Array.from({ length: options.peers }, (_, i) => userName(i))
-    const sim = yield* makeHubSimulation({ users, presence: options.presence, minutes: options.minutes, work })
+    const sim = yield* makeHubSimulation({ users, presence: options.presence, minutes: options.minutes, work, faults: hubFaults, seed: options.seed })
     const base = yield* simulate({ ...options, backend: sim.backend, figures: sim.figures })
     return yield* sim.report(base)
   }).pipe(
@@ -271,7 +274,7 @@ export const simulateOnHub = (options: SimOptions, work: ExternalWork): Effect.E
   )
 
 /** Runs `simulateOnHub` in virtual time; resolves to the report. */
-export const runHubSimulation = (options: SimOptions): Promise<HubSimReport> => {
+export const runHubSimulation = (options: SimOptions, hubFaults: ReadonlyArray<string> = []): Promise<HubSimReport> => {
   const work = new ExternalWork()
-  return runVirtualAsyncOrThrow(simulateOnHub(options, work), { work })
+  return runVirtualAsyncOrThrow(simulateOnHub(options, work, hubFaults), { work })
 }

@@ -2,13 +2,15 @@
  * The app's stages: sign in, pick a repository and presence form, then the room.
  * It only holds which stage the page is at; every behaviour lives in src/app.
  */
-import { createSignal, Match, onCleanup, onMount, Switch } from "solid-js"
+import { createSignal, Match, onCleanup, onMount, Show, Switch } from "solid-js"
 import { loadConfig, type WebConfig } from "./config.js"
 import { RepoPicker } from "./components/RepoPicker.js"
 import { Room } from "./components/Room.js"
 import { SignIn } from "./components/SignIn.js"
+import { IceSettingsPanel } from "./components/IceSettingsPanel.js"
+import { loadIceSettings, rtcOptionsOf, saveIceSettings, type IceSettings } from "./ice-settings.js"
 import { watchPageExit } from "./page-exit.js"
-import { startSession, type PresenceForm, type Session } from "./session.js"
+import { useServices, type PresenceForm, type Session } from "./services.js"
 
 type Stage =
   | { readonly _tag: "loading" }
@@ -23,7 +25,14 @@ const errorText = (e: unknown): string =>
 
 /** The whole page. */
 export const App = () => {
+  const { startSession } = useServices()
   const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
+  const storage = typeof localStorage === "undefined" ? undefined : localStorage
+  const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))
+  const changeIce = (s: IceSettings) => {
+    saveIceSettings(storage, s)
+    setIce(s)
+  }
 
   onMount(() => {
     loadConfig().then(
@@ -43,7 +52,9 @@ export const App = () => {
   const join = async (config: WebConfig, token: string, login: string, repository: string, presence: PresenceForm) => {
     setStage({ _tag: "joining", repository })
     try {
-      const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, iceServers: config.iceServers })
+      // The local hub's demo runs on loopback and needs no STUN; on GitHub the user's settings apply.
+      const rtc = config.local ? { iceServers: config.iceServers } : rtcOptionsOf(ice())
+      const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, ...rtc })
       setStage({ _tag: "room", config, token, login, session })
     } catch (e) {
       setStage({ _tag: "pick", config, token, login, problem: `Could not join ${repository}: ${errorText(e)}` })
@@ -72,6 +83,7 @@ export const App = () => {
       </Match>
       <Match when={narrow(stage(), "pick")}>
         {(s) => (
+          <>
           <RepoPicker
             config={s().config}
             token={s().token}
@@ -80,7 +92,13 @@ export const App = () => {
             onJoin={(repository, presence) => void join(s().config, s().token, s().login, repository, presence)}
             onSignOut={() => setStage({ _tag: "signIn", config: s().config })}
           />
+          {/* Before joining: the settings apply to the next session. */}
+          <Show when={!s().config.local}>
+            <IceSettingsPanel settings={ice()} onChange={changeIce} />
+          </Show>
+          </>
         )}
+
       </Match>
       <Match when={narrow(stage(), "joining")}>
         {(s) => (

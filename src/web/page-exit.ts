@@ -6,7 +6,7 @@
  * other peer holds and that the exit write cannot carry asks first, saying how many.
  */
 import { Effect } from "effect"
-import type { Session } from "./session.js"
+import type { Session } from "./services.js"
 
 /** What the page says when it asks before closing (browsers may show their own text). */
 export const waitingText = (n: number): string =>

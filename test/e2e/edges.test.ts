@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js"
 
 const WAIT_MS = 30_000

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EXIT_COMMIT_MESSAGE } from "../../src/domain/exit-plan.js"
 import type { Exchange } from "../../src/hub/handler.js"
 import { ALLOWED_REQUEST_HEADERS } from "../../src/hub/cors.js"
-import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const WAIT_MS = 20_000
@@ -85,4 +85,23 @@ describe("commit on the way out (Chromium)", () => {
     const custom = Object.keys(puts[0]!.requestHeaders).filter((h) => !allowed.has(h) && (h.startsWith("x-") || h === "if-match"))
     expect(custom).toEqual([])
   })
+
+  it("offline with a message nobody else holds, the page says how many would wait and asks before closing", async () => {
+    const bob = await signIn("bob")
+    await bob.context().setOffline(true)
+    const text = `offline words ${Date.now()}`
+    await bob.getByTestId("composer").fill(text)
+    await bob.getByTestId("send").click()
+    await bob.getByTestId("messages").getByText(text).waitFor({ timeout: WAIT_MS })
+    await bob.locator('[data-testid="would-wait"][data-count="1"]').waitFor({ timeout: WAIT_MS })
+    const asked = bob.waitForEvent("dialog", { timeout: WAIT_MS })
+    await bob.close({ runBeforeUnload: true })
+    const dialog = await asked
+    expect(dialog.type()).toBe("beforeunload")
+    // Staying keeps the page and its message.
+    await dialog.dismiss()
+    expect(bob.isClosed()).toBe(false)
+    await bob.getByTestId("messages").getByText(text).waitFor({ timeout: WAIT_MS })
+    await bob.context().setOffline(false)
+  }, 120_000)
 })

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startApp, type RunningApp } from "../../src/web/serve.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const SHOTS = resolve(import.meta.dirname, "../../.tmp")

@@ -1,7 +1,7 @@
 /** The simulator backend: the real adapters against an in-process hub, through its `handle`. */
 import { expect, it } from "@effect/vitest"
 import { Clock, Effect, Option } from "effect"
-import { gitHubBackend } from "../../src/adapters/github/backend.js"
+import { gitHubBackend } from "../../src/main/sim.js"
 import { noChange } from "../../src/domain/presence-doc.js"
 import { createHub } from "../../src/hub/index.js"
 import { entry, message, peer } from "../support/fixtures.js"

@@ -25,7 +25,7 @@ const sentMutations = (exchanges: ReadonlyArray<{ url: string; requestBody: unkn
 
 describe("Discussion presence", () => {
   it("every GraphQL document SkyGit sends is valid against GitHub's published schema", () => {
-    const docs = [Q.FIND_PRESENCE, Q.CREATE_PRESENCE, Q.DELETE_DISCUSSION, Q.PRESENCE_COMMENTS, Q.ADD_COMMENT, Q.UPDATE_COMMENT, Q.DELETE_COMMENT]
+    const docs = [Q.FIND_PRESENCE, Q.SEARCH_PRESENCE, Q.CREATE_PRESENCE, Q.DELETE_DISCUSSION, Q.PRESENCE_COMMENTS, Q.ADD_COMMENT, Q.UPDATE_COMMENT, Q.DELETE_COMMENT]
     expect(docs.flatMap((d) => checkGraphqlDocument(d))).toEqual([])
   })
 
@@ -99,7 +99,7 @@ describe("Discussion presence", () => {
       expect(Exit.isFailure(off) && JSON.stringify(off)).toContain("enable them")
       const t = yield* servedHub({ repos: [{ name: "demo/chat", categories: [] }] })
       const none = yield* Effect.exit((yield* makeGitHubDiscussionPresence(yield* t.client("alice"))).read)
-      expect(Exit.isFailure(none) && JSON.stringify(none)).toContain("no Discussion category")
+      expect(Exit.isFailure(none) && JSON.stringify(none)).toContain("may not start a discussion in any category")
       expect(JSON.stringify(none)).toContain("PresenceUnavailable")
     })
   )

@@ -4,7 +4,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
-import { gitHubBackend } from "../../src/adapters/github/backend.js"
+import { gitHubBackend } from "../../src/main/sim.js"
 import { githubLimits } from "../../src/domain/budget.js"
 import { noChange } from "../../src/domain/presence-doc.js"
 import { createHub } from "../../src/hub/index.js"

@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it } from "vitest"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
 import { killAll, PeerProcess, REPO, startHub, withFakes, type TestHub } from "./peer-process.js"
 
-const TEST_TIMEOUT_MS = 240_000
+const TEST_TIMEOUT_MS = 400_000
 /** Process start under a loaded machine (seven test suites on two cores) can take a while. */
-const START_WAIT_MS = 90_000
+const START_WAIT_MS = 180_000
 /** The bounds: open files within 100 of idle, memory at most 50 MB more. */
 const MAX_EXTRA_FILES = 100
 const MAX_EXTRA_RSS_MB = 50

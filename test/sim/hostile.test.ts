@@ -56,8 +56,6 @@ const secondsToLink = (p: SimPeer, others: ReadonlyArray<SimPeer>, limit: number
 
 const inFlight = (p: SimPeer) => Array.from(p.handle.state.links.values()).filter((l) => l.attempt !== undefined && l.state !== "open").length
 
-const reasons = (p: SimPeer) => Effect.map(p.handle.view, (v) => v.rejections.map((r) => r.reason))
-
 const chat = (from: PeerId, id: string, text: string, author: PeerId = from) =>
   JSON.stringify({
     v: 1,
@@ -194,30 +192,6 @@ describe("data channel rows (a member running a modified peer)", () => {
       yield* seconds(60)
       return { alice, bob, carol }
     })
-
-  it("a hand-off of messages written 'by alice' from bob is refused and never committed", () =>
-    scenario({ presence: "file" }, (mesh) =>
-      Effect.gen(function* () {
-        const { alice, bob, carol } = yield* trio(mesh)
-        const forged = { id: "alice-forged-1", conversation: "general", author: "alice", session: alice.id.sessionId, sentAt: (yield* nowMs) - 1, text: "I resign" }
-        const own = { id: "bob-own-1", conversation: "general", author: "bob", session: bob.id.sessionId, sentAt: (yield* nowMs) - 1, text: "mine" }
-        yield* mesh.network.injectRaw(
-          bob.id,
-          alice.id,
-          JSON.stringify({ v: 1, id: "h1", type: "chat", from: bob.id, to: { username: "alice", sessionId: alice.id.sessionId }, timestamp: 1, payload: { _tag: "handoff", messages: [forged, own] } })
-        )
-        yield* seconds(2)
-        expect((yield* reasons(alice)).some((r) => r.startsWith("relayed-author"))).toBe(true)
-        yield* alice.handle.flushNow
-        yield* seconds(10 * 60)
-        // Every file of every commit: the forged message is in none, and no peer holds it.
-        const written = mesh.world.commits.flatMap((c) => c.files.map((f) => JSON.stringify(f)))
-        expect(written.length).toBeGreaterThan(0)
-        expect(written.some((f) => f.includes("alice-forged-1"))).toBe(false)
-        expect(written.some((f) => f.includes("bob-own-1"))).toBe(true)
-        expect(yield* openTo(carol, alice)).toBe(true)
-      })
-    ))
 
   it("a neighbor list naming a session that does not exist: no one takes the phantom as leader", () =>
     scenario({ presence: "file" }, (mesh) =>

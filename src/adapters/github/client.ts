@@ -6,7 +6,7 @@
  * Nothing it returns throws.
  */
 import type { Octokit } from "@octokit/rest"
-import { Clock, Effect, Ref, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Ref, Schedule } from "effect"
 import { githubLimits, nextWriteAt, type GitHubLimits } from "../../domain/budget.js"
 import { GitHubHttpError, GitHubRateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
 import { makeOctokit, type OctokitOptions } from "./octokit.js"
@@ -158,8 +158,8 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           Effect.tryPromise({
             try: (signal) =>
               octokit.request(route, {
-                owner: options.owner,
-                repo: options.repo,
+                // Only routes that name the repository get it (account routes such as GET /user do not).
+                ...(route.includes("{owner}") ? { owner: options.owner, repo: options.repo } : {}),
                 ...params,
                 headers,
                 request: { signal }
@@ -295,3 +295,9 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
 
     return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate), writeSlot, keepalive }
   })
+
+/** The session's one GitHub client: presence (either form) and history share it, and so its budget. */
+export class GitHub extends Context.Tag("skygit/GitHub")<GitHub, GitHubClient>() {}
+
+/** Layer: one client for `options`; provide it once per session, beneath every GitHub adapter. */
+export const layerGitHub = (options: GitHubClientOptions): Layer.Layer<GitHub> => Layer.effect(GitHub, makeGitHubClient(options))

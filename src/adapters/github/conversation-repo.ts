@@ -41,7 +41,7 @@ import {
 } from "../../ports/ConversationRepo.js"
 import { headsRef, makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { classifyWrite } from "./refusals.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
 import { encodeBase64Utf8 } from "./base64.js"
 import { contentsPutBody, keepaliveExitBudget } from "../../domain/exit-plan.js"
@@ -315,6 +315,6 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
     return { head, readSince, conversations: conversationList, readPage, canPush, commit, exitBudget, writeOnExit, commitUrl } satisfies ConversationRepoService
   })
 
-/** Layer: the conversation repository for one token on one repository. */
-export const layerGitHubConversationRepo = (options: GitHubClientOptions & ConversationRepoOptions) =>
-  Layer.effect(ConversationRepo, Effect.flatMap(makeGitHubClient(options), (client) => makeGitHubConversationRepo(client, options)))
+/** Layer: the conversation repository over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubConversationRepo = (options: ConversationRepoOptions = {}): Layer.Layer<ConversationRepo, never, GitHub> =>
+  Layer.effect(ConversationRepo, Effect.flatMap(GitHub, (client) => makeGitHubConversationRepo(client, options)))

@@ -5,12 +5,10 @@
  */
 import { Effect } from "effect"
 import type { GitHubClient } from "./client.js"
-import { CREATE_PRESENCE, DELETE_DISCUSSION, FIND_PRESENCE, type FoundPresence } from "./discussion-queries.js"
+import { CREATE_PRESENCE, DELETE_DISCUSSION, FIND_PRESENCE, SEARCH_PRESENCE, type FoundPresence, type SearchFound } from "./discussion-queries.js"
 import { GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 
-/** Pages of discussions searched for the presence one (100 each). */
-export const MAX_DISCUSSION_PAGES = 50
-/** The category chosen when the repository has it; else its first. */
+/** The category chosen when the user may post in it; else the first plain one the user may post in. */
 export const PREFERRED_CATEGORY = "General"
 
 /** The presence Discussion's title for `owner/repo`. */
@@ -31,28 +29,32 @@ interface Scan {
   readonly viewer: string
   readonly repositoryId: string
   readonly enabled: boolean
-  readonly categories: ReadonlyArray<{ readonly id: string; readonly name: string }>
+  readonly categories: ReadonlyArray<{ readonly id: string; readonly name: string; readonly isAnswerable?: boolean }>
   /** Discussions with the presence title, oldest first. */
   readonly matches: ReadonlyArray<{ readonly id: string; readonly number: number }>
 }
 
+/**
+ * At most two requests, whatever the number of discussions: the oldest page (where the
+ * presence Discussion sits in a repository that had few when it was made), then a search
+ * by its exact title. Scanning every page never ended in a busy repository.
+ */
 const scan = (client: GitHubClient, title: string): Effect.Effect<Scan, GitHubFailure> =>
   Effect.gen(function* () {
-    const matches: Array<{ id: string; number: number }> = []
-    let after: string | null = null
-    let first: FoundPresence | undefined
-    for (let page = 0; page < MAX_DISCUSSION_PAGES; page++) {
-      const found: FoundPresence = yield* client.graphql<FoundPresence>(FIND_PRESENCE, { owner: client.owner, name: client.repo, after })
-      first ??= found
-      const d = found.repository.discussions
-      matches.push(...d.nodes.filter((n) => n.title === title).map((n) => ({ id: n.id, number: n.number })))
-      // Oldest first: once one is found the rest can only be later duplicates on this page.
-      if (matches.length > 0 || !d.pageInfo.hasNextPage || d.pageInfo.endCursor === null) break
-      after = d.pageInfo.endCursor
+    const first: FoundPresence = yield* client.graphql<FoundPresence>(FIND_PRESENCE, { owner: client.owner, name: client.repo, after: null })
+    const d = first.repository.discussions
+    const matches = d.nodes.filter((n) => n.title === title).map((n) => ({ id: n.id, number: n.number }))
+    if (matches.length === 0 && d.pageInfo.hasNextPage) {
+      const q = `repo:${client.owner}/${client.repo} in:title ${JSON.stringify(title)}`
+      const found = yield* client.graphql<SearchFound>(SEARCH_PRESENCE, { q })
+      for (const n of found.search.nodes) {
+        // Search matches words, not the exact title: keep exact matches only.
+        if (n !== null && n.title === title && typeof n.id === "string" && typeof n.number === "number") matches.push({ id: n.id, number: n.number })
+      }
     }
-    const r = first!.repository
+    const r = first.repository
     return {
-      viewer: first!.viewer.login,
+      viewer: first.viewer.login,
       repositoryId: r.id,
       enabled: r.hasDiscussionsEnabled,
       categories: r.discussionCategories.nodes,
@@ -73,9 +75,16 @@ export const locateDiscussion = (client: GitHubClient): Effect.Effect<LocatedDis
         new GitHubMisconfigured({ detail: `Discussions are disabled on ${where}: enable them (Settings > General > Features > Discussions) or use the file form of presence` })
       )
     }
-    const category = first.categories.find((c) => c.name === PREFERRED_CATEGORY) ?? first.categories[0]
+    // Only categories this user may start a discussion in (`filterByAssignable`): never Announcements
+    // for a non-maintainer; a plain one before a Q&A one.
+    const category =
+      first.categories.find((c) => c.name === PREFERRED_CATEGORY) ?? first.categories.find((c) => c.isAnswerable !== true) ?? first.categories[0]
     if (category === undefined) {
-      return yield* Effect.fail(new GitHubMisconfigured({ detail: `${where} has no Discussion category: create one (e.g. "${PREFERRED_CATEGORY}") or use the file form of presence` }))
+      return yield* Effect.fail(
+        new GitHubMisconfigured({
+          detail: `You may not start a discussion in any category of ${where}: a maintainer must create the Discussion titled exactly "${title}" (in any category), or use the file form of presence`
+        })
+      )
     }
     const created = yield* client.graphql<{ createDiscussion: { discussion: { id: string; number: number } } }>(
       CREATE_PRESENCE,

@@ -9,10 +9,10 @@ import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
 import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, mergeAuthored, type PresenceChange, type PresenceDocument, type Skipped } from "../../domain/presence-doc.js"
 import { sameUser } from "../../domain/identity.js"
 import { Presence, PresenceMalformed, PresenceUnavailable, type PresenceError, type PresenceService, type PresenceSnapshot } from "../../ports/Presence.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import { ADD_COMMENT, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, type CommentsPage } from "./discussion-queries.js"
 import { locateDiscussion, type LocatedDiscussion } from "./discussion-locate.js"
-import { describe, NO_RESPONSE, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
+import { describe, NO_RESPONSE, GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
 
 /** Pages of comments read (100 each): bounds a read however many users ever posted. */
@@ -24,6 +24,31 @@ const FENCED = /^\s*```(?:json)?\s*\n([\s\S]*?)\n```\s*$/
 /** A comment's body for a document. */
 export const commentBody = (doc: PresenceDocument): string => "```json\n" + encodeDocument(doc) + "\n```"
 
+/** GitHub refuses a comment body over this many characters ("Body is too long"). */
+export const MAX_COMMENT_BODY_CHARS = 65_536
+
+/**
+ * The comment for `doc`, held to GitHub's body limit: when a sponsor's batch of signals does
+ * not fit, the oldest signals are left out (their offers are retried like any unanswered one).
+ * Undefined when even the document without signals or call slots does not fit.
+ */
+export const fittedComment = (doc: PresenceDocument): { readonly document: PresenceDocument; readonly body: string; readonly dropped: number } | undefined => {
+  let body = commentBody(doc)
+  if (body.length <= MAX_COMMENT_BODY_CHARS) return { document: doc, body, dropped: 0 }
+  const signals = [...doc.signals].sort((a, b) => a.at - b.at)
+  // Drop the oldest half, quarter... until it fits: O(log n) encodings, not one per signal.
+  let lo = 0
+  let hi = signals.length
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (commentBody({ ...doc, signals: signals.slice(mid) }).length <= MAX_COMMENT_BODY_CHARS) hi = mid
+    else lo = mid + 1
+  }
+  const document = { ...doc, signals: signals.slice(lo) }
+  body = commentBody(document)
+  return body.length <= MAX_COMMENT_BODY_CHARS ? { document, body, dropped: lo } : undefined
+}
+
 /** The document text inside a comment's body. */
 export const documentText = (body: string): string => FENCED.exec(body)?.[1] ?? body
 
@@ -31,6 +56,9 @@ interface Comment {
   readonly id: string
   readonly body: string
   readonly author: string | undefined
+  /** Who last edited it, when someone did. */
+  readonly editor: string | undefined
+  readonly lastEditedAt: string | undefined
 }
 
 interface State {
@@ -93,7 +121,7 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
           const r: CommentsPage = yield* client.graphql<CommentsPage>(PRESENCE_COMMENTS, { owner: client.owner, name: client.repo, number: d.number, after })
           const c = r.repository.discussion?.comments
           if (c === undefined) break
-          out.push(...c.nodes.map((n) => ({ id: n.id, body: n.body, author: n.author?.login })))
+          out.push(...c.nodes.map((n) => ({ id: n.id, body: n.body, author: n.author?.login, editor: n.editor?.login ?? undefined, lastEditedAt: n.lastEditedAt ?? undefined })))
           if (!c.pageInfo.hasNextPage || c.pageInfo.endCursor === null) break
           after = c.pageInfo.endCursor
         }
@@ -103,7 +131,7 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
     const readOnce = Effect.gen(function* () {
       const d = yield* located
       const list = yield* comments(d)
-      const fingerprint = list.map((c) => `${c.id}\u0000${c.body}`).join("\u0001")
+      const fingerprint = list.map((c) => `${c.id}\u0000${c.body}\u0000${c.editor ?? ""}`).join("\u0001")
       const before = yield* Ref.get(state)
       if (before.fingerprint === fingerprint) return { ...before.last, changed: false }
       const skipped: Array<Skipped> = []
@@ -113,6 +141,12 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
       for (const c of list) {
         if (c.author === undefined) {
           skipped.push({ detail: `comment ${c.id} has no author (deleted account)` })
+          continue
+        }
+        // The author is the identity of everything in a comment; maintainers can edit anyone's,
+        // so a comment last edited by someone else speaks for nobody (its author's next heartbeat rewrites it).
+        if (c.editor !== undefined && !sameUser(c.editor, c.author)) {
+          skipped.push({ detail: `comment by ${c.author} was edited by ${c.editor}${c.lastEditedAt === undefined ? "" : ` at ${c.lastEditedAt}`}: skipped, only its author may speak for it` })
           continue
         }
         Either.match(decodeDocument(documentText(c.body)), {
@@ -149,8 +183,11 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
         // Learn this user's existing comment (another tab's sessions) before the first write.
         if (!(yield* Ref.get(state)).everRead) yield* readOnce
         const s = yield* Ref.get(state)
-        const next = applyChange(s.own, change, yield* Clock.currentTimeMillis)
-        const body = commentBody(next)
+        const fitted = fittedComment(applyChange(s.own, change, yield* Clock.currentTimeMillis))
+        if (fitted === undefined) {
+          return yield* Effect.fail(new GitHubMisconfigured({ detail: `this user's presence comment would exceed GitHub's ${MAX_COMMENT_BODY_CHARS} characters even without signals` }))
+        }
+        const { document: next, body } = fitted
         const add = client
           .graphql<{ addDiscussionComment: { comment: { id: string } } }>(ADD_COMMENT, { discussionId: d.id, body }, "content")
           .pipe(Effect.map((r) => r.addDiscussionComment.comment.id))
@@ -177,6 +214,5 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
     return { form: "discussion", identities: "verified", writesForOthers: false, publish, read } satisfies PresenceService
   })
 
-/** Layer: Discussion-form presence for one token on one repository. */
-export const layerGitHubDiscussionPresence = (options: GitHubClientOptions) =>
-  Layer.effect(Presence, Effect.flatMap(makeGitHubClient(options), makeGitHubDiscussionPresence))
+/** Layer: Discussion-form presence over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubDiscussionPresence: Layer.Layer<Presence, never, GitHub> = Layer.effect(Presence, Effect.flatMap(GitHub, makeGitHubDiscussionPresence))

@@ -9,13 +9,28 @@ export const FIND_PRESENCE = `query SkygitFindPresence($owner: String!, $name: S
   repository(owner: $owner, name: $name) {
     id
     hasDiscussionsEnabled
-    discussionCategories(first: 25) { nodes { id name } }
+    discussionCategories(first: 25, filterByAssignable: true) { nodes { id name isAnswerable } }
     discussions(first: ${PAGE_SIZE}, after: $after, orderBy: {field: CREATED_AT, direction: ASC}) {
       nodes { id number title }
       pageInfo { hasNextPage endCursor }
     }
   }
 }`
+
+/**
+ * Discussions whose title holds the presence title: one request whatever the number of
+ * discussions (GitHub search; its index can lag a new discussion by a little).
+ */
+export const SEARCH_PRESENCE = `query SkygitSearchPresence($q: String!) {
+  search(query: $q, type: DISCUSSION, first: 20) {
+    nodes { ... on Discussion { id number title } }
+  }
+}`
+
+/** Wire shape of a search answer. */
+export interface SearchFound {
+  readonly search: { readonly nodes: ReadonlyArray<{ readonly id?: string; readonly number?: number; readonly title?: string } | null> }
+}
 
 /** Creates the presence Discussion. */
 export const CREATE_PRESENCE = `mutation SkygitCreatePresence($repositoryId: ID!, $categoryId: ID!, $title: String!, $body: String!) {
@@ -35,7 +50,7 @@ export const PRESENCE_COMMENTS = `query SkygitPresenceComments($owner: String!, 
     discussion(number: $number) {
       id
       comments(first: ${PAGE_SIZE}, after: $after) {
-        nodes { id body author { login } }
+        nodes { id body author { login } editor { login } lastEditedAt }
         pageInfo { hasNextPage endCursor }
       }
     }
@@ -63,7 +78,7 @@ export interface FoundPresence {
   readonly repository: {
     readonly id: string
     readonly hasDiscussionsEnabled: boolean
-    readonly discussionCategories: { readonly nodes: ReadonlyArray<{ readonly id: string; readonly name: string }> }
+    readonly discussionCategories: { readonly nodes: ReadonlyArray<{ readonly id: string; readonly name: string; readonly isAnswerable?: boolean }> }
     readonly discussions: {
       readonly nodes: ReadonlyArray<{ readonly id: string; readonly number: number; readonly title: string }>
       readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
@@ -77,7 +92,14 @@ export interface CommentsPage {
     readonly discussion: {
       readonly id: string
       readonly comments: {
-        readonly nodes: ReadonlyArray<{ readonly id: string; readonly body: string; readonly author: { readonly login: string } | null }>
+        readonly nodes: ReadonlyArray<{
+          readonly id: string
+          readonly body: string
+          readonly author: { readonly login: string } | null
+          /** Who last edited it (null when never edited): a maintainer can edit anyone's comment. */
+          readonly editor?: { readonly login: string } | null
+          readonly lastEditedAt?: string | null
+        }>
         readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
       }
     } | null

@@ -7,12 +7,11 @@
  * write is lost silently and racing writers spread out. A corrupt or oversized document
  * fails reads with a reason and is replaced by the next publish, built on the last good version read.
  */
-import { Clock, Duration, Effect, Either, Layer, Ref, Schedule } from "effect"
+import { Clock, Effect, Either, Layer, Ref } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
 import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, holds, type PresenceChange } from "../../domain/presence-doc.js"
 import {
   Presence,
-  PresenceConflict,
   PresenceMalformed,
   PresenceUnavailable,
   type PresenceError,
@@ -22,24 +21,15 @@ import {
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
 import { makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { classifyWrite } from "./refusals.js"
-import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
+import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
+import { Lost, publishByCas } from "../presence-cas.js"
 
-/** Compare-and-swap losses one publish absorbs before it reports PresenceConflict. */
-export const MAX_PUBLISH_ATTEMPTS = 8
-/** First wait after a loss; doubles, with jitter, so racing writers spread out. */
-export const CAS_RETRY_BASE_MS = 50
-/** Longest wait between two attempts: a storm of losses still ends within seconds. */
-export const CAS_RETRY_MAX_MS = 800
+export { MAX_PUBLISH_ATTEMPTS } from "../presence-cas.js"
+
 /** The commit message of every presence write. */
 export const PRESENCE_COMMIT_MESSAGE = `SkyGit presence ${SKIP_CI}`
-
-const casRetry = Schedule.exponential(CAS_RETRY_BASE_MS).pipe(
-  Schedule.modifyDelay((d) => Duration.min(d, Duration.millis(CAS_RETRY_MAX_MS))),
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1))
-)
 
 // GitHub answers a PUT to a missing branch 404 "Branch x not found" (some paths say 422).
 const MISSING_BRANCH = /branch .* not found/i
@@ -56,11 +46,6 @@ interface Seen {
 }
 
 const initial: Seen = { sha: undefined, etag: undefined, snapshot: { document: emptyDocument, skipped: [], changed: false }, malformed: undefined, everRead: false }
-
-/** A compare-and-swap loss, internal to the retry loop. */
-class Lost {
-  readonly _tag = "Lost"
-}
 
 interface ContentsFile {
   readonly sha: string
@@ -196,13 +181,7 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         if (problem !== undefined) return yield* Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
         // Never write before knowing the branch is not the default one.
         yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
-        yield* attempt(change).pipe(
-          Effect.retry({ schedule: casRetry, while: (e) => e instanceof Lost }),
-          Effect.catchIf(
-            (e): e is Lost => e instanceof Lost,
-            () => Effect.fail(new PresenceConflict({ detail: `lost ${MAX_PUBLISH_ATTEMPTS} compare-and-swap races on ${PRESENCE_PATH} in a row` }))
-          )
-        )
+        yield* publishByCas(attempt(change), PRESENCE_PATH)
       })
 
     // A write reads the file too (right before it writes); what such a read fetched is still news
@@ -215,6 +194,6 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
     return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
   })
 
-/** Layer: file-form presence for one token on one repository. */
-export const layerGitHubFilePresence = (options: GitHubClientOptions & FilePresenceOptions) =>
-  Layer.effect(Presence, Effect.flatMap(makeGitHubClient(options), (client) => makeGitHubFilePresence(client, options)))
+/** Layer: file-form presence over the session's one GitHub client (so it shares the budget). */
+export const layerGitHubFilePresence = (options: FilePresenceOptions = {}): Layer.Layer<Presence, never, GitHub> =>
+  Layer.effect(Presence, Effect.flatMap(GitHub, (client) => makeGitHubFilePresence(client, options)))

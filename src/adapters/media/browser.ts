@@ -4,11 +4,10 @@
  * removing a track fires `negotiationneeded`, which the transport answers with
  * perfect negotiation over the data channel; nothing here speaks SDP.
  */
-import { Effect, Layer, Option, PubSub, Runtime, Stream, type Scope } from "effect"
+import { Effect, Option, PubSub, Runtime, Stream, type Scope } from "effect"
 import { peerKey, type PeerId } from "../../domain/identity.js"
-import { WebRtcInternals, type WebRtcInternalsService } from "../webrtc/transport.js"
+import type { WebRtcInternalsService } from "../webrtc/transport.js"
 import {
-  Media,
   MediaDenied,
   MediaLinkError,
   MediaUnavailable,
@@ -28,11 +27,11 @@ export const MICROPHONE_CONSTRAINTS: MediaTrackConstraints = { echoCancellation:
 /** The page's capture functions (pass `navigator.mediaDevices`). */
 export type Devices = Pick<MediaDevices, "getUserMedia"> & Partial<Pick<MediaDevices, "getDisplayMedia">>
 
-/** Platform tracks behind live handles, for rendering (`<video>.srcObject`) and tests. */
-const natives = new Map<string, MediaStreamTrack>()
-
-/** The platform track behind a local or remote handle, while it is live. */
-export const nativeTrack = (handle: LocalTrack | RemoteTrack): MediaStreamTrack | undefined => natives.get(handle.id)
+/** The browser Media, with the platform track behind each live handle (for `<video>.srcObject` and tests). */
+export interface BrowserMedia extends MediaService {
+  /** The platform track behind a local or remote handle of this Media, while it is live. */
+  readonly nativeTrack: (handle: { readonly id: string }) => MediaStreamTrack | undefined
+}
 
 interface PeerMedia {
   readonly pc: RTCPeerConnection
@@ -61,8 +60,10 @@ const request = (devices: Devices, source: MediaSource): Promise<MediaStream> =>
 }
 
 /** Builds the browser Media over the transport's connections; local tracks stop when the scope closes. */
-export const makeBrowserMedia = (devices: Devices, internals: WebRtcInternalsService): Effect.Effect<MediaService, never, Scope.Scope> =>
+export const makeBrowserMedia = (devices: Devices, internals: WebRtcInternalsService): Effect.Effect<BrowserMedia, never, Scope.Scope> =>
   Effect.gen(function* () {
+    // Platform tracks behind live handles: per Media, so two sessions in one page never share them.
+    const natives = new Map<string, MediaStreamTrack>()
     const events = yield* PubSub.unbounded<RemoteTrackEvent>()
     const publish = Runtime.runSync(yield* Effect.runtime<never>())
     const peers = new Map<string, PeerMedia>()
@@ -137,7 +138,7 @@ export const makeBrowserMedia = (devices: Devices, internals: WebRtcInternalsSer
       }).pipe(Effect.zipRight(PubSub.shutdown(events)))
     )
 
-    const service: MediaService = {
+    const service: BrowserMedia = {
       capture: (source) =>
         Effect.tryPromise({ try: () => request(devices, source), catch: (e) => captureError(source, e) }).pipe(
           Effect.flatMap((captured) => {
@@ -190,11 +191,8 @@ export const makeBrowserMedia = (devices: Devices, internals: WebRtcInternalsSer
           for (const id of Array.from(entry.senders.keys())) unsendFrom(entry, id)
           forget(peerKey(peer))
         }),
-      remote: Stream.fromPubSub(events)
+      remote: Stream.fromPubSub(events),
+      nativeTrack: (handle) => natives.get(handle.id)
     }
     return service
   })
-
-/** The Media of a page, over the WebRTC transport's connections (pass `navigator.mediaDevices`). */
-export const layerBrowserMedia = (devices: Devices): Layer.Layer<Media, never, WebRtcInternals> =>
-  Layer.scoped(Media, Effect.flatMap(WebRtcInternals, (internals) => makeBrowserMedia(devices, internals)))

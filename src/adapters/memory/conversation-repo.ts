@@ -4,13 +4,12 @@
  * are counted as the git database API would make them (a blob per file, a tree,
  * a commit, then the ref update that is the content-creating write).
  */
-import { Array as Arr, Effect, Either, Layer, Option } from "effect"
+import { Array as Arr, Effect, Either, Option } from "effect"
 import { committedSince, historyKey, isDayFolder, isHistoryFileName, layoutBatch, MESSAGES_ROOT, pageKeys, parseFile, type FileWrite } from "../../domain/commit-layout.js"
 import { keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { parseConversationId } from "../../domain/conversation.js"
 import { MessageOrder, type ConversationId, type Message } from "../../domain/message.js"
 import {
-  ConversationRepo,
   RepoConflict,
   RepoRateLimited,
   RepoRefused,
@@ -164,7 +163,3 @@ export const makeConversationRepo = (world: MemoryGitHub, user: string): Convers
     ? { head, readSince, conversations, readPage, canPush, commit, exitBudget, writeOnExit }
     : { head, readSince, conversations, readPage, commit, exitBudget, writeOnExit }
 }
-
-/** Layer: the conversation repository of `user` on the in-memory GitHub. */
-export const layerConversationRepo = (world: MemoryGitHub, user: string) =>
-  Layer.sync(ConversationRepo, () => makeConversationRepo(world, user))

@@ -3,9 +3,9 @@
  * Durable for as long as the object lives, so a simulated crash that keeps the
  * store models a browser whose IndexedDB survives a closed tab.
  */
-import { Array as Arr, Effect, Layer } from "effect"
+import { Array as Arr, Effect } from "effect"
 import { canonical, MessageOrder, type ConversationId, type Message } from "../../domain/message.js"
-import { LocalStore, type LocalStoreService } from "../../ports/LocalStore.js"
+import type { LocalStoreService } from "../../ports/LocalStore.js"
 
 /** The contents of a memory store, exposed for tests and the simulator. */
 export interface MemoryStoreState {
@@ -65,6 +65,3 @@ export const makeMemoryStore = (state: MemoryStoreState = emptyStoreState()): Lo
       Effect.sync(() => Arr.sort(state.history.get(conversation)?.values() ?? [], MessageOrder).slice(-Math.max(0, limit)))
   }
 }
-
-/** Layer: a LocalStore in memory. */
-export const layerMemoryStore = (state?: MemoryStoreState) => Layer.sync(LocalStore, () => makeMemoryStore(state))

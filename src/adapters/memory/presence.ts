@@ -5,7 +5,8 @@
  * re-reads, merges its change and retries. Discussion form: one comment per user
  * whose author the host sets; edits never conflict.
  */
-import { Effect, Either, Layer, Schedule } from "effect"
+import { Effect, Either } from "effect"
+import { PRESENCE_PATH } from "../../domain/commit-layout.js"
 import {
   applyChange,
   changeProblem,
@@ -18,8 +19,6 @@ import {
   type Skipped
 } from "../../domain/presence-doc.js"
 import {
-  Presence,
-  PresenceConflict,
   PresenceMalformed,
   PresenceRateLimited,
   PresenceUnavailable,
@@ -27,10 +26,9 @@ import {
   type PresenceService,
   type PresenceSnapshot
 } from "../../ports/Presence.js"
+import { Lost, publishByCas } from "../presence-cas.js"
 import type { MemoryGitHub, WorldFailure } from "./github-world.js"
 
-/** How many compare-and-swap losses one publish absorbs before it reports a conflict. */
-export const MAX_PUBLISH_ATTEMPTS = 8
 
 const toPresenceError = (f: WorldFailure): PresenceError =>
   f._tag === "RateLimited"
@@ -43,12 +41,6 @@ const refuseUnreadable = (change: PresenceChange): Effect.Effect<never, Presence
   return problem === undefined ? undefined : Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
 }
 
-/** A compare-and-swap loss, internal to the retry loop. */
-class Lost {
-  readonly _tag = "Lost"
-}
-
-const retryLost = Schedule.intersect(Schedule.recurs(MAX_PUBLISH_ATTEMPTS - 1), Schedule.exponential("100 millis"))
 
 /**
  * The last version of each world's presence file, decoded. Decoding is pure and every
@@ -135,13 +127,7 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
 
   const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
     refuseUnreadable(change) ??
-    attempt(change).pipe(
-      Effect.retry({ schedule: retryLost, while: (e) => e instanceof Lost }),
-      Effect.catchIf(
-        (e): e is Lost => e instanceof Lost,
-        () => Effect.fail(new PresenceConflict({ detail: `lost ${MAX_PUBLISH_ATTEMPTS} compare-and-swap races in a row` }))
-      )
-    )
+    publishByCas(attempt(change), PRESENCE_PATH)
 
   return { form: "file", identities: "claimed", writesForOthers: true, publish, read }
 }
@@ -199,11 +185,3 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
 
   return { form: "discussion", identities: "verified", writesForOthers: false, publish, read }
 }
-
-/** Layer: file-form presence on the in-memory GitHub. */
-export const layerFilePresence = (world: MemoryGitHub, user: string) =>
-  Layer.sync(Presence, () => makeFilePresence(world, user))
-
-/** Layer: Discussion-form presence on the in-memory GitHub. */
-export const layerDiscussionPresence = (world: MemoryGitHub, user: string) =>
-  Layer.sync(Presence, () => makeDiscussionPresence(world, user))

@@ -239,12 +239,8 @@ export const makeWebRtcTransport = (
     return { transport, internals }
   })
 
-/** The PeerTransport on the given WebRTC globals; closes every connection when its scope closes. */
-export const layerWebRtc = (options: WebRtcOptions): Layer.Layer<PeerTransport, WebRtcSetupError> =>
-  Layer.scoped(PeerTransport, Effect.map(makeWebRtcTransport(options), (t) => t.transport))
-
-/** The PeerTransport together with its internals (tests, benchmarks, calls). */
-export const layerWebRtcWithInternals = (options: WebRtcOptions): Layer.Layer<PeerTransport | WebRtcInternals, WebRtcSetupError> =>
+/** The PeerTransport with its internals (Media needs them); closes every connection with its scope. */
+export const layerWebRtc = (options: WebRtcOptions): Layer.Layer<PeerTransport | WebRtcInternals, WebRtcSetupError> =>
   Layer.scopedContext(
     Effect.map(makeWebRtcTransport(options), ({ internals, transport }) =>
       Context.make(PeerTransport, transport).pipe(Context.add(WebRtcInternals, internals))

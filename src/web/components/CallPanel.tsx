@@ -3,10 +3,9 @@ import { createEffect, createMemo, createSignal, For, onCleanup, Show } from "so
 import type { CallsView } from "../../app/calls.js"
 import type { Call, Leg } from "../../domain/call.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
-import { nativeTrack } from "../../adapters/media/browser.js"
-import type { LocalTrack, RemoteTrack } from "../../ports/Media.js"
+import type { LocalTrack, RemoteTrack } from "../../app/calls.js"
 import { run } from "../bridge.js"
-import type { Session } from "../session.js"
+import type { Session } from "../services.js"
 
 const LEG_TEXT: Record<Leg["state"], string> = {
   ringing: "ringing…",
@@ -42,9 +41,9 @@ const Media = (props: { readonly tracks: ReadonlyArray<MediaStreamTrack>; readon
   )
 }
 
-const natives = (tracks: ReadonlyArray<LocalTrack | RemoteTrack>): ReadonlyArray<MediaStreamTrack> =>
+const natives = (session: Session, tracks: ReadonlyArray<LocalTrack | RemoteTrack>): ReadonlyArray<MediaStreamTrack> =>
   tracks.flatMap((t) => {
-    const n = nativeTrack(t)
+    const n = session.nativeTrack(t)
     return n === undefined ? [] : [n]
   })
 
@@ -107,9 +106,9 @@ export const CallPanel = (props: { readonly session: Session; readonly calls: Ca
               </div>
             </Show>
             <div class="tiles">
-              <For each={remoteByPeer()}>{(g) => <Media tracks={natives(g.tracks)} muted={false} label={g.peer.username} />}</For>
+              <For each={remoteByPeer()}>{(g) => <Media tracks={natives(props.session, g.tracks)} muted={false} label={g.peer.username} />}</For>
               <Show when={localVideo().length > 0}>
-                <Media tracks={natives(localVideo())} muted={true} label="you" />
+                <Media tracks={natives(props.session, localVideo())} muted={true} label="you" />
               </Show>
             </div>
             <Show when={c().joined}>

@@ -10,9 +10,9 @@ import { involves, otherUser, titleOf } from "../../domain/conversation.js"
 import { sameUser, type PeerId } from "../../domain/identity.js"
 import { mergeQueues, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../../domain/message.js"
 import { typingDue, typingText } from "../../domain/typing.js"
-import type { HistoryCursor } from "../../ports/ConversationRepo.js"
+import type { HistoryCursor } from "../../app/peer.js"
 import { run } from "../bridge.js"
-import type { Session } from "../session.js"
+import type { Session } from "../services.js"
 import { MessageText } from "./MessageText.js"
 import { MessageStatus } from "./MessageStatus.js"
 import type { MessageState } from "../../app/message-state.js"
@@ -30,9 +30,6 @@ const time = (at: number): string => {
 
 /** Where paging back stands: not started, at a cursor, or at the conversation's first file. */
 type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly cursor: HistoryCursor } | { readonly _tag: "start" }
-
-/** Why a name is marked unverified (file form). */
-export const UNVERIFIED_HELP = "the presence file does not prove who this is: anyone with write access can claim a login there"
 
 export const Conversation = (props: {
   readonly session: Session
@@ -174,7 +171,7 @@ export const Conversation = (props: {
             <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
               <Show when={props.view.identities === "claimed" && m.session !== self.sessionId}>
-                <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
+                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
                   unverified
                 </span>
               </Show>

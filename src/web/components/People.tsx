@@ -3,7 +3,6 @@
  * them, every session with an honest state: connected, still connecting, or "away" (not
  * heard from: it went without a goodbye, and is no longer someone to connect to).
  */
-import { UNVERIFIED_HELP } from "./Conversation.js"
 import { createMemo, For, Show } from "solid-js"
 import type { Person, PersonSession, PeerView, SessionState } from "../../app/peer-state.js"
 import { sameUser, type PeerId } from "../../domain/identity.js"
@@ -58,7 +57,7 @@ export const People = (props: {
         <Show when={mySessions().length > 0}>
           <li>
             <ul class="sessions" data-testid={`sessions-${props.self.username}`}>
-              <For each={mySessions()}>{(s) => <SessionRow session={s} label={props.view.identities === "claimed" ? "your other tab? (unverified)" : "your other tab"} />}</For>
+              <For each={mySessions()}>{(s) => <SessionRow session={s} label="your other tab" />}</For>
             </ul>
           </li>
         </Show>
@@ -74,7 +73,7 @@ export const People = (props: {
                 <div class="person" data-testid={`person-${name}`} data-state={state()}>
                   <span class="name">{name}</span>
                   <Show when={props.view.identities === "claimed"}>
-                    <span class="tag unverified" title={UNVERIFIED_HELP} data-testid="unverified">
+                    <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
                       unverified
                     </span>
                   </Show>

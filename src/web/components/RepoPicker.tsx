@@ -1,8 +1,7 @@
 /** Pick a repository the token can reach, and how to find each other there. */
 import { createResource, createSignal, For, Show } from "solid-js"
-import { listRepos } from "../account.js"
 import type { WebConfig } from "../config.js"
-import { lookupRecordedForm, type PresenceForm } from "../session.js"
+import { useServices, type PresenceForm } from "../services.js"
 
 export const RepoPicker = (props: {
   readonly config: WebConfig
@@ -12,6 +11,7 @@ export const RepoPicker = (props: {
   readonly onJoin: (repository: string, presence: PresenceForm) => void
   readonly onSignOut: () => void
 }) => {
+  const { listRepos, lookupRecordedForm } = useServices()
   const [repos] = createResource(() => listRepos(props.config.api, props.token))
   const [chosen, setChosen] = createSignal<string | undefined>(props.config.defaultRepository)
   const [presence, setPresence] = createSignal<PresenceForm>("file")

@@ -4,7 +4,7 @@
  * fold into a drawer.
  */
 import { createMemo, createSignal, onCleanup, Show } from "solid-js"
-import { Option } from "effect"
+import { Effect, Option } from "effect"
 import type { CallsView } from "../../app/calls.js"
 import type { PeerView } from "../../app/peer-state.js"
 import { GENERAL, involves, kindOf, titleOf } from "../../domain/conversation.js"
@@ -14,8 +14,7 @@ import { noteTyping, typists, TYPING_SHOWN_MS, type TypingState } from "../../do
 import { fromStream, onEach, polled, run } from "../bridge.js"
 import { mentions } from "../markdown.js"
 import { askNotificationPermission, notifyIfHidden } from "../notify.js"
-import type { PresenceForm, Session } from "../session.js"
-import { changeForm } from "../../app/presence-form.js"
+import type { PresenceForm, Session } from "../services.js"
 import { Banners } from "./Banners.js"
 import { CallPanel } from "./CallPanel.js"
 import { Conversation } from "./Conversation.js"
@@ -28,6 +27,8 @@ import { trackMessageStates } from "../message-states.js"
 export const VIEW_POLL_MS = 400
 /** How often the repository's recorded presence form is checked (a conditional read: free while unchanged). */
 export const SETTINGS_WATCH_MS = 20_000
+/** How often the page recounts what would wait on this device if it closed. */
+export const WOULD_WAIT_POLL_MS = 2_000
 /** Conversations listed at most (a hostile mesh cannot grow the list without bound). */
 export const MAX_CONVERSATIONS = 500
 
@@ -49,6 +50,7 @@ export const Room = (props: {
   const view = polled(session.peer.view, initial, VIEW_POLL_MS)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const stateOf = trackMessageStates(session.peer)
+  const wouldWait = polled(Effect.suspend(() => session.peer.waitingOnExit(navigator.onLine)), 0, WOULD_WAIT_POLL_MS)
   const [selected, setSelected] = createSignal<ConversationId>(GENERAL)
   const [version, setVersion] = createSignal(0)
   const [unread, setUnread] = createSignal<ReadonlyMap<string, number>>(new Map())
@@ -81,7 +83,7 @@ export const Room = (props: {
     try {
       const latest = await run(session.settings.read)
       const version = latest._tag === "Some" ? latest.value.version : session.recorded.version
-      await run(changeForm(session.settings, other, self.username, Date.now(), version))
+      await run(session.changeForm(other, version))
       setMoving(`Moving everyone in ${session.repository} to the ${formLabel(other)}…`)
       props.onMove(other)
     } catch (e) {
@@ -151,6 +153,13 @@ export const Room = (props: {
     })
     setMentioned((s) => new Set([...s].filter((c) => c !== id)))
   }
+
+  // Coming back to the tab reads the open conversation: its count (kept while hidden) goes.
+  const onVisible = () => {
+    if (document.visibilityState === "visible") open(selected())
+  }
+  document.addEventListener("visibilitychange", onVisible)
+  onCleanup(() => document.removeEventListener("visibilitychange", onVisible))
 
   const create = (id: ConversationId) => {
     know(id)
@@ -232,7 +241,7 @@ export const Room = (props: {
           />
         </aside>
         <main class="main">
-          <SaveStatus view={view()} peer={session.peer} />
+          <SaveStatus view={view()} peer={session.peer} wouldWait={wouldWait()} />
           <div class="call-bar">
             <CallPanel session={session} calls={calls()} />
           </div>

@@ -6,8 +6,14 @@ import { createSignal, Show } from "solid-js"
 import type { PeerHandle } from "../../app/peer.js"
 import type { PeerView } from "../../app/peer-state.js"
 import { run } from "../bridge.js"
+import { waitingText } from "../page-exit.js"
 
-export const SaveStatus = (props: { readonly view: PeerView; readonly peer: Pick<PeerHandle, "saveNow"> }) => {
+export const SaveStatus = (props: {
+  readonly view: PeerView
+  readonly peer: Pick<PeerHandle, "saveNow">
+  /** Messages nobody else holds that would wait on this device if the page closed now. */
+  readonly wouldWait: number
+}) => {
   const [busy, setBusy] = createSignal(false)
   const [said, setSaid] = createSignal<string | undefined>()
   const save = async () => {
@@ -36,6 +42,11 @@ export const SaveStatus = (props: { readonly view: PeerView; readonly peer: Pick
         <button class="link" data-testid="save-now" disabled={busy()} onClick={() => void save()}>
           {busy() ? "Saving…" : "Save now"}
         </button>
+      </Show>
+      <Show when={props.wouldWait > 0}>
+        <span class="warn" data-testid="would-wait" data-count={props.wouldWait}>
+          {waitingText(props.wouldWait)}
+        </span>
       </Show>
       <Show when={said()}>{(s) => <span class="muted" data-testid="save-outcome">{s()}</span>}</Show>
     </div>

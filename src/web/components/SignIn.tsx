@@ -1,9 +1,10 @@
 /** Sign in: paste a token, or on the local hub pick a demo user. */
 import { createSignal, For, Show } from "solid-js"
-import { whoAmI } from "../account.js"
 import type { WebConfig } from "../config.js"
+import { useServices } from "../services.js"
 
 export const SignIn = (props: { readonly config: WebConfig; readonly onSignedIn: (token: string, login: string) => void }) => {
+  const { whoAmI } = useServices()
   const [token, setToken] = createSignal(props.config.token ?? "")
   const [busy, setBusy] = createSignal(false)
   const [problem, setProblem] = createSignal<string | undefined>()

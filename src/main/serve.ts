@@ -1,5 +1,5 @@
 /**
- * What `npm start` runs (Node side): without a GitHub token, the embedded local hub with
+ * The app room: what `npm start` runs (Node side): without a GitHub token, the embedded local hub with
  * demo users and a demo repository (on disk, so history survives restarts); then the web
  * client, built with vite and served statically on loopback with its `/config.json`.
  */
@@ -11,7 +11,7 @@ import { extname, join, resolve, sep } from "node:path"
 import { build } from "vite"
 import { createHub, serveHub, type Hub } from "../hub/index.js"
 import { FAST_PEER_CONFIG } from "../node/options.js"
-import { CONFIG_PATH, type WebConfig } from "./config.js"
+import { CONFIG_PATH, type WebConfig } from "../web/config.js"
 
 /** GitHub's API, used when a token is given. */
 export const GITHUB_API = "https://api.github.com"
@@ -74,8 +74,23 @@ const listen = async (server: Server, host: string, port: number): Promise<numbe
 }
 
 /** Serves the built client and its configuration; unknown paths get index.html (one-page app). */
-const serveClient = (dir: string, config: WebConfig): Server =>
+/**
+ * Whether a request names this server by its own address: a page on another origin that
+ * rebinds its DNS name to 127.0.0.1 sends its own Host, and is refused (issue 9).
+ */
+export const hostAllowed = (host: string | undefined, bound: string, port: number): boolean => {
+  if (host === undefined) return false
+  const own = new Set([`${bound}:${port}`])
+  if (bound === "127.0.0.1" || bound === "localhost" || bound === "::1") for (const h of ["127.0.0.1", "localhost", "[::1]"]) own.add(`${h}:${port}`)
+  return own.has(host.toLowerCase())
+}
+
+const serveClient = (dir: string, config: WebConfig, address: { host: string; port: number }): Server =>
   createServer((req, res) => {
+    if (!hostAllowed(req.headers.host, address.host, address.port)) {
+      res.writeHead(421, { "content-type": "text/plain" }).end("Misdirected request: this server answers only its own address")
+      return
+    }
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)
     if (path === CONFIG_PATH) {
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(config))
@@ -113,7 +128,8 @@ export const startApp = async (options: AppOptions): Promise<RunningApp> => {
     api: hubUrl ?? GITHUB_API,
     local: hubUrl !== undefined,
     demoUsers: Object.entries(tokens).map(([login, token]) => ({ login, token })),
-    token: options.githubToken,
+    // No server of SkyGit's holds or serves a GitHub token: the page asks for it (issue 9).
+    token: undefined,
     defaultRepository: hubUrl === undefined ? undefined : options.repository,
     // The local demo uses the fast timing of tests: people meet in a second or two, history is committed 5 s after a message.
     peerConfig: hubUrl === undefined ? {} : FAST_PEER_CONFIG,
@@ -121,8 +137,10 @@ export const startApp = async (options: AppOptions): Promise<RunningApp> => {
   }
   const outDir = resolve(options.outDir)
   await build({ configFile: join(ROOT, "vite.config.ts"), logLevel: "warn", build: { outDir, emptyOutDir: true } })
-  const server = serveClient(outDir, config)
+  const address = { host: options.host, port: 0 }
+  const server = serveClient(outDir, config, address)
   const port = await listen(server, options.host, options.webPort)
+  address.port = port
   closers.push(
     () =>
       new Promise<void>((ok) => {
