@@ -1,6 +1,6 @@
 /** The local web server answers only requests naming its own address (DNS-rebinding defence, issue 9). */
 import { describe, expect, it } from "vitest"
-import { hostAllowed } from "../../src/web/serve.js"
+import { hostAllowed } from "../../src/main/serve.js"
 
 describe("hostAllowed", () => {
   it("accepts the server's own address and loopback aliases, refuses any other Host", () => {
