@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Option, Ref } from "effect"
 import { makePeerId } from "../../src/domain/identity.js"
 import { HIGH_WATER_MARK, LOW_WATER_MARK } from "../../src/adapters/webrtc/tuning.js"
+import { MAX_FRAME_BYTES } from "../../src/adapters/webrtc/framing.js"
 import { alice, bob, chunkFrame, connect, customEnvelope, envelopes, eventually, makeNode, received, waitState } from "./helpers.js"
 
 const rejections = (i: { _tag: string; error?: { reason: string } }) => (i._tag === "Rejected" ? i.error?.reason : undefined)
@@ -53,7 +54,8 @@ describe("WebRTC transport, what arrives is checked", () => {
       yield* a.internals.sendRaw(bob, Uint8Array.of(99))
       // A chunk that claims to continue a message never started.
       yield* a.internals.sendRaw(bob, chunkFrame(7, 3, 4, '{"v":1}'))
-      yield* a.internals.sendRaw(bob, "y".repeat(20_000))
+      // Frames may be as large as MAX_FRAME_BYTES (sized to the connection): one byte more is oversized.
+      yield* a.internals.sendRaw(bob, "y".repeat(MAX_FRAME_BYTES + 1))
       const reasons = yield* received(b, 4, rejections)
       expect(reasons).toEqual(["malformed", "malformed", "malformed", "oversized"])
       yield* a.transport.send(bob, customEnvelope(alice, "after", "still here"))
