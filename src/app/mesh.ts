@@ -511,9 +511,40 @@ const attemptsInFlight = (ctx: PeerContext): number => {
   return n
 }
 
-/** Which attempts go first: sessions that answered before, then the most recently refreshed entries. */
-const priority = (ctx: PeerContext, key: string): number =>
-  (ctx.state.firstOpen.has(key) ? 1e15 : 0) + (ctx.state.known.get(key)?.lastSeen ?? 0)
+/** How long an entry new in the presence document ranks as a newcomer: long enough for a sponsor's offer slot to free up. */
+export const newcomerWindowMs = (ctx: PeerContext): number => 2 * roleGraceMs(ctx)
+
+/**
+ * How an entry ranks for what a peer considers and offers to first: sessions that answered
+ * before, then newcomers (entries that appeared in the document within `newcomerWindowMs`),
+ * then the rest, each by most recent refresh. Refreshes alone cannot rank first: an attacker
+ * who keeps hundreds of made-up entries fresh would push a real newcomer's entry out of the
+ * entries considered (and out of the few offer slots) until its next refresh, minutes later.
+ */
+export const entryRank = (ctx: PeerContext, key: string, lastSeen: number, at: number): number =>
+  (ctx.state.firstOpen.has(key) ? 2 : isNewcomer(ctx, key, at) ? 1 : 0) * 1e15 + lastSeen
+
+/** Whether the entry `key` appeared in the presence document within `newcomerWindowMs`. */
+const isNewcomer = (ctx: PeerContext, key: string, at: number): boolean => {
+  const arrived = ctx.state.arrivals.get(key)
+  return arrived !== undefined && at - arrived < newcomerWindowMs(ctx)
+}
+
+/**
+ * An unanswered offer through presence to a session that never answered and is no newcomer
+ * (the one refreshed least recently), which a newcomer's offer may take the place of.
+ */
+const displaceable = (ctx: PeerContext, at: number): Link | undefined => {
+  let victim: Link | undefined
+  for (const [key, link] of ctx.state.links) {
+    if (link.via !== "presence" || link.attempt === undefined || link.state === "open" || ctx.state.firstOpen.has(key) || isNewcomer(ctx, key, at)) continue
+    if (victim === undefined || priority(ctx, key, at) < priority(ctx, peerKey(victim.peer), at)) victim = link
+  }
+  return victim
+}
+
+/** Which attempts go first: as `entryRank`. */
+const priority = (ctx: PeerContext, key: string, at: number): number => entryRank(ctx, key, ctx.state.known.get(key)?.lastSeen ?? 0, at)
 
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
@@ -622,7 +653,7 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
       candidates.push([key, link])
     }
-    if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b) - priority(ctx, a))
+    if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b, at) - priority(ctx, a, at))
     for (const [key, link] of candidates) {
       if (inFlight >= MAX_ATTEMPTS_IN_FLIGHT) break
       if (!isOfferer(ctx.self, link.peer)) continue
@@ -634,7 +665,16 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       } else if (sponsored.has(key)) {
         // An offer through presence to a session that never answered holds a connection (and
         // tens of open files in @roamhq/wrtc) until its deadline: only a couple at once.
-        if (!s.firstOpen.has(key) && unprovenPresenceAttempts(ctx) >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) continue
+        if (!s.firstOpen.has(key) && unprovenPresenceAttempts(ctx) >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) {
+          // A newcomer does not wait out offers to entries that were there before it and never
+          // answered (made-up entries, refreshed to look alive, would hold the slots for good):
+          // it takes the place of one of them.
+          const victim = isNewcomer(ctx, key, at) ? displaceable(ctx, at) : undefined
+          if (victim === undefined) continue
+          yield* reject(ctx, victim.peer, "unanswered offer through presence gave way to a newcomer's")
+          yield* failLink(ctx, victim, at)
+          inFlight--
+        }
         inFlight++
         yield* startOffer(ctx, link, "presence", at)
       }

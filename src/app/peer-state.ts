@@ -136,6 +136,12 @@ export interface PeerState {
   /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
   readonly firstKnown: Map<string, number>
   readonly firstOpen: Map<string, number>
+  /**
+   * When each entry of the presence document last read first appeared in it, by peer key
+   * (only the document's entries: bounded by its size). A newcomer ranks above entries that
+   * were already there, whatever their `lastSeen` (which any writer can keep fresh).
+   */
+  arrivals: Map<string, number>
   attemptSeq: number
   messageSeq: number
   closing: boolean

@@ -165,6 +165,7 @@ export const initialState = (startedAt: number): PeerState => ({
   signingKeys: new Map(),
   firstKnown: new Map(),
   firstOpen: new Map(),
+  arrivals: new Map(),
   attemptSeq: 0,
   messageSeq: 0,
   closing: false,

@@ -14,7 +14,7 @@ import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSigna
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
-import { component, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+import { component, entryRank, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
@@ -152,11 +152,12 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
+    s.arrivals = new Map(Array.from(s.known.keys(), (key) => [key, s.arrivals.get(key) ?? at] as const))
     // A peer considers a bounded number of entries, whatever the document holds: sessions
-    // that answered before first, then the most recently refreshed.
+    // that answered before first, then newcomers, then the most recently refreshed.
     const others = Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))
     if (others.length > MAX_CONSIDERED_ENTRIES) {
-      const rank = ([key, e]: readonly [string, PresenceEntry]) => (s.firstOpen.has(key) ? 1e15 : 0) + e.lastSeen
+      const rank = ([key, e]: readonly [string, PresenceEntry]) => entryRank(ctx, key, e.lastSeen, at)
       others.sort((a, b) => rank(b) - rank(a))
       yield* refuse(ctx, "presence", "entries-bound", `${others.length - MAX_CONSIDERED_ENTRIES} presence entries past the ${MAX_CONSIDERED_ENTRIES} considered`)
     }
