@@ -36,6 +36,10 @@ export const polled = <A>(effect: Effect.Effect<A>, initial: A, everyMs: number)
 export const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
   Effect.runPromise(
     Effect.mapError(effect, (e) =>
-      new Error(typeof e === "object" && e !== null && "_tag" in e ? `${String(e._tag)}${"reason" in e ? `: ${String(e.reason)}` : ""}` : String(e))
+      new Error(
+        typeof e === "object" && e !== null && "_tag" in e
+          ? `${String(e._tag)}${"reason" in e ? `: ${String(e.reason)}` : "detail" in e ? `: ${String(e.detail)}` : ""}`
+          : String(e)
+      )
     )
   )

@@ -206,7 +206,16 @@ describe("the client people keep open all day", { timeout: 180_000 }, () => {
 
   it("a hostile fourth peer changes nothing anyone sees but an error count", async () => {
     const { alice, bob, carol } = pages as Record<"alice" | "bob" | "carol", Page>
-    const before = await Promise.all([alice, bob, carol].map((p) => p.getByTestId("message").allTextContents()))
+    // What each message says and who wrote it; its delivery state (sending, delivered, saved) moves on its own as the leader commits.
+    const shown = (p: Page) =>
+      p.getByTestId("message").evaluateAll((els) =>
+        els.map((el) => {
+          const copy = el.cloneNode(true) as Element
+          copy.querySelectorAll('[data-testid="message-state"]').forEach((s) => s.remove())
+          return copy.textContent
+        })
+      )
+    const before = await Promise.all([alice, bob, carol].map(shown))
     mallory = await Effect.runPromise(
       Scope.extend(
         runPeer({
@@ -264,7 +273,7 @@ describe("the client people keep open all day", { timeout: 180_000 }, () => {
       await p.getByTestId("error-count").waitFor({ timeout: WAIT_MS })
       await expect.poll(async () => Number.parseInt((await p.getByTestId("error-count").textContent()) ?? "0", 10), { timeout: WAIT_MS }).toBeGreaterThanOrEqual(6)
     }
-    const after = await Promise.all([alice, bob, carol].map((p) => p.getByTestId("message").allTextContents()))
+    const after = await Promise.all([alice, bob, carol].map(shown))
     expect(after).toEqual(before)
     for (const p of [alice, bob, carol]) {
       expect(await p.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
@@ -322,8 +331,10 @@ describe("the client people keep open all day", { timeout: 180_000 }, () => {
 
   it("changing the presence form is an explicit action that moves everyone", { timeout: 400_000 }, async () => {
     const { alice, bob, carol } = pages as Record<"alice" | "bob" | "carol", Page>
-    // After the rate-limit step (which reads presence.json, the file form's): its 5 s hold on writes is over by now.
+    // After the rate-limit step (which reads presence.json, the file form's): its 5 s hold blocks every request
+    // of alice's client, the settings write included, so wait until her notice says the hold is over.
     await carol.setViewportSize({ width: 1100, height: 720 })
+    await alice.getByTestId("rate-notice").waitFor({ state: "hidden", timeout: WAIT_MS })
     await alice.getByTestId("presence-form").click()
     await alice.getByTestId("change-form").click()
     // Every session watching the record rejoins in the new form, and they meet again there.
