@@ -6,24 +6,12 @@
 import { Effect, Layer } from "effect"
 import { SEAL_IV_CHARS, SEAL_VERSION, type SealedBox } from "../../domain/sealed-signal.js"
 import { SealError, SignalSealer, type SignalSealerService } from "../../ports/SignalSealer.js"
+import { fromBase64Url, toBase64Url } from "./base64url.js"
 
 /** Peers whose derived key is kept; past it the cache starts again (a key is cheap to derive). */
 export const MAX_CACHED_KEYS = 1_000
 /** HKDF salt: ties derived keys to this scheme and version. */
 const HKDF_SALT = new TextEncoder().encode(`skygit-seal-v${SEAL_VERSION}`)
-
-const toBase64Url = (bytes: Uint8Array): string => {
-  let binary = ""
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
-}
-
-const fromBase64Url = (text: string): Uint8Array<ArrayBuffer> => {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"))
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
 
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })

@@ -5,25 +5,13 @@
 import { Effect, Layer } from "effect"
 import { MAX_SIGNATURE_CHARS, MAX_SIGNING_KEY_CHARS } from "../../domain/message-signature.js"
 import { MessageSigner, SignError, type MessageSignerService } from "../../ports/MessageSigner.js"
+import { fromBase64Url, toBase64Url } from "./base64url.js"
 
 /** Public keys whose imported form is kept; past it the cache starts again (importing is cheap). */
 export const MAX_CACHED_VERIFY_KEYS = 1_000
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const
 const SIGN = { name: "ECDSA", hash: "SHA-256" } as const
-
-const toBase64Url = (bytes: Uint8Array): string => {
-  let binary = ""
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
-}
-
-const fromBase64Url = (text: string): Uint8Array<ArrayBuffer> => {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"))
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
 
 const utf8 = new TextEncoder()
 
