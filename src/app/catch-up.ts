@@ -15,8 +15,8 @@ import { involves } from "../domain/conversation.js"
 import type { PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
 import { handoffChunks } from "./chat.js"
-import { envelopeId, now, reject, type PeerContext } from "./context.js"
-import { sendTo } from "./mesh.js"
+import { now, reject, type PeerContext } from "./context.js"
+import { sendChatTo } from "./mesh.js"
 import { Array as Arr } from "effect"
 
 /** How far back catch-up looks beyond the pending queue: recent history a peer may have missed. */
@@ -45,15 +45,7 @@ export const sendSummary = (ctx: PeerContext, peer: PeerId): Effect.Effect<void>
     const listed = window.slice(0, MAX_SUMMARY_IDS)
     // A window longer than a summary lists its newest ids, and says so by starting where they start.
     const since = window.length > MAX_SUMMARY_IDS ? listed.at(-1)!.sentAt : Math.max(0, at - CATCHUP_WINDOW_MS)
-    yield* sendTo(ctx, peer, {
-      v: 1,
-      id: envelopeId(ctx, at),
-      type: "chat",
-      from: ctx.self,
-      to: { username: peer.username, sessionId: peer.sessionId },
-      timestamp: at,
-      payload: { _tag: "summary", since, ids: listed.map((m) => m.id) }
-    })
+    yield* sendChatTo(ctx, peer, { _tag: "summary", since, ids: listed.map((m) => m.id) })
   })
 
 /** Answers a neighbor's summary with what it lacks of this peer's window (and may see). */
@@ -66,16 +58,5 @@ export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: Re
     const missing = (yield* windowOf(ctx, Math.max(since, at - CATCHUP_WINDOW_MS)))
       .filter((m) => !theirs.has(m.id) && visibleTo(m, from.username) && (pending.has(m.id) || m.sentAt >= since))
       .reverse()
-    for (const messages of handoffChunks(missing)) {
-      const t = yield* now
-      yield* sendTo(ctx, from, {
-        v: 1,
-        id: envelopeId(ctx, t),
-        type: "chat",
-        from: ctx.self,
-        to: { username: from.username, sessionId: from.sessionId },
-        timestamp: t,
-        payload: { _tag: "catchup", messages }
-      })
-    }
+    for (const messages of handoffChunks(missing)) yield* sendChatTo(ctx, from, { _tag: "catchup", messages })
   })

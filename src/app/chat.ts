@@ -13,7 +13,7 @@ import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } fr
 import { checkAuthor, signedText } from "../domain/message-signature.js"
 import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
-import { broadcast, component, openPeers, sendTo } from "./mesh.js"
+import { broadcast, component, openPeers, sendChatTo, sendTo } from "./mesh.js"
 import { onSummary } from "./catch-up.js"
 
 /** Most chat messages accepted from one peer per window; the rest are refused with a reason. */
@@ -89,17 +89,7 @@ export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Ef
     if (pending.length === 0) return
     const at = yield* now
     ctx.state.lastHandoffAt = at
-    for (const messages of handoffChunks(pending)) {
-      yield* sendTo(ctx, leader, {
-        v: 1,
-        id: envelopeId(ctx, at),
-        type: "chat",
-        from: ctx.self,
-        to: { username: leader.username, sessionId: leader.sessionId },
-        timestamp: at,
-        payload: { _tag: "handoff", messages }
-      })
-    }
+    for (const messages of handoffChunks(pending)) yield* sendChatTo(ctx, leader, { _tag: "handoff", messages })
   })
 
 /** Handoff envelopes stay well under the envelope limit, by count and by size. */
@@ -208,9 +198,7 @@ export const acceptMessages = (
     for (const m of fresh) yield* PubSub.publish(ctx.messages, m)
     const theirs = accepted.filter((m) => m.session === from.sessionId && sameUser(m.author, from.username))
     for (let i = 0; i < theirs.length; i += MAX_HELD_IDS) {
-      const ids = theirs.slice(i, i + MAX_HELD_IDS).map((m) => m.id)
-      const at = yield* now
-      yield* sendTo(ctx, from, { v: 1, id: envelopeId(ctx, at), type: "chat", from: ctx.self, to: { username: from.username, sessionId: from.sessionId }, timestamp: at, payload: { _tag: "held", ids } })
+      yield* sendChatTo(ctx, from, { _tag: "held", ids: theirs.slice(i, i + MAX_HELD_IDS).map((m) => m.id) })
     }
   })
 

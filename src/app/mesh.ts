@@ -7,7 +7,7 @@
  */
 import { Effect, Option } from "effect"
 import { expiresAt, isFresh, MAX_CLOCK_SKEW_MS } from "../domain/heartbeat.js"
-import { isAddressedTo, MAX_NEIGHBORS, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
+import { isAddressedTo, MAX_NEIGHBORS, type ChatPayload, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { electLeader } from "../domain/election.js"
@@ -163,6 +163,20 @@ const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
 /** Sends an envelope to one peer; a failed send is not an error of the caller. */
 export const sendTo = (ctx: PeerContext, peer: PeerId, envelope: Envelope): Effect.Effect<void> =>
   Effect.catchAll(ctx.transport.send(peer, envelope), (e) => reject(ctx, peer, `send failed: ${e.reason}: ${e.detail}`))
+
+/** Sends chat traffic meant for one session only (hand-off, catch-up, acknowledgements) to it. */
+export const sendChatTo = (ctx: PeerContext, peer: PeerId, payload: ChatPayload): Effect.Effect<void> =>
+  Effect.flatMap(now, (at) =>
+    sendTo(ctx, peer, {
+      v: 1,
+      id: envelopeId(ctx, at),
+      type: "chat",
+      from: ctx.self,
+      to: { username: peer.username, sessionId: peer.sessionId },
+      timestamp: at,
+      payload
+    })
+  )
 
 /** Sends one envelope to every open connection that it is addressed to. */
 export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => Envelope): Effect.Effect<void> =>

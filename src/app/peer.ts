@@ -26,8 +26,8 @@ import { stateOf, type MessageState, type MessageStatus } from "./message-state.
 import { peopleOf } from "./people.js"
 import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { envelopeId, now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendTo } from "./mesh.js"
+import { now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -406,9 +406,7 @@ export const startPeer = (
           return Effect.succeed({ _tag: "no-leader" } as const)
         }
         return Effect.as(
-          Effect.flatMap(now, (at) =>
-            sendTo(ctx, leader, { v: 1, id: envelopeId(ctx, at), type: "chat", from: ctx.self, to: { username: leader.username, sessionId: leader.sessionId }, timestamp: at, payload: { _tag: "saveNow" } })
-          ),
+          sendChatTo(ctx, leader, { _tag: "saveNow" }),
           { _tag: "asked", leader } as const
         )
       }),
