@@ -3,13 +3,14 @@
  * leader's committer, composed over the ports. Every change of the peer's state
  * runs on one actor fiber, so no two handlers ever interleave.
  */
-import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, type Scope } from "effect"
+import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { actsAsLeader } from "../domain/mesh-view.js"
 import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
+import type { TimelineDelta } from "../domain/timeline.js"
 import { ConversationRepo, type ConversationRepoService, type HistoryCursor } from "../ports/ConversationRepo.js"
 
 /** Where a page of older history starts (the UI pages with it). */
@@ -52,6 +53,19 @@ export interface PeerHandle {
   readonly archive: Pick<ConversationRepoService, "conversations" | "readPage">
   /** The peer's current view (connections, online peers, leader, notices). */
   readonly view: Effect.Effect<PeerView>
+  /**
+   * The view, pushed: the current one first, then each change as the peer's actor makes it
+   * (time-driven changes such as an expiry come with the one-second tick). Nothing is
+   * computed for it while nobody subscribes.
+   */
+  readonly views: Stream.Stream<PeerView>
+  /**
+   * One conversation, pushed: the last `limit` messages the device holds, then each new
+   * message of it as it is sent or arrives. Subscribed before the device is read, so
+   * nothing that arrives meanwhile is missed (a message in both comes twice; `applyDelta`
+   * merges by id).
+   */
+  readonly timeline: (conversation: ConversationId, limit: number) => Stream.Stream<TimelineDelta>
   /** The last messages of a conversation held locally. */
   readonly history: (conversation: ConversationId, limit: number) => Effect.Effect<ReadonlyArray<Message>>
   /** Commits now if this peer leads (a manual flush); serialized with every other flush. */
@@ -193,6 +207,52 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
 })
 
 /**
+ * The view as a stream of changes. While someone subscribes, every actor step wakes one
+ * refresher (a sliding queue: a burst of steps is one recomputation), which publishes the
+ * view when it differs from the last one published. With no subscriber (the simulator, the
+ * headless peer) a step costs one counter check, so virtual-time runs are unchanged.
+ */
+const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
+  Effect.gen(function* () {
+    const ref = yield* SubscriptionRef.make<PeerView | undefined>(undefined)
+    const wake = yield* Queue.sliding<void>(1)
+    let watchers = 0
+    let refresher = false
+    let last = ""
+    // One at a time, so an older reading never replaces a newer one.
+    const lock = yield* Effect.makeSemaphore(1)
+    const refresh = lock.withPermits(1)(
+      Effect.flatMap(current, (view) => {
+        const text = JSON.stringify(view)
+        if (text === last) return Effect.void
+        last = text
+        return SubscriptionRef.set(ref, view)
+      })
+    )
+    const watch = Effect.acquireRelease(
+      Effect.suspend(() => {
+        watchers += 1
+        if (refresher) return Effect.void
+        refresher = true
+        // Forked from an acquire (uninterruptible): the refresher itself must stay interruptible.
+        return ctx.fork(Effect.interruptible(Effect.forever(Effect.zipRight(Queue.take(wake), refresh))))
+      }),
+      () => Effect.sync(() => void (watchers -= 1))
+    )
+    return {
+      /** Called after every actor step. */
+      changed: Effect.suspend(() => (watchers > 0 ? Queue.offer(wake, undefined).pipe(Effect.asVoid) : Effect.void)),
+      views: Stream.unwrapScoped(
+        Effect.gen(function* () {
+          yield* watch
+          yield* refresh
+          return Stream.filter(ref.changes, (v): v is PeerView => v !== undefined)
+        })
+      )
+    }
+  })
+
+/**
  * The presence channel this peer uses: with sealed signaling wherever the composition
  * provides a SignalSealer (the Node peer and the web client do; the in-memory simulator,
  * which runs in virtual time and shows nothing to anyone, does not).
@@ -254,6 +314,8 @@ export const startPeer = (
       })
     }
     const committer = initialCommitter()
+    const currentView = Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length))
+    const pushed = yield* pushedViews(ctx, currentView)
     // A member's "save now": the leader commits in the background (the asker sees the commit notice).
     const commitAtOnce: Effect.Effect<void> = ctx.fork(Effect.asVoid(flush(ctx, committer)))
 
@@ -348,7 +410,16 @@ export const startPeer = (
     yield* pump(incoming, onIncoming)
     // A link that opens starts catch-up: each side tells the other what it holds of its window.
     yield* pump(events, (e) => Effect.zipRight(onChannel(ctx, e), e.state === "open" ? sendSummary(ctx, e.peer) : Effect.void))
-    yield* ctx.fork(Effect.forever(Effect.flatMap(Queue.take(actor), (effect) => Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)))))
+    yield* ctx.fork(
+      Effect.forever(
+        Effect.flatMap(Queue.take(actor), (effect) =>
+          Effect.zipRight(
+            Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)),
+            pushed.changed
+          )
+        )
+      )
+    )
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
     // Whether this session can push decides whether it may lead; an adapter that cannot tell is trusted until refused.
     if (ctx.repo.canPush !== undefined) ctx.state.canPush = yield* Effect.orElseSucceed(ctx.repo.canPush, () => true)
@@ -390,7 +461,22 @@ export const startPeer = (
       activity: Stream.fromPubSub(ctx.activity),
       sendActivity: (kind, conversation) => ctx.inActor(sendActivity(ctx, kind, conversation)),
       archive: { conversations: ctx.repo.conversations, readPage: ctx.repo.readPage },
-      view: Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length)),
+      view: currentView,
+      views: pushed.views,
+      timeline: (conversation, limit) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const arrivals = yield* PubSub.subscribe(ctx.messages)
+            const held = yield* Effect.orElseSucceed(ctx.store.history(conversation, limit), () => [])
+            return Stream.concat(
+              Stream.succeed<TimelineDelta>({ _tag: "Held", messages: held }),
+              Stream.fromQueue(arrivals).pipe(
+                Stream.filter((m) => m.conversation === conversation),
+                Stream.map((message): TimelineDelta => ({ _tag: "Added", message }))
+              )
+            )
+          })
+        ),
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>
         ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })

@@ -3,15 +3,16 @@
  * repository as the reader scrolls back), who is typing, a call with everyone here, and
  * the composer.
  */
-import { createEffect, createResource, createSignal, For, on, Show } from "solid-js"
+import { createEffect, createSignal, For, on, Show } from "solid-js"
 import { Option } from "effect"
 import type { PeerView } from "../../app/peer-state.js"
 import { involves, otherUser, titleOf } from "../../domain/conversation.js"
 import { sameUser, type PeerId } from "../../domain/identity.js"
 import { mergeQueues, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../../domain/message.js"
 import { typingDue, typingText } from "../../domain/typing.js"
+import { applyDelta } from "../../domain/timeline.js"
 import type { HistoryCursor } from "../../app/peer.js"
-import { run } from "../bridge.js"
+import { onEach, run } from "../bridge.js"
 import type { Session } from "../services.js"
 import { MessageText } from "./MessageText.js"
 import { MessageStatus } from "./MessageStatus.js"
@@ -34,7 +35,6 @@ type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly curso
 export const Conversation = (props: {
   readonly session: Session
   readonly conversation: ConversationId
-  readonly version: number
   readonly view: PeerView
   /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
   readonly stateOf?: (m: Message) => MessageState | undefined
@@ -45,16 +45,16 @@ export const Conversation = (props: {
 }) => {
   const self = props.session.self
   const title = () => titleOf(props.conversation, self.username)
-  const [local] = createResource(
-    () => [props.conversation, props.version] as const,
-    ([id]) => run(props.session.peer.history(id, HISTORY_SHOWN)),
-    { initialValue: [] as ReadonlyArray<Message> }
+  // What the device holds, then each new message as a delta (the component lives for one conversation).
+  const [local, setLocal] = createSignal<ReadonlyArray<Message>>([])
+  onEach(props.session.peer.timeline(props.conversation, HISTORY_SHOWN), (delta) =>
+    setLocal((shown) => applyDelta(shown, delta, props.conversation, HISTORY_SHOWN))
   )
   const [older, setOlder] = createSignal<ReadonlyArray<Message>>([])
   const [paging, setPaging] = createSignal<Paging>({ _tag: "fresh" })
   const [loading, setLoading] = createSignal(false)
   const [pageProblem, setPageProblem] = createSignal<string | undefined>()
-  const messages = () => mergeQueues(local.latest, older())
+  const messages = () => mergeQueues(local(), older())
   const [text, setText] = createSignal("")
   const [problem, setProblem] = createSignal<string | undefined>()
   let list: HTMLOListElement | undefined

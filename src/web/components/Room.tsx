@@ -3,15 +3,15 @@
  * the open conversation and the call bar. On a narrow screen people and conversations
  * fold into a drawer.
  */
-import { createMemo, createSignal, onCleanup, Show } from "solid-js"
-import { Effect, Option } from "effect"
+import { createEffect, createMemo, createSignal, on, onCleanup, Show } from "solid-js"
+import { Option } from "effect"
 import type { CallsView } from "../../app/calls.js"
 import type { PeerView } from "../../app/peer-state.js"
 import { GENERAL, involves, kindOf, titleOf } from "../../domain/conversation.js"
 import { normalizeLogin, sameUser, type PeerId } from "../../domain/identity.js"
 import { directConversation, type ConversationId } from "../../domain/message.js"
 import { noteTyping, typists, TYPING_SHOWN_MS, type TypingState } from "../../domain/typing.js"
-import { fromStream, onEach, polled, run } from "../bridge.js"
+import { fromStream, onEach, run } from "../bridge.js"
 import { mentions } from "../markdown.js"
 import { askNotificationPermission, notifyIfHidden } from "../notify.js"
 import type { PresenceForm, Session } from "../services.js"
@@ -23,12 +23,8 @@ import { People } from "./People.js"
 import { SaveStatus } from "./SaveStatus.js"
 import { trackMessageStates } from "../message-states.js"
 
-/** How often the peer's view is read again. */
-export const VIEW_POLL_MS = 400
 /** How often the repository's recorded presence form is checked (a conditional read: free while unchanged). */
 export const SETTINGS_WATCH_MS = 20_000
-/** How often the page recounts what would wait on this device if it closed. */
-export const WOULD_WAIT_POLL_MS = 2_000
 /** Conversations listed at most (a hostile mesh cannot grow the list without bound). */
 export const MAX_CONVERSATIONS = 500
 
@@ -47,12 +43,30 @@ export const Room = (props: {
   const session = props.session
   const self = session.self
   const initial: PeerView = { self, links: [], online: [], component: [], leader: undefined, isLeader: false, rateNotice: undefined, presenceProblem: undefined, rejections: [], waiting: 0, people: [], refused: {}, identities: "verified" }
-  const view = polled(session.peer.view, initial, VIEW_POLL_MS)
+  // Pushed by the peer as it changes: nothing here polls it.
+  const view = fromStream(session.peer.views, initial)
   const calls = fromStream(session.calls.changes, emptyCalls)
   const stateOf = trackMessageStates(session.peer)
-  const wouldWait = polled(Effect.suspend(() => session.peer.waitingOnExit(navigator.onLine)), 0, WOULD_WAIT_POLL_MS)
+  // What would wait on this device if it closed changes with the view (pending count,
+  // leader), with message states and with the network: recounted on each, latest answer wins.
+  const [wouldWait, setWouldWait] = createSignal(0)
+  let recounts = 0
+  const recount = () => {
+    const mine = ++recounts
+    run(session.peer.waitingOnExit(navigator.onLine)).then(
+      (n) => mine === recounts && setWouldWait(n),
+      () => undefined
+    )
+  }
+  createEffect(on(view, recount))
+  onEach(session.peer.statuses, recount)
+  window.addEventListener("online", recount)
+  window.addEventListener("offline", recount)
+  onCleanup(() => {
+    window.removeEventListener("online", recount)
+    window.removeEventListener("offline", recount)
+  })
   const [selected, setSelected] = createSignal<ConversationId>(GENERAL)
-  const [version, setVersion] = createSignal(0)
   const [unread, setUnread] = createSignal<ReadonlyMap<string, number>>(new Map())
   const [mentioned, setMentioned] = createSignal<ReadonlySet<string>>(new Set())
   const [known, setKnown] = createSignal<ReadonlySet<ConversationId>>(new Set([GENERAL]))
@@ -108,7 +122,6 @@ export const Room = (props: {
   )
 
   onEach(session.peer.messages, (m) => {
-    setVersion((v) => v + 1)
     know(m.conversation)
     if (sameUser(m.author, self.username)) return
     const mine = mentions(m.text, self.username)
@@ -250,7 +263,6 @@ export const Room = (props: {
               <Conversation
                 session={session}
                 conversation={id}
-                version={version()}
                 view={view()}
                 stateOf={stateOf}
                 typists={typists(typing(), id, self.username, now())}
