@@ -71,7 +71,7 @@ const bench = Effect.gen(function* () {
   const { internals, transport } = yield* makeWebRtcTransport({ self, rtc: nodeRtc })
   const replies = yield* Queue.unbounded<Envelope>()
   yield* Effect.forkScoped(
-    Stream.runForEach(transport.incoming, (i) => (i._tag === "Envelope" ? Queue.offer(replies, i.envelope) : Effect.void))
+    Stream.runForEach(yield* transport.incoming, (i) => (i._tag === "Envelope" ? Queue.offer(replies, i.envelope) : Effect.void))
   )
   const child = yield* spawnPeer(other)
   const remote = { peer: other, fingerprint: Option.some(child.fingerprint) }

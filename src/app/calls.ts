@@ -332,10 +332,10 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
         return { ...v, remote: event._tag === "Added" ? [...others, event.track] : others }
       })
 
-    // Subscribe before returning, so nothing that happens after is missed.
-    const incoming = yield* Stream.toPull(transport.incoming)
-    const events = yield* Stream.toPull(transport.events)
-    const remote = yield* Stream.toPull(media.remote)
+    // Subscribed before returning (port subscriptions are live when they return), so nothing that happens after is missed.
+    const incoming = yield* Stream.toPull(yield* transport.incoming)
+    const events = yield* Stream.toPull(yield* transport.events)
+    const remote = yield* Stream.toPull(yield* media.remote)
     const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
       Effect.forkScoped(Effect.forever(Effect.flatMap(pull, (chunk) => Effect.forEach(chunk, handle, { discard: true }))).pipe(Effect.ignore))
 

@@ -16,7 +16,7 @@ import { ConversationRepo, type ConversationRepoService, type HistoryCursor } fr
 /** Where a page of older history starts (the UI pages with it). */
 export type { HistoryCursor }
 import { LocalStore } from "../ports/LocalStore.js"
-import { PeerTransport } from "../ports/PeerTransport.js"
+import { PeerTransport, type Incoming } from "../ports/PeerTransport.js"
 import { Presence } from "../ports/Presence.js"
 import { SignalSealer } from "../ports/SignalSealer.js"
 import { MessageSigner } from "../ports/MessageSigner.js"
@@ -376,7 +376,7 @@ export const startPeer = (
       return at - s.lastHandoffAt >= config.handoffResendMs ? handoff(ctx, leader, at - config.commitAfterMs) : Effect.void
     }
 
-    const onIncoming = (incoming: Stream.Stream.Success<typeof ctx.transport.incoming>): Effect.Effect<void> => {
+    const onIncoming = (incoming: Incoming): Effect.Effect<void> => {
       if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`, incoming.error.reason)
       const envelope = incoming.envelope
       return Effect.clockWith((clock) => {
@@ -395,11 +395,10 @@ export const startPeer = (
       })
     }
 
-    // A transport stream subscribes at its first pull, which each pump makes as soon as it
-    // starts. The pumps are forked before the ticks and the poller, the only sources of
-    // connections, so they listen before anything can connect and no event is missed.
-    const incoming = yield* Stream.toPull(ctx.transport.incoming)
-    const events = yield* Stream.toPull(ctx.transport.events)
+    // The transport's subscriptions are live when they return, before the ticks and the
+    // poller (the only sources of connections) start: no event is missed.
+    const incoming = yield* Stream.toPull(yield* ctx.transport.incoming)
+    const events = yield* Stream.toPull(yield* ctx.transport.events)
     // A pull fails with None when its stream ends (the transport closed): the pump then just stops.
     const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
       ctx.fork(

@@ -73,7 +73,7 @@ export const startBenchAgent = (self: PeerId, transport: PeerTransportService): 
           return Effect.void
       }
     }
-    yield* Effect.forkScoped(Stream.runForEach(transport.incoming, (i) => (i._tag === "Envelope" ? onEnvelope(i.peer, i.envelope) : Effect.void)))
+    yield* Effect.forkScoped(Stream.runForEach(yield* transport.incoming, (i) => (i._tag === "Envelope" ? onEnvelope(i.peer, i.envelope) : Effect.void)))
 
     const expect = (key: string) => Effect.tap(Deferred.make<unknown>(), (d) => Effect.sync(() => waiting.set(key, d)))
 

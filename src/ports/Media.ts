@@ -5,8 +5,9 @@
  * Capture and carriage are one port because the same platform object is behind
  * both: a handle from `capture` is only meaningful to the adapter that made it.
  */
-import { Context, Data, type Effect, type Stream } from "effect"
+import { Context, Data, type Effect } from "effect"
 import type { PeerId } from "../domain/identity.js"
+import type { Subscribe } from "./subscription.js"
 
 /** What a local track captures. */
 export type MediaSource = "microphone" | "camera" | "screen"
@@ -62,8 +63,8 @@ export interface MediaService {
   readonly unsend: (peer: PeerId, track: LocalTrack) => Effect.Effect<void>
   /** Takes every local track off the connection to `peer` and reports its tracks removed. */
   readonly close: (peer: PeerId) => Effect.Effect<void>
-  /** Remote tracks as they start and end, on every opened peer. */
-  readonly remote: Stream.Stream<RemoteTrackEvent>
+  /** Remote tracks as they start and end, on every opened peer (live when it returns). */
+  readonly remote: Subscribe<RemoteTrackEvent>
 }
 
 /** The media service. */

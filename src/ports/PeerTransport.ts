@@ -4,9 +4,10 @@
  * mesh; frames that arrive are decoded and checked against the connection's
  * identity before anyone sees them.
  */
-import { Context, Data, type Effect, type Option, type Stream } from "effect"
+import { Context, Data, type Effect, type Option } from "effect"
 import type { Description, Envelope, EnvelopeRejected } from "../domain/envelope.js"
 import type { PeerId } from "../domain/identity.js"
+import type { Subscribe } from "./subscription.js"
 
 /** A connection could not be set up, or a send failed. */
 export class TransportError extends Data.TaggedError("TransportError")<{
@@ -49,10 +50,10 @@ export interface PeerTransportService {
   readonly send: (peer: PeerId, envelope: Envelope) => Effect.Effect<void, TransportError>
   /** Closes the connection to `peer`, if any. */
   readonly close: (peer: PeerId) => Effect.Effect<void>
-  /** Everything that arrives, on every connection. */
-  readonly incoming: Stream.Stream<Incoming>
-  /** Connection state changes, on every connection. */
-  readonly events: Stream.Stream<ChannelEvent>
+  /** Everything that arrives, on every connection (live when it returns). */
+  readonly incoming: Subscribe<Incoming>
+  /** Connection state changes, on every connection (live when it returns). */
+  readonly events: Subscribe<ChannelEvent>
 }
 
 /** The peer transport service. */

@@ -32,8 +32,8 @@ const carolWithBob = () => {
     complete: () => Effect.void,
     send: (to, envelope) => Effect.sync(() => void sent.push({ to, envelope })),
     close: () => Effect.void,
-    incoming: Stream.empty,
-    events: Stream.empty
+    incoming: Effect.succeed(Stream.empty),
+    events: Effect.succeed(Stream.empty)
   }
   const state = initialState(0)
   state.links.set(peerKey(bob), { peer: bob, state: "open", attempt: "b1.1", via: "presence", relayVia: undefined, deadline: 0, failures: 0, retryAt: 0, heardAt: 0 })

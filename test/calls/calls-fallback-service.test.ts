@@ -18,6 +18,19 @@ import { PeerTransport, type PeerTransportService } from "../../src/ports/PeerTr
 const alice = makePeerId("alice", "a1")
 const bob = makePeerId("bob", "b1")
 const carol = makePeerId("carol", "c1")
+const dave = makePeerId("dave", "d1")
+
+/**
+ * A fresh invite from dave, who has no channel to `to`: bob answers it through presence.
+ * Slots are applied in the order delivered, so once its answer (or its ringing) is seen,
+ * every slot delivered before it was applied or skipped: no waiting for "nothing happened".
+ */
+const daveInvites = (to: PeerId, at: number): PresenceCallSlot => ({
+  from: dave,
+  to,
+  at,
+  signals: [{ id: "d1.call.1", at, signal: { _tag: "invite", call: "dave-call", media: "audio", participants: [dave, to] } }]
+})
 
 /** A fallback that records what the service asks of it; tests deliver slots by hand. */
 interface Recorder {
@@ -89,8 +102,8 @@ const setup = (options: Partial<CallsOptions> & { readonly meshRoute?: boolean }
 /** Opens a channel between two sessions and waits until `a` sees it open. */
 const connect = (a: Session, b: Session) =>
   Effect.gen(function* () {
-    const opened = yield* Effect.fork(Stream.runHead(Stream.filter(a.transport.events, (e) => e.state === "open" && samePeer(e.peer, b.self))))
-    yield* Effect.sleep(1)
+    const events = yield* a.transport.events
+    const opened = yield* Effect.fork(Stream.runHead(Stream.filter(events, (e) => e.state === "open" && samePeer(e.peer, b.self))))
     const offer = yield* a.transport.offer({ peer: b.self, fingerprint: Option.some(b.transport.fingerprint) }, "t1")
     const answer = yield* b.transport.answer({ peer: a.self, fingerprint: Option.some(a.transport.fingerprint) }, "t1", offer)
     yield* a.transport.complete({ peer: b.self, fingerprint: Option.some(b.transport.fingerprint) }, "t1", answer)
@@ -145,7 +158,9 @@ describe("calls service with a presence fallback", () => {
       // The first invite again (a later read of the same slot): bob is in a call, but this is no new caller.
       yield* b.rec.deliver(invite)
       yield* b.rec.deliver(invite)
-      yield* Effect.sleep(50)
+      // Dave's invite, delivered after, gets its busy: both copies before it were handled.
+      yield* b.rec.deliver(daveInvites(bob, invite.at))
+      yield* until(() => tags(lastSlotTo(b, dave)).includes("busy"))
       expect(tags(lastSlotTo(b, alice))).toEqual(["reject"])
       expect((yield* b.calls.view).call?.id).toBe("second")
     })
@@ -155,16 +170,17 @@ describe("calls service with a presence fallback", () => {
     Effect.gen(function* () {
       const { a, b } = yield* setup()
       const toAlice: Array<string> = []
+      let marked = false
       yield* Effect.forkScoped(
-        Stream.runForEach(a.transport.incoming, (i) =>
+        Stream.runForEach(yield* a.transport.incoming, (i) =>
           Effect.sync(() => {
             if (i._tag === "Envelope" && i.envelope.type === "custom" && i.envelope.payload.name === "call") {
               toAlice.push(String((i.envelope.payload.data as { _tag: string })._tag))
             }
+            if (i._tag === "Envelope" && i.envelope.type === "custom" && i.envelope.payload.name === "marker") marked = true
           })
         )
       )
-      yield* Effect.sleep(1)
       yield* a.calls.dial([bob], "audio")
       const slot = lastSlotTo(a, bob)!
       // The channel opens before bob reads the slot: the held invite goes on it, with the same id.
@@ -181,7 +197,12 @@ describe("calls service with a presence fallback", () => {
       yield* viewHas(b, (v) => v.call?.id === "second")
       // Bob reads alice's slot at last: its invite was applied already, so alice hears no busy.
       yield* b.rec.deliver(slot)
-      yield* Effect.sleep(50)
+      // Dave's invite after it is answered busy (so alice's slot was handled), and a marker
+      // bob sends alice after that arrives after anything bob sent her before (one ordered channel).
+      yield* b.rec.deliver(daveInvites(bob, slot.at))
+      yield* until(() => tags(lastSlotTo(b, dave)).includes("busy"))
+      yield* b.transport.send(alice, { v: 1, id: "marker-1", type: "custom", from: bob, to: null, timestamp: slot.at, payload: { name: "marker", data: null } })
+      yield* until(() => marked)
       expect(toAlice).toEqual(["reject"])
     })
   )
@@ -212,9 +233,12 @@ describe("calls service with a presence fallback", () => {
     Effect.gen(function* () {
       const { a, b } = yield* setup()
       yield* a.calls.dial([carol], "audio")
-      yield* b.rec.deliver(lastSlotTo(a, carol)!)
-      yield* Effect.sleep(50)
-      expect((yield* b.calls.view).call).toBeUndefined()
+      const toCarol = lastSlotTo(a, carol)!
+      yield* b.rec.deliver(toCarol)
+      // Delivered after it, dave's invite rings: had alice's applied, bob would be in her call and dave would hear busy.
+      yield* b.rec.deliver(daveInvites(bob, toCarol.at))
+      yield* viewHas(b, (v) => v.call !== undefined)
+      expect((yield* b.calls.view).call?.id).toBe("dave-call")
     })
   )
 })

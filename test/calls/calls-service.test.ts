@@ -36,9 +36,9 @@ const session = (network: MemoryNetwork, world: FakeMediaWorld, self: PeerId, op
 /** Opens a channel between two sessions and waits until `a` sees it open. */
 const connect = (a: Session, b: Session, attempt = "t1") =>
   Effect.gen(function* () {
-    const opened = yield* Effect.fork(Stream.runHead(Stream.filter(a.transport.events, (e) => e.state === "open" && e.peer.sessionId === b.self.sessionId)))
-    // Let the watcher subscribe before the channel can open.
-    yield* Effect.sleep(1)
+    // The subscription is live when it returns: the channel cannot open unseen.
+    const events = yield* a.transport.events
+    const opened = yield* Effect.fork(Stream.runHead(Stream.filter(events, (e) => e.state === "open" && e.peer.sessionId === b.self.sessionId)))
     const offer = yield* a.transport.offer({ peer: b.self, fingerprint: Option.some(b.transport.fingerprint) }, attempt)
     const answer = yield* b.transport.answer({ peer: a.self, fingerprint: Option.some(a.transport.fingerprint) }, attempt, offer)
     yield* a.transport.complete({ peer: b.self, fingerprint: Option.some(b.transport.fingerprint) }, attempt, answer)
@@ -149,7 +149,8 @@ describe("calls service", () => {
     Effect.gen(function* () {
       const { a, b } = yield* setup()
       yield* a.calls.dial([bob], "audio")
-      yield* Effect.sleep(20)
+      // No channel: the invite is held (nothing can reach bob); it goes when the channel opens.
+      expect((yield* a.calls.view).call?.phase).toBe("ringing")
       expect((yield* b.calls.view).call).toBeUndefined()
       yield* connect(a, b)
       yield* phase(b, "ringing")

@@ -7,6 +7,7 @@ import { Chunk, Effect, Exit, Fiber, Option, Stream, type Scope } from "effect"
 import type { Envelope } from "../../src/domain/envelope.js"
 import { peerKey, type PeerId } from "../../src/domain/identity.js"
 import type { ChannelEvent, Incoming, PeerTransportService } from "../../src/ports/PeerTransport.js"
+import type { Subscribe } from "../../src/ports/subscription.js"
 import { peer } from "../support/fixtures.js"
 
 /** What a transport adapter under test provides. */
@@ -27,22 +28,25 @@ const chat = (from: PeerId, text: string): Envelope => ({
   payload: { name: "test", data: { text } }
 })
 
-/** The next `n` items of a stream, subscribed now. */
-const next = <A>(stream: Stream.Stream<A>, n: number) =>
-  Effect.map(Effect.fork(Stream.runCollect(Stream.take(stream, n))), (fiber) => Effect.map(Fiber.join(fiber), Chunk.toArray))
+/** The next `n` items of a subscription, subscribed now (live when this returns). */
+const next = <A>(subscribe: Subscribe<A>, n: number) =>
+  Effect.flatMap(subscribe, (stream) =>
+    Effect.map(Effect.fork(Stream.runCollect(Stream.take(stream, n))), (fiber) => Effect.map(Fiber.join(fiber), Chunk.toArray))
+  )
 
-const opened = (events: Stream.Stream<ChannelEvent>, who: PeerId) =>
-  Stream.runHead(Stream.filter(events, (e) => peerKey(e.peer) === peerKey(who) && e.state === "open"))
+/** The first item of a subscription that satisfies `p`, subscribed now; join the fiber for it. */
+const first = <A>(subscribe: Subscribe<A>, p: (a: A) => boolean) => Effect.flatMap(subscribe, (stream) => Effect.fork(Stream.runHead(Stream.filter(stream, p))))
 
-const ended = (events: Stream.Stream<ChannelEvent>, who: PeerId) =>
-  Stream.runHead(Stream.filter(events, (e) => peerKey(e.peer) === peerKey(who) && (e.state === "closed" || e.state === "failed")))
+const opened = (events: Subscribe<ChannelEvent>, who: PeerId) => first(events, (e) => peerKey(e.peer) === peerKey(who) && e.state === "open")
+
+const ended = (events: Subscribe<ChannelEvent>, who: PeerId) =>
+  first(events, (e) => peerKey(e.peer) === peerKey(who) && (e.state === "closed" || e.state === "failed"))
 
 /** Connects `a` to `b` with a complete offer/answer exchange and waits until both are open. */
 export const connect = (a: PeerTransportService, aId: PeerId, b: PeerTransportService, bId: PeerId, attempt = "t1") =>
   Effect.gen(function* () {
-    const aOpen = yield* Effect.fork(opened(a.events, bId))
-    const bOpen = yield* Effect.fork(opened(b.events, aId))
-    yield* Effect.sleep("10 millis") // let both subscriptions start before anything can open
+    const aOpen = yield* opened(a.events, bId)
+    const bOpen = yield* opened(b.events, aId)
     const offer = yield* a.offer({ peer: bId, fingerprint: Option.some(b.fingerprint) }, attempt)
     const answer = yield* b.answer({ peer: aId, fingerprint: Option.some(a.fingerprint) }, attempt, offer)
     yield* a.complete({ peer: bId, fingerprint: Option.some(b.fingerprint) }, attempt, answer)
@@ -50,8 +54,7 @@ export const connect = (a: PeerTransportService, aId: PeerId, b: PeerTransportSe
     yield* Fiber.join(bOpen)
   })
 
-const firstEnvelope = (incoming: Stream.Stream<Incoming>) =>
-  Stream.runHead(Stream.filter(incoming, (i) => i._tag === "Envelope"))
+const firstEnvelope = (incoming: Subscribe<Incoming>) => first(incoming, (i) => i._tag === "Envelope")
 
 /** Runs the PeerTransport contract against one adapter. */
 export const peerTransportContract = (name: string, makeFixture: Effect.Effect<PeerTransportFixture, unknown, Scope.Scope>) =>
@@ -65,9 +68,8 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
         const a = yield* f.transport(alice)
         const b = yield* f.transport(bob)
         yield* connect(a, alice, b, bob)
-        const atB = yield* Effect.fork(firstEnvelope(b.incoming))
-        const atA = yield* Effect.fork(firstEnvelope(a.incoming))
-        yield* Effect.sleep("10 millis")
+        const atB = yield* firstEnvelope(b.incoming)
+        const atA = yield* firstEnvelope(a.incoming)
         yield* a.send(bob, chat(alice, "hi bob ✓"))
         yield* b.send(alice, chat(bob, "hi alice ✓"))
         const gotB = Option.getOrThrow(yield* Fiber.join(atB))
@@ -106,7 +108,6 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
         const b = yield* f.transport(bob)
         yield* connect(a, alice, b, bob)
         const seen = yield* next(b.incoming, 3)
-        yield* Effect.sleep("10 millis")
         yield* f.injectRaw(alice, bob, JSON.stringify(chat(peer("mallory", "m1"), "I am alice")))
         yield* f.injectRaw(alice, bob, "{ not json")
         yield* a.send(bob, chat(alice, "still here"))
@@ -125,10 +126,11 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
         yield* connect(a, alice, b, bob)
         yield* connect(c, carol, b, bob, "t2")
         const seen = yield* next(b.incoming, 2)
-        yield* Effect.sleep("10 millis")
+        const fromAlice = yield* firstEnvelope(b.incoming)
         const envelope = chat(alice, "said once by alice")
         yield* a.send(bob, envelope)
-        yield* Effect.sleep("50 millis") // alice's copy first, so carol's replay is a text already seen
+        // Alice's copy arrives first, so carol's replay is a text already seen.
+        yield* Fiber.join(fromAlice)
         yield* f.injectRaw(carol, bob, JSON.stringify(envelope))
         const items = yield* seen
         expect(items.map((i) => `${peerKey(i.peer)}:${i._tag === "Rejected" ? i.error.reason : "ok"}`)).toEqual([
@@ -144,8 +146,7 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
         const a = yield* f.transport(alice)
         const b = yield* f.transport(bob)
         yield* connect(a, alice, b, bob)
-        const gone = yield* Effect.fork(ended(b.events, alice))
-        yield* Effect.sleep("10 millis")
+        const gone = yield* ended(b.events, alice)
         yield* a.close(bob)
         expect(Option.isSome(yield* Fiber.join(gone))).toBe(true)
         expect(JSON.stringify(yield* Effect.exit(a.send(bob, chat(alice, "after close"))))).toContain("no-connection")
@@ -159,8 +160,7 @@ export const peerTransportContract = (name: string, makeFixture: Effect.Effect<P
         const b = yield* f.transport(bob)
         yield* connect(a, alice, b, bob, "t1")
         yield* connect(a, alice, b, bob, "t2")
-        const atB = yield* Effect.fork(firstEnvelope(b.incoming))
-        yield* Effect.sleep("10 millis")
+        const atB = yield* firstEnvelope(b.incoming)
         yield* a.send(bob, chat(alice, "on the new channel"))
         const got = Option.getOrThrow(yield* Fiber.join(atB))
         expect(got._tag === "Envelope" && got.envelope.payload).toEqual({ name: "test", data: { text: "on the new channel" } })

@@ -76,11 +76,13 @@ describe("Chromium and Node", () => {
       const { internals, transport } = await Effect.runPromise(Scope.extend(makeWebRtcTransport({ self: nodeId, rtc: nodeRtc }), scope))
       await Effect.runPromise(
         Scope.extend(
-          Effect.forkScoped(
-            Stream.runForEach(transport.incoming, (i) =>
-              Effect.sync(() => {
-                if (i._tag === "Envelope" && i.envelope.type === "custom") received.push(i.envelope.payload.data)
-              })
+          Effect.flatMap(transport.incoming, (incoming) =>
+            Effect.forkScoped(
+              Stream.runForEach(incoming, (i) =>
+                Effect.sync(() => {
+                  if (i._tag === "Envelope" && i.envelope.type === "custom") received.push(i.envelope.payload.data)
+                })
+              )
             )
           ),
           scope

@@ -106,14 +106,16 @@ describe("WebRTC transport, lifecycle", () => {
       expect(yield* a.internals.connectionCount).toBe(1)
       expect(yield* b.internals.connectionCount).toBe(1)
       expect(firstPc.connectionState).toBe("closed")
-      // The old connection's teardown must not have removed or closed the new one.
-      yield* Effect.sleep(200)
+      // The old connection's teardown must not have removed or closed the new one. A round
+      // trip on the new channel is the barrier: the old one's closing events come before it.
+      yield* a.transport.send(bob, customEnvelope(alice, "m", "on the new one"))
+      expect((yield* received(b, 1, envelopes)).map((e) => e.id)).toEqual(["m"])
+      yield* b.transport.send(alice, customEnvelope(bob, "r", "and back"))
+      expect((yield* received(a, 1, envelopes)).map((e) => e.id)).toEqual(["r"])
       yield* waitState(a, bob, "open")
       yield* waitState(b, alice, "open")
       const states = Chunk.toReadonlyArray(yield* Ref.get(a.events)).map((e) => e.state)
       expect(states).toEqual(["connecting", "open", "connecting", "open"])
-      yield* a.transport.send(bob, customEnvelope(alice, "m", "on the new one"))
-      expect((yield* received(b, 1, envelopes)).map((e) => e.id)).toEqual(["m"])
     })
   )
 

@@ -33,10 +33,8 @@ export const makeNode = (
     const { internals, transport } = yield* makeWebRtcTransport({ ...options, self, rtc: nodeRtc })
     const events = yield* Ref.make(Chunk.empty<ChannelEvent>())
     const incoming = yield* Ref.make(Chunk.empty<Incoming>())
-    yield* Effect.forkScoped(Stream.runForEach(transport.events, (e) => Ref.update(events, Chunk.append(e))))
-    yield* Effect.forkScoped(Stream.runForEach(transport.incoming, (i) => Ref.update(incoming, Chunk.append(i))))
-    // Let the recorders subscribe before anything happens.
-    yield* Effect.sleep(5)
+    yield* Effect.forkScoped(Stream.runForEach(yield* transport.events, (e) => Ref.update(events, Chunk.append(e))))
+    yield* Effect.forkScoped(Stream.runForEach(yield* transport.incoming, (i) => Ref.update(incoming, Chunk.append(i))))
     return { self, transport, internals, events, incoming }
   })
 

@@ -4,7 +4,8 @@
  * removing a track fires `negotiationneeded`, which the transport answers with
  * perfect negotiation over the data channel; nothing here speaks SDP.
  */
-import { Effect, Option, PubSub, Runtime, Stream, type Scope } from "effect"
+import { Effect, Option, PubSub, Runtime, type Scope } from "effect"
+import { subscribeTo } from "../../ports/subscription.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
 import type { WebRtcInternalsService } from "../webrtc/transport.js"
 import {
@@ -191,7 +192,7 @@ export const makeBrowserMedia = (devices: Devices, internals: WebRtcInternalsSer
           for (const id of Array.from(entry.senders.keys())) unsendFrom(entry, id)
           forget(peerKey(peer))
         }),
-      remote: Stream.fromPubSub(events),
+      remote: subscribeTo(events),
       nativeTrack: (handle) => natives.get(handle.id)
     }
     return service

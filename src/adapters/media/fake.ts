@@ -4,7 +4,8 @@
  * session opened the sender). It is a real implementation that tests inspect,
  * not a mock: which tracks are live, enabled, and on which connection.
  */
-import { Effect, Layer, PubSub, Stream, type Scope } from "effect"
+import { Effect, Layer, PubSub, type Scope } from "effect"
+import { subscribeTo } from "../../ports/subscription.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
 import {
   Media,
@@ -160,7 +161,7 @@ export class FakeMediaWorld {
           }
           s.opened.delete(peerKey(peer))
         }),
-      remote: Stream.fromPubSub(s.events)
+      remote: subscribeTo(s.events)
     }
   }
 }

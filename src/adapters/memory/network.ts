@@ -6,7 +6,7 @@
  * side crashes or a partition cuts them. Frames are real text, decoded by the
  * domain like on a data channel, so hostile input takes the real path.
  */
-import { Effect, Either, Fiber, FiberSet, Option, PubSub, Queue, Schema, Stream, type Scope } from "effect"
+import { Effect, Either, Fiber, FiberSet, Option, PubSub, Queue, Schema, type Scope } from "effect"
 import {
   checkSender,
   decodeEnvelope,
@@ -17,6 +17,7 @@ import {
   type Envelope,
   type EnvelopeRejected
 } from "../../domain/envelope.js"
+import { subscribeTo } from "../../ports/subscription.js"
 import { PeerId, peerKey, type PeerId as Peer } from "../../domain/identity.js"
 import {
   TransportError,
@@ -254,8 +255,8 @@ export class MemoryNetwork {
           if (link === undefined) return Effect.void
           return Effect.zipRight(this.drop(ep, link, "closed"), this.dropRemote(ep.self, link))
         }),
-      incoming: Stream.fromPubSub(ep.incoming),
-      events: Stream.fromPubSub(ep.events)
+      incoming: subscribeTo(ep.incoming),
+      events: subscribeTo(ep.events)
     }
   }
 

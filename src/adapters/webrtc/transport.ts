@@ -4,8 +4,9 @@
  * the same code runs in both. One connection per peer: a newer attempt replaces
  * an older one, and only the current connection of a peer may report or remove it.
  */
-import { Context, Data, Effect, Layer, Option, PubSub, Runtime, Stream, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Option, PubSub, Runtime, type Scope } from "effect"
 import { encodeEnvelope, exceedsUtf8, MAX_ENVELOPE_BYTES, type Description, type Envelope } from "../../domain/envelope.js"
+import { subscribeTo } from "../../ports/subscription.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
 import { isOfferer } from "../../domain/signaling-roles.js"
 import {
@@ -219,8 +220,8 @@ export const makeWebRtcTransport = (
           return conn.send(text)
         }),
       close: (peer) => Effect.sync(() => current(peer)?.close("closed")),
-      incoming: Stream.fromPubSub(incoming),
-      events: Stream.fromPubSub(events)
+      incoming: subscribeTo(incoming),
+      events: subscribeTo(events)
     }
 
     const internals: WebRtcInternalsService = {
