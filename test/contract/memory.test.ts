@@ -12,6 +12,8 @@ import { makeMemoryRepoSettings } from "../../src/adapters/memory/repo-settings.
 import { peerTransportContract } from "./peer-transport.contract.js"
 import { localStoreContract } from "./local-store.contract.js"
 import { presenceContract } from "./presence.contract.js"
+import { mediaContract } from "./media.contract.js"
+import { makeFakeMediaWorld } from "../../src/adapters/media/fake.js"
 
 const world = () => new MemoryGitHub({ latencyMs: 0 })
 
@@ -79,6 +81,23 @@ peerTransportContract(
     return {
       transport: (self: PeerId) => network.attach(self),
       injectRaw: (from: PeerId, to: PeerId, text: string) => network.injectRaw(from, to, text)
+    }
+  })
+)
+
+mediaContract(
+  "in-memory (fake) media",
+  Effect.sync(() => {
+    const w = makeFakeMediaWorld()
+    // Only the pair is connected: a peer outside it has no connection to carry tracks.
+    const pairs = new Set<string>()
+    w.connected = (x, y) => pairs.has(`${x.username}/${x.sessionId}|${y.username}/${y.sessionId}`)
+    return {
+      pair: (a: PeerId, b: PeerId) =>
+        Effect.gen(function* () {
+          pairs.add(`${a.username}/${a.sessionId}|${b.username}/${b.sessionId}`).add(`${b.username}/${b.sessionId}|${a.username}/${a.sessionId}`)
+          return { a: yield* w.attach(a), b: yield* w.attach(b) }
+        })
     }
   })
 )
