@@ -1,64 +1,62 @@
 /**
- * Page for web-store.test.ts: runs the LocalStore contract's cases
- * (test/contract/local-store.contract.ts) against the IndexedDB store in Chromium and
- * reports what it observed; the test compares that with the contract's expectations.
- * "Reopen" closes the database and opens it again, as a new tab would.
+ * Page for web-store.test.ts: runs the LocalStore contract's own cases
+ * (test/contract/local-store.cases.ts, the same module the memory and file stores run
+ * under vitest) against the IndexedDB store in Chromium, and reports each outcome.
+ * Plus one IndexedDB-only case: a damaged record is skipped.
  */
 import { Effect, Exit, Scope } from "effect"
 import { makeIndexedDbStore, MESSAGES_STORE } from "../../src/adapters/storage/indexeddb.js"
-import { ConversationId, type Message } from "../../src/domain/message.js"
+import type { Message } from "../../src/domain/message.js"
 import type { LocalStoreService } from "../../src/ports/LocalStore.js"
+import { localStoreCases, type Expect } from "../contract/local-store.cases.js"
 import { message } from "../support/fixtures.js"
 
-const general = ConversationId.make("general")
-const ids = (ms: ReadonlyArray<Message>) => ms.map((m) => m.id as string)
+/** Deep equality of plain data (what the cases compare), key order aside. */
+const equal = (a: unknown, b: unknown): boolean => {
+  if (Object.is(a, b)) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined)
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined)
+  return ka.length === kb.length && ka.every((k) => equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+}
 
-/** Runs `f` on the store named `name`, closing the database afterwards. */
-const withStore = async <A>(name: string, f: (s: LocalStoreService) => Effect.Effect<A, unknown>): Promise<A> => {
+const expect: Expect = (actual) => ({
+  toEqual: (expected) => {
+    if (!equal(actual, expected)) throw new Error(`expected ${JSON.stringify(actual)} to equal ${JSON.stringify(expected)}`)
+  }
+})
+
+/** What one case did in the page. */
+export type CaseOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string }
+
+/** Runs `effect` in a scope closed afterwards (the databases it opened are closed). */
+const scoped = async <A>(effect: Effect.Effect<A, unknown, Scope.Scope>): Promise<A> => {
   const scope = Effect.runSync(Scope.make())
   try {
-    return await Effect.runPromise(Scope.extend(Effect.flatMap(makeIndexedDbStore(indexedDB, name), (o) => f(o.store)), scope))
+    return await Effect.runPromise(Scope.extend(effect, scope))
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
 
+const openStore = (name: string): Effect.Effect<LocalStoreService, unknown, Scope.Scope> => Effect.map(makeIndexedDbStore(indexedDB, name), (o) => o.store)
+
 const api = {
-  /** pending is ordered and idempotent by id. */
-  ordered: (name: string) =>
-    withStore(name, (s) =>
-      Effect.gen(function* () {
-        yield* s.addPending([message("b", 2), message("a", 1)])
-        yield* s.addPending([message("a", 1)])
-        return ids(yield* s.pending)
-      })
-    ),
-  /** committed messages leave pending, stay in history, and are not queued again. */
-  committed: (name: string) =>
-    withStore(name, (s) =>
-      Effect.gen(function* () {
-        yield* s.addPending([message("a", 1), message("b", 2)])
-        yield* s.markCommitted([message("a", 1)])
-        yield* s.addPending([message("a", 1)])
-        return { pending: ids(yield* s.pending), history: ids(yield* s.history(general, 10)), last: ids(yield* s.history(general, 1)) }
-      })
-    ),
-  /** what was stored survives reopening. */
-  reopen: async (name: string) => {
-    await withStore(name, (s) =>
-      Effect.zipRight(s.addPending([message("a", 1, "emoji 🎉 and 日本語")]), s.markCommitted([message("c", 3)]))
-    )
-    return withStore(name, (s) =>
-      Effect.gen(function* () {
-        const pending = yield* s.pending
-        yield* s.addPending([message("c", 3)])
-        return { pending, expected: [message("a", 1, "emoji 🎉 and 日本語")], after: ids(yield* s.pending), history: ids(yield* s.history(general, 10)) }
-      })
-    )
+  /** Runs the contract case called `name` on a fresh database `db`. */
+  runCase: async (name: string, db: string): Promise<CaseOutcome> => {
+    const c = localStoreCases.find((x) => x.name === name)
+    if (c === undefined) return { ok: false, error: `no such case: ${name}` }
+    try {
+      await scoped(c.run({ open: openStore(db) }, expect))
+      return { ok: true }
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) }
+    }
   },
-  /** A record that is not a message is skipped on open, and the rest is still read. */
-  corrupt: async (name: string) => {
-    await withStore(name, (s) => s.addPending([message("a", 1)]))
+  /** IndexedDB only: a record that is not a message is skipped on open, and the rest is still read. */
+  corrupt: async (name: string): Promise<ReadonlyArray<string>> => {
+    await scoped(Effect.flatMap(openStore(name), (s) => s.addPending([message("a", 1)])))
     await new Promise<void>((ok, fail) => {
       const open = indexedDB.open(name)
       open.onerror = () => fail(open.error)
@@ -72,7 +70,7 @@ const api = {
         tx.onerror = () => fail(tx.error)
       }
     })
-    return withStore(name, (s) => Effect.map(s.pending, ids))
+    return scoped(Effect.flatMap(openStore(name), (s) => Effect.map(s.pending, (ms: ReadonlyArray<Message>) => ms.map((m) => m.id as string))))
   }
 }
 
