@@ -150,7 +150,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
         } else if (e._tag === "RepoRefused") {
           yield* refusedForGood(ctx, e)
           break
-        } else if (e._tag === "RepoRateLimited" && e.retryAfterMs <= MAX_INLINE_RETRY_WAIT_MS) {
+        } else if (e._tag === "RateLimited" && e.retryAfterMs <= MAX_INLINE_RETRY_WAIT_MS) {
           yield* reject(ctx, "repository", `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
           yield* Effect.sleep(e.retryAfterMs)
         } else {

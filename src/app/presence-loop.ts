@@ -118,7 +118,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
 
 const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effect<void> => {
   switch (e._tag) {
-    case "PresenceRateLimited":
+    case "RateLimited":
       ctx.state.rateNotice = {
         limit: e.limit,
         until: at + e.retryAfterMs,

@@ -3,10 +3,13 @@
  * repository, written one atomic commit per flush with compare-and-swap on the
  * branch head.
  */
-import { Context, Data, type Effect, type Option } from "effect"
+import { Context, Data, Schema, type Effect, type Option } from "effect"
 import type { FileWrite } from "../domain/commit-layout.js"
 import type { ExitBudgetModel } from "../domain/exit-plan.js"
 import type { ConversationId, Message } from "../domain/message.js"
+import { RateLimited, withCause } from "./errors.js"
+
+export { RateLimited }
 
 /** A commit id (the branch head). */
 export type CommitRef = string
@@ -16,28 +19,23 @@ export class RepoConflict extends Data.TaggedError("RepoConflict")<{
   readonly expected: Option.Option<CommitRef>
   readonly actual: Option.Option<CommitRef>
 }> {}
-/** GitHub refused for budget: `limit` tells which, `retryAfterMs` when to try again. */
-export class RepoRateLimited extends Data.TaggedError("RepoRateLimited")<{
-  readonly limit: "primary" | "secondary"
-  readonly retryAfterMs: number
-}> {}
 /** The repository could not be reached or refused for another reason. */
-export class RepoUnavailable extends Data.TaggedError("RepoUnavailable")<{ readonly detail: string }> {}
+export class RepoUnavailable extends Schema.TaggedError<RepoUnavailable>()("RepoUnavailable", withCause) {}
 
 /**
  * GitHub refused the write for good: no push access, a protected branch or ruleset, an
  * archived or empty repository. Retrying cannot help; `detail` says so in plain words,
  * with what to do.
  */
-export class RepoRefused extends Data.TaggedError("RepoRefused")<{
-  readonly reason: "permission" | "protected" | "archived" | "empty"
-  readonly detail: string
-}> {}
+export class RepoRefused extends Schema.TaggedError<RepoRefused>()("RepoRefused", {
+  reason: Schema.Literal("permission", "protected", "archived", "empty"),
+  ...withCause
+}) {}
 
 /** Everything that can go wrong reading the history. */
-export type RepoReadError = RepoRateLimited | RepoUnavailable
+export type RepoReadError = RateLimited | RepoUnavailable
 /** Everything that can go wrong committing. */
-export type RepoCommitError = RepoConflict | RepoRateLimited | RepoRefused | RepoUnavailable
+export type RepoCommitError = RepoConflict | RateLimited | RepoRefused | RepoUnavailable
 
 /** What was committed since a point in time. */
 export interface CommittedSlice {

@@ -2,11 +2,12 @@
  * LocalStore port: what a peer keeps on its own device, durably: the pending
  * queue (messages it holds that it has not seen committed) and the history.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Schema, type Effect } from "effect"
 import type { ConversationId, Message } from "../domain/message.js"
+import { withCause } from "./errors.js"
 
 /** The device storage failed (quota, I/O, corrupt data that could not be recovered). */
-export class StoreError extends Data.TaggedError("StoreError")<{ readonly detail: string }> {}
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", withCause) {}
 
 /** A peer's durable state on its device. */
 export interface LocalStoreService {

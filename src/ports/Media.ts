@@ -5,8 +5,9 @@
  * Capture and carriage are one port because the same platform object is behind
  * both: a handle from `capture` is only meaningful to the adapter that made it.
  */
-import { Context, Data, type Effect } from "effect"
-import type { PeerId } from "../domain/identity.js"
+import { Context, Schema, type Effect } from "effect"
+import { PeerId } from "../domain/identity.js"
+import { withCause } from "./errors.js"
 import type { Subscribe } from "./subscription.js"
 
 /** What a local track captures. */
@@ -34,15 +35,15 @@ export type RemoteTrackEvent =
   | { readonly _tag: "Removed"; readonly track: RemoteTrack }
 
 /** The user or the platform refused access to a source. */
-export class MediaDenied extends Data.TaggedError("MediaDenied")<{ readonly source: MediaSource; readonly detail: string }> {}
+export class MediaDenied extends Schema.TaggedError<MediaDenied>()("MediaDenied", { source: Schema.Literal("microphone", "camera", "screen"), ...withCause }) {}
 /** No device for the source, or the platform cannot capture here. */
-export class MediaUnavailable extends Data.TaggedError("MediaUnavailable")<{ readonly source: MediaSource; readonly detail: string }> {}
+export class MediaUnavailable extends Schema.TaggedError<MediaUnavailable>()("MediaUnavailable", { source: Schema.Literal("microphone", "camera", "screen"), ...withCause }) {}
 /** Tracks cannot go to `peer`: no connection, or the connection refused them. */
-export class MediaLinkError extends Data.TaggedError("MediaLinkError")<{
-  readonly peer: PeerId
-  readonly reason: "no-connection" | "failed"
-  readonly detail: string
-}> {}
+export class MediaLinkError extends Schema.TaggedError<MediaLinkError>()("MediaLinkError", {
+  peer: PeerId,
+  reason: Schema.Literal("no-connection", "failed"),
+  ...withCause
+}) {}
 
 /** Everything that can go wrong when capturing. */
 export type CaptureError = MediaDenied | MediaUnavailable

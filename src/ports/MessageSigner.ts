@@ -3,10 +3,11 @@
  * Each session holds a signing key pair and publishes the public key in its presence
  * entry, so a message relayed by anyone can be checked as made by its author's session.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Schema, type Effect } from "effect"
+import { withCause } from "./errors.js"
 
 /** A message could not be signed (no crypto, a failed key). */
-export class SignError extends Data.TaggedError("SignError")<{ readonly detail: string }> {}
+export class SignError extends Schema.TaggedError<SignError>()("SignError", withCause) {}
 
 /** This session's signing key. */
 export interface MessageSignerService {

@@ -4,17 +4,18 @@
  * mesh; frames that arrive are decoded and checked against the connection's
  * identity before anyone sees them.
  */
-import { Context, Data, type Effect, type Option } from "effect"
+import { Context, Schema, type Effect, type Option } from "effect"
 import type { Description, Envelope, EnvelopeRejected } from "../domain/envelope.js"
-import type { PeerId } from "../domain/identity.js"
+import { PeerId } from "../domain/identity.js"
+import { withCause } from "./errors.js"
 import type { Subscribe } from "./subscription.js"
 
 /** A connection could not be set up, or a send failed. */
-export class TransportError extends Data.TaggedError("TransportError")<{
-  readonly peer: PeerId
-  readonly reason: "no-connection" | "bad-description" | "fingerprint-mismatch" | "failed" | "oversized"
-  readonly detail: string
-}> {}
+export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+  peer: PeerId,
+  reason: Schema.Literal("no-connection", "bad-description", "fingerprint-mismatch", "failed", "oversized"),
+  ...withCause
+}) {}
 
 /** What a remote peer is expected to be: its id and, when published, its DTLS fingerprint. */
 export interface RemotePeer {

@@ -2,26 +2,24 @@
  * Presence port: the presence channel (GitHub file or Discussion) used for
  * discovery and for signaling until a data channel exists.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Schema, type Effect } from "effect"
 import type { PresenceChange, PresenceDocument, Skipped } from "../domain/presence-doc.js"
+import { RateLimited, withCause } from "./errors.js"
+
+export { RateLimited }
 
 /** Another writer changed the document first and retries did not win the race. */
-export class PresenceConflict extends Data.TaggedError("PresenceConflict")<{ readonly detail: string }> {}
-/** GitHub refused for budget: `limit` tells which, `retryAfterMs` when to try again. */
-export class PresenceRateLimited extends Data.TaggedError("PresenceRateLimited")<{
-  readonly limit: "primary" | "secondary"
-  readonly retryAfterMs: number
-}> {}
+export class PresenceConflict extends Schema.TaggedError<PresenceConflict>()("PresenceConflict", withCause) {}
 /** The channel could not be reached or refused for another reason (network, 5xx, permissions, not set up). */
-export class PresenceUnavailable extends Data.TaggedError("PresenceUnavailable")<{ readonly detail: string }> {}
+export class PresenceUnavailable extends Schema.TaggedError<PresenceUnavailable>()("PresenceUnavailable", withCause) {}
 /**
  * The channel holds a document that cannot be read at all, or a change was refused
  * before any request because it would not be readable (a call slot out of bounds).
  */
-export class PresenceMalformed extends Data.TaggedError("PresenceMalformed")<{ readonly detail: string }> {}
+export class PresenceMalformed extends Schema.TaggedError<PresenceMalformed>()("PresenceMalformed", withCause) {}
 
 /** Everything that can go wrong with the presence channel. */
-export type PresenceError = PresenceConflict | PresenceRateLimited | PresenceUnavailable | PresenceMalformed
+export type PresenceError = PresenceConflict | RateLimited | PresenceUnavailable | PresenceMalformed
 
 /** What a read of the channel saw. */
 export interface PresenceSnapshot {

@@ -3,8 +3,9 @@
  * (`.messages/skygit.json` on the SkyGit branch), written with compare-and-swap so that
  * the first choice wins and a change is made over the version its author saw.
  */
-import { Context, Data, type Effect, type Option } from "effect"
+import { Context, Schema, type Effect, type Option } from "effect"
 import type { RepoSettings } from "../domain/repo-settings.js"
+import { withCause } from "./errors.js"
 
 /** An opaque version of the settings file (its blob sha on GitHub). */
 export type SettingsVersion = string
@@ -16,11 +17,11 @@ export interface RecordedSettings {
 }
 
 /** Someone recorded or changed the settings since `over`: re-read them. */
-export class SettingsConflict extends Data.TaggedError("SettingsConflict")<{ readonly detail: string }> {}
+export class SettingsConflict extends Schema.TaggedError<SettingsConflict>()("SettingsConflict", withCause) {}
 /** The file is there but cannot be used; `version` lets an explicit change replace it. */
-export class SettingsMalformed extends Data.TaggedError("SettingsMalformed")<{ readonly detail: string; readonly version: SettingsVersion }> {}
+export class SettingsMalformed extends Schema.TaggedError<SettingsMalformed>()("SettingsMalformed", { ...withCause, version: Schema.String }) {}
 /** The repository could not be reached or refused (rate limits included, with their reason). */
-export class SettingsUnavailable extends Data.TaggedError("SettingsUnavailable")<{ readonly detail: string }> {}
+export class SettingsUnavailable extends Schema.TaggedError<SettingsUnavailable>()("SettingsUnavailable", withCause) {}
 
 /** The settings of one repository, as one user reaches them. */
 export interface RepoSettingsService {

@@ -5,11 +5,12 @@
  * key (static-static ECDH), so neither a relay nor another writer of the repository can
  * read, forge or swap one.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Schema, type Effect } from "effect"
+import { withCause } from "./errors.js"
 import type { SealedBox } from "../domain/sealed-signal.js"
 
 /** A box could not be sealed or opened: a bad key, a forged or altered box, or no crypto. */
-export class SealError extends Data.TaggedError("SealError")<{ readonly detail: string }> {}
+export class SealError extends Schema.TaggedError<SealError>()("SealError", withCause) {}
 
 /** This session's sealing keys. */
 export interface SignalSealerService {

@@ -87,7 +87,7 @@ describe("file presence under bad input", () => {
 })
 
 describe("budgets", () => {
-  it.scopedLive("an exhausted primary budget is PresenceRateLimited/RepoRateLimited, then refused locally until reset", () =>
+  it.scopedLive("an exhausted primary budget is RateLimited (both ports), then refused locally until reset", () =>
     Effect.gen(function* () {
       const limits = { ...FAST_LIMITS, primaryPerHour: 4 }
       const s = yield* servedHub({ limits })
@@ -99,12 +99,12 @@ describe("budgets", () => {
       const limited = outcomes.filter(Exit.isFailure).map(failureOf)
       expect(limited.length).toBeGreaterThan(0)
       for (const f of limited) {
-        expect(f).toMatchObject({ _tag: "PresenceRateLimited", limit: "primary" })
+        expect(f).toMatchObject({ _tag: "RateLimited", limit: "primary" })
         expect((f as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0)
       }
       const sent = s.exchanges.length
       const repoFail = failureOf(yield* Effect.exit(repo.head))
-      expect(repoFail).toMatchObject({ _tag: "RepoRateLimited", limit: "primary" })
+      expect(repoFail).toMatchObject({ _tag: "RateLimited", limit: "primary" })
       // Known to be exhausted: refused without asking GitHub again.
       expect(s.exchanges.length).toBe(sent)
     })
@@ -118,10 +118,10 @@ describe("budgets", () => {
       yield* alice.publish(yield* heartbeat("alice"))
       s.hub.faults.inject({ method: "PUT", path: /\/contents\//, respond: { status: 403, headers: { "retry-after": "1" } } })
       const first = failureOf(yield* Effect.exit(alice.publish(yield* heartbeat("alice", "s2"))))
-      expect(first).toEqual(expect.objectContaining({ _tag: "PresenceRateLimited", limit: "secondary", retryAfterMs: 1000 }))
+      expect(first).toEqual(expect.objectContaining({ _tag: "RateLimited", limit: "secondary", retryAfterMs: 1000 }))
       const sent = s.exchanges.length
       const again = failureOf(yield* Effect.exit(alice.publish(yield* heartbeat("alice", "s2"))))
-      expect(again).toMatchObject({ _tag: "PresenceRateLimited", limit: "secondary" })
+      expect(again).toMatchObject({ _tag: "RateLimited", limit: "secondary" })
       expect(s.exchanges.length).toBe(sent)
       yield* Effect.sleep("1100 millis")
       yield* alice.publish(yield* heartbeat("alice", "s2"))
@@ -139,7 +139,7 @@ describe("budgets", () => {
       yield* bob.publish(yield* heartbeat("bob"))
       const sent = s.exchanges.length
       const f = failureOf(yield* Effect.exit(bob.publish(yield* heartbeat("bob"))))
-      expect(f).toMatchObject({ _tag: "PresenceRateLimited", limit: "secondary" })
+      expect(f).toMatchObject({ _tag: "RateLimited", limit: "secondary" })
       expect((f as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(5_000)
       expect(s.exchanges.length).toBe(sent)
     })
@@ -152,21 +152,21 @@ describe("budgets", () => {
       s.hub.faults.inject({ method: "POST", path: /\/git\/refs$/, respond: { status: 403 } })
       const now = yield* Clock.currentTimeMillis
       const f = failureOf(yield* Effect.exit(repo.commit({ expectedHead: Option.none(), messages: [message("m", now)], at: now })))
-      expect(f).toMatchObject({ _tag: "RepoRateLimited", limit: "secondary" })
+      expect(f).toMatchObject({ _tag: "RateLimited", limit: "secondary" })
       expect((f as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(githubLimits.secondaryDefaultRetryMs - 1_000)
     })
   )
 
-  it.scopedLive("GraphQL: a secondary limit is PresenceRateLimited, an exhausted budget (HTTP 200 error body) too", () =>
+  it.scopedLive("GraphQL: a secondary limit is RateLimited, an exhausted budget (HTTP 200 error body) too", () =>
     Effect.gen(function* () {
       const limits = { ...FAST_LIMITS, primaryPerHour: 3 }
       const s = yield* servedHub({ limits })
       const alice = yield* makeGitHubDiscussionPresence(yield* s.client("alice", limits))
       s.hub.faults.inject({ method: "graphql", respond: { status: 403, headers: { "retry-after": "0" } } })
-      expect(failureOf(yield* Effect.exit(alice.read))).toMatchObject({ _tag: "PresenceRateLimited", limit: "secondary" })
+      expect(failureOf(yield* Effect.exit(alice.read))).toMatchObject({ _tag: "RateLimited", limit: "secondary" })
       const outcomes = []
       for (let i = 0; i < 5; i++) outcomes.push(yield* Effect.exit(alice.publish(yield* heartbeat("alice"))))
-      expect(outcomes.filter(Exit.isFailure).map(failureOf).some((f) => f._tag === "PresenceRateLimited" && f.limit === "primary")).toBe(true)
+      expect(outcomes.filter(Exit.isFailure).map(failureOf).some((f) => f._tag === "RateLimited" && f.limit === "primary")).toBe(true)
     })
   )
 })

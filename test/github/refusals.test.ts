@@ -94,17 +94,17 @@ it.scopedLive("a protected skygit branch refuses presence writes once, not in a 
   })
 )
 
-it.scopedLive("a GraphQL secondary limit answered HTTP 200 is PresenceRateLimited with its retry-after, and later requests wait", () =>
+it.scopedLive("a GraphQL secondary limit answered HTTP 200 is RateLimited with its retry-after, and later requests wait", () =>
   Effect.gen(function* () {
     const s = yield* servedHub({ faults: ["graphql-secondary:1"] })
     const presence = yield* makeGitHubDiscussionPresence(yield* s.client("alice"))
     const first = failureOf(yield* Effect.exit(presence.read))
-    expect(first._tag).toBe("PresenceRateLimited")
+    expect(first._tag).toBe("RateLimited")
     expect(first).toMatchObject({ limit: "secondary" })
     expect((first as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(50_000)
     const asked = s.exchanges.length
     const again = failureOf(yield* Effect.exit(presence.read))
-    expect(again._tag).toBe("PresenceRateLimited")
+    expect(again._tag).toBe("RateLimited")
     // Refused by the client's own gate: nothing reached GitHub.
     expect(s.exchanges.length).toBe(asked)
   })

@@ -17,7 +17,7 @@ const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 
 const attempt = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, SealError> =>
-  Effect.tryPromise({ try: run, catch: (e) => new SealError({ detail: `${what}: ${e instanceof Error ? e.message : String(e)}` }) })
+  Effect.tryPromise({ try: run, catch: (e) => new SealError({ detail: `${what}: ${e instanceof Error ? e.message : String(e)}`, cause: e }) })
 
 /** Makes a sealer with a fresh key pair (one per session). */
 export const makeWebCryptoSealer = (subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle): Effect.Effect<SignalSealerService, SealError> =>

@@ -16,7 +16,7 @@ const SIGN = { name: "ECDSA", hash: "SHA-256" } as const
 const utf8 = new TextEncoder()
 
 const attempt = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, SignError> =>
-  Effect.tryPromise({ try: run, catch: (e) => new SignError({ detail: `${what}: ${e instanceof Error ? e.message : String(e)}` }) })
+  Effect.tryPromise({ try: run, catch: (e) => new SignError({ detail: `${what}: ${e instanceof Error ? e.message : String(e)}`, cause: e }) })
 
 /** Makes a signer with a fresh key pair (one per session). */
 export const makeWebCryptoSigner = (subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle): Effect.Effect<MessageSignerService, SignError> =>

@@ -8,7 +8,7 @@
 import type { Octokit } from "@octokit/rest"
 import { Clock, Context, Effect, Layer, Ref, Schedule } from "effect"
 import { githubLimits, nextWriteAt, type GitHubLimits } from "../../domain/budget.js"
-import { GitHubHttpError, GitHubRateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
+import { GitHubHttpError, RateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
 import { makeOctokit, type OctokitOptions } from "./octokit.js"
 import { blockSecondary, clearStreak, emptyGate, observeHeaders, recordWrite, refusal, type GateState, type Resource } from "./rate-gate.js"
 
@@ -121,13 +121,13 @@ const classify = (
     const retryAfter = Number(headers["retry-after"])
     if (headers["retry-after"] !== undefined && Number.isFinite(retryAfter)) {
       const retryAfterMs = Math.max(0, retryAfter * 1000)
-      return { failure: new GitHubRateLimited({ limit: "secondary", retryAfterMs }), headers, retryAfterMs }
+      return { failure: new RateLimited({ limit: "secondary", retryAfterMs }), headers, retryAfterMs }
     }
     if (headers["x-ratelimit-remaining"] === "0") {
       const reset = Number(headers["x-ratelimit-reset"]) * 1000
-      return { failure: new GitHubRateLimited({ limit: "primary", retryAfterMs: Math.max(0, (Number.isFinite(reset) ? reset : now) - now) }), headers }
+      return { failure: new RateLimited({ limit: "primary", retryAfterMs: Math.max(0, (Number.isFinite(reset) ? reset : now) - now) }), headers }
     }
-    if (SECONDARY_MESSAGE.test(message)) return { failure: new GitHubRateLimited({ limit: "secondary", retryAfterMs: 0 }), headers }
+    if (SECONDARY_MESSAGE.test(message)) return { failure: new RateLimited({ limit: "secondary", retryAfterMs: 0 }), headers }
   }
   return { failure: new GitHubHttpError({ status: response.status, message }), headers }
 }
@@ -145,10 +145,10 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         const resource: Resource = route === "POST /graphql" ? "graphql" : "core"
         let now = yield* Clock.currentTimeMillis
         const refused = refusal(yield* Ref.get(gate), resource, now)
-        if (refused !== undefined) return yield* Effect.fail(new GitHubRateLimited(refused))
+        if (refused !== undefined) return yield* Effect.fail(new RateLimited(refused))
         if (kind === "content") {
           const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
-          if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
+          if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new RateLimited({ limit: "secondary", retryAfterMs: at - now }))
           if (at > now) yield* Effect.sleep(at - now)
           now = yield* Clock.currentTimeMillis
           yield* Ref.update(gate, (g) => recordWrite(g, now))
@@ -183,13 +183,13 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         const { failure, headers: h, retryAfterMs } = classify(e, after)
         yield* Ref.update(gate, (g) => {
           const seen = observeHeaders(g, h)
-          if (failure._tag === "GitHubRateLimited" && failure.limit === "secondary") return blockSecondary(seen, retryAfterMs, after, limits)
-          return failure._tag === "GitHubRateLimited" ? seen : clearStreak(seen)
+          if (failure._tag === "RateLimited" && failure.limit === "secondary") return blockSecondary(seen, retryAfterMs, after, limits)
+          return failure._tag === "RateLimited" ? seen : clearStreak(seen)
         })
-        if (failure._tag === "GitHubRateLimited" && failure.limit === "secondary" && retryAfterMs === undefined) {
+        if (failure._tag === "RateLimited" && failure.limit === "secondary" && retryAfterMs === undefined) {
           // No retry-after: report the backoff the gate now enforces.
           const g = yield* Ref.get(gate)
-          return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - after) }))
+          return yield* Effect.fail(new RateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - after) }))
         }
         return yield* Effect.fail(failure)
       })
@@ -216,11 +216,11 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
             const retryAfterMs = header !== undefined && Number.isFinite(seconds) ? Math.max(0, seconds * 1000) : undefined
             yield* Ref.update(gate, (g) => blockSecondary(g, retryAfterMs, now, limits))
             const g = yield* Ref.get(gate)
-            return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - now) }))
+            return yield* Effect.fail(new RateLimited({ limit: "secondary", retryAfterMs: Math.max(0, g.blockedUntil - now) }))
           }
           if (errors.some((e) => e.type === "RATE_LIMITED")) {
             const reset = Number(r.headers["x-ratelimit-reset"]) * 1000
-            return yield* Effect.fail(new GitHubRateLimited({ limit: "primary", retryAfterMs: Number.isFinite(reset) ? Math.max(0, reset - now) : limits.secondaryDefaultRetryMs }))
+            return yield* Effect.fail(new RateLimited({ limit: "primary", retryAfterMs: Number.isFinite(reset) ? Math.max(0, reset - now) : limits.secondaryDefaultRetryMs }))
           }
           const first = errors[0]!
           return yield* Effect.fail(
@@ -232,7 +232,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
     const writeSlot = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
-      if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
+      if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new RateLimited({ limit: "secondary", retryAfterMs: at - now }))
       if (at > now) yield* Effect.sleep(at - now)
     })
 
@@ -243,10 +243,10 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const refused = refusal(yield* Ref.get(gate), "core", now)
-        if (refused !== undefined) return Effect.fail(new GitHubRateLimited(refused))
+        if (refused !== undefined) return Effect.fail(new RateLimited(refused))
         // The 80-a-minute or 500-an-hour window is full: GitHub would refuse it.
         const slot = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
-        if (slot - now > MAX_WRITE_WAIT_MS) return Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: slot - now }))
+        if (slot - now > MAX_WRITE_WAIT_MS) return Effect.fail(new RateLimited({ limit: "secondary", retryAfterMs: slot - now }))
         yield* Ref.update(gate, (g) => recordWrite(g, now))
         let sent: Promise<Response>
         try {
@@ -287,7 +287,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           const { failure, headers: h, retryAfterMs } = classify({ status: r.status, message: `HTTP ${r.status}`, response: r }, after)
           yield* Ref.update(gate, (g) => {
             const seen = observeHeaders(g, h)
-            return failure._tag === "GitHubRateLimited" && failure.limit === "secondary" ? blockSecondary(seen, retryAfterMs, after, limits) : seen
+            return failure._tag === "RateLimited" && failure.limit === "secondary" ? blockSecondary(seen, retryAfterMs, after, limits) : seen
           })
           return yield* Effect.fail(failure)
         })

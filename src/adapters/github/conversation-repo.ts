@@ -272,11 +272,11 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         return yield* Effect.fail(e)
       }).pipe(
         Effect.catchIf(
-          (e): e is GitHubFailure | GitHubMisconfigured => e._tag === "GitHubHttpError" || e._tag === "GitHubRateLimited" || e._tag === "GitHubMisconfigured",
+          (e): e is GitHubFailure | GitHubMisconfigured => e._tag === "GitHubHttpError" || e._tag === "RateLimited" || e._tag === "GitHubMisconfigured",
           (f): Effect.Effect<never, RepoCommitError> => {
             // A permanent refusal is reported as such, so the leader stops instead of retrying.
             const meaning = f._tag === "GitHubMisconfigured" ? undefined : classifyWrite(f, target)
-            return meaning?._tag === "Permanent" ? Effect.fail(new RepoRefused({ reason: meaning.reason, detail: meaning.detail })) : readErr("committing messages")(f)
+            return meaning?._tag === "Permanent" ? Effect.fail(new RepoRefused({ reason: meaning.reason, detail: meaning.detail, cause: f })) : readErr("committing messages")(f)
           }
         )
       )

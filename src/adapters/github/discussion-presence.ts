@@ -89,7 +89,8 @@ const initial: State = {
 const toError = (f: GitHubFailure | GitHubMisconfigured, what: string): PresenceError =>
   f._tag === "GitHubHttpError" && f.status === NO_RESPONSE
     ? new PresenceUnavailable({
-        detail: `${describe(f, what)}; in a browser this is also how a refused CORS request to /graphql looks: use the file form of presence`
+        detail: `${describe(f, what)}; in a browser this is also how a refused CORS request to /graphql looks: use the file form of presence`,
+        cause: f
       })
     : toPresenceError(f, what)
 

@@ -3,6 +3,9 @@
  * an HTTP (or GraphQL) refusal with its status, or a rate limit with when to retry.
  */
 import { Data } from "effect"
+import { RateLimited } from "../../ports/errors.js"
+
+export { RateLimited }
 
 /** Status used for failures where no HTTP answer arrived (network, CORS refusal, abort). */
 export const NO_RESPONSE = 0
@@ -17,14 +20,9 @@ export class GitHubHttpError extends Data.TaggedError("GitHubHttpError")<{
   readonly type?: string
 }> {}
 
-/** GitHub refused for budget; `retryAfterMs` is when a retry may succeed. */
-export class GitHubRateLimited extends Data.TaggedError("GitHubRateLimited")<{
-  readonly limit: "primary" | "secondary"
-  readonly retryAfterMs: number
-}> {}
 
 /** Any failure of one GitHub request. */
-export type GitHubFailure = GitHubHttpError | GitHubRateLimited
+export type GitHubFailure = GitHubHttpError | RateLimited
 
 /** Whether a failure is worth retrying at once: no answer, or a server error. */
 export const isTransient = (f: GitHubFailure): boolean =>
@@ -32,7 +30,7 @@ export const isTransient = (f: GitHubFailure): boolean =>
 
 /** One line saying what went wrong, for port errors' `detail`. */
 export const describe = (f: GitHubFailure, what: string): string =>
-  f._tag === "GitHubRateLimited"
+  f._tag === "RateLimited"
     ? `${what}: ${f.limit} rate limit, retry in ${f.retryAfterMs} ms`
     : f.status === NO_RESPONSE
       ? `${what}: GitHub could not be reached (${f.message})`

@@ -139,7 +139,7 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
           const created = yield* branch.ensure.pipe(
             Effect.catchAll((e) => {
               const meaning = e._tag === "GitHubMisconfigured" ? undefined : classifyWrite(e, { owner: client.owner, repo: client.repo, branch: branch.name })
-              return meaning?._tag === "Permanent" ? Effect.fail(new PresenceUnavailable({ detail: meaning.detail })) : fail(e, `creating branch ${branch.name}`)
+              return meaning?._tag === "Permanent" ? Effect.fail(new PresenceUnavailable({ detail: meaning.detail, cause: e })) : fail(e, `creating branch ${branch.name}`)
             })
           )
           yield* Ref.set(branchSeen, true)
@@ -164,7 +164,7 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         const f = outcome.left
         const meaning = classifyWrite(f, { owner: client.owner, repo: client.repo, branch: branch.name })
         // No push access, protection, archived: told once in plain words, never retried.
-        if (meaning._tag === "Permanent") return yield* Effect.fail(new PresenceUnavailable({ detail: meaning.detail }))
+        if (meaning._tag === "Permanent") return yield* Effect.fail(new PresenceUnavailable({ detail: meaning.detail, cause: f }))
         if (f._tag === "GitHubHttpError" && ((f.status === 404 || f.status === 422) && MISSING_BRANCH.test(f.message))) {
           // The branch went missing since: create it again, then retry.
           yield* Ref.set(branchSeen, false)

@@ -17,11 +17,12 @@ export const SETTINGS_COMMIT_MESSAGE = `SkyGit: repository settings ${SKIP_CI}`
 const unavailable = (what: string) => (f: GitHubFailure | GitHubMisconfigured) =>
   new SettingsUnavailable({
     detail:
-      f._tag === "GitHubRateLimited"
+      f._tag === "RateLimited"
         ? `GitHub is rate limiting (${f.limit}); try again in ${Math.ceil(f.retryAfterMs / 1000)} s`
         : f._tag === "GitHubMisconfigured"
           ? f.detail
-          : describe(f, what)
+          : describe(f, what),
+    cause: f
   })
 
 /** The settings of `client`'s repository. */

@@ -45,7 +45,7 @@ interface PeerMedia {
 const captureError = (source: MediaSource, e: unknown): CaptureError => {
   const name = e instanceof Error ? e.name : ""
   const detail = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
-  return name === "NotAllowedError" || name === "SecurityError" ? new MediaDenied({ source, detail }) : new MediaUnavailable({ source, detail })
+  return name === "NotAllowedError" || name === "SecurityError" ? new MediaDenied({ source, detail, cause: e }) : new MediaUnavailable({ source, detail, cause: e })
 }
 
 const request = (devices: Devices, source: MediaSource): Promise<MediaStream> => {

@@ -11,7 +11,6 @@ import { parseConversationId } from "../../domain/conversation.js"
 import { MessageOrder, type ConversationId, type Message } from "../../domain/message.js"
 import {
   RepoConflict,
-  RepoRateLimited,
   RepoRefused,
   RepoUnavailable,
   type CommitBatch,
@@ -27,7 +26,7 @@ import {
 import { MemoryGitHub, type WorldFailure } from "./github-world.js"
 
 const toRepoError = (f: WorldFailure): RepoReadError =>
-  f._tag === "RateLimited" ? new RepoRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs }) : new RepoUnavailable({ detail: f.detail })
+  f._tag === "RateLimited" ? f : new RepoUnavailable({ detail: f.detail, cause: f })
 
 /** The branch name the memory GitHub stands for (it has one branch). */
 const MEMORY_BRANCH = "skygit"

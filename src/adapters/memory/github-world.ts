@@ -19,13 +19,14 @@ import {
 } from "../../domain/budget.js"
 import { byteLength, type FileWrite } from "../../domain/commit-layout.js"
 import { normalizeLogin } from "../../domain/identity.js"
+import { RateLimited } from "../../ports/errors.js"
 
 /** Per-user request counters, as the simulator reports them (the domain's usage counters). */
 export type UserStats = UsageCounters
 
 /** A refusal, as GitHub would answer it. */
 export type WorldFailure =
-  | { readonly _tag: "RateLimited"; readonly limit: "primary" | "secondary"; readonly retryAfterMs: number }
+  | RateLimited
   | { readonly _tag: "Unavailable"; readonly detail: string }
 
 /** One commit on the SkyGit branch. */
@@ -134,11 +135,7 @@ export class MemoryGitHub {
       }
       if (now < this.faults.rateLimitedUntil) {
         stats.rateLimited += 1
-        return yield* Effect.fail<WorldFailure>({
-          _tag: "RateLimited",
-          limit: "secondary",
-          retryAfterMs: this.faults.rateLimitedUntil - now
-        })
+        return yield* Effect.fail<WorldFailure>(new RateLimited({ limit: "secondary", retryAfterMs: this.faults.rateLimitedUntil - now }))
       }
       const key = normalizeLogin(user)
       const budget = this.budgets.get(key) ?? emptyBudget(this.limits)
@@ -146,7 +143,7 @@ export class MemoryGitHub {
       const verdict = check(budget, cost, now, this.limits)
       if (verdict._tag === "Limited") {
         stats.rateLimited += 1
-        return yield* Effect.fail<WorldFailure>({ _tag: "RateLimited", limit: verdict.limit, retryAfterMs: verdict.retryAfterMs })
+        return yield* Effect.fail<WorldFailure>(new RateLimited({ limit: verdict.limit, retryAfterMs: verdict.retryAfterMs }))
       }
       this.budgets.set(key, record(budget, cost, now))
       if (cost === "notModified") stats.notModified += 1

@@ -20,7 +20,6 @@ import {
 } from "../../domain/presence-doc.js"
 import {
   PresenceMalformed,
-  PresenceRateLimited,
   PresenceUnavailable,
   type PresenceError,
   type PresenceService,
@@ -31,9 +30,7 @@ import type { MemoryGitHub, WorldFailure } from "./github-world.js"
 
 
 const toPresenceError = (f: WorldFailure): PresenceError =>
-  f._tag === "RateLimited"
-    ? new PresenceRateLimited({ limit: f.limit, retryAfterMs: f.retryAfterMs })
-    : new PresenceUnavailable({ detail: f.detail })
+  f._tag === "RateLimited" ? f : new PresenceUnavailable({ detail: f.detail, cause: f })
 
 /** A refusal of a change that would not be readable, before any request; undefined when it may go. */
 const refuseUnreadable = (change: PresenceChange): Effect.Effect<never, PresenceMalformed> | undefined => {

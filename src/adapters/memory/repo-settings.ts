@@ -8,7 +8,7 @@ import { RepoSettingsStore, SettingsConflict, SettingsMalformed, SettingsUnavail
 import type { MemoryGitHub, WorldFailure } from "./github-world.js"
 
 const unavailable = (f: WorldFailure) =>
-  new SettingsUnavailable({ detail: f._tag === "RateLimited" ? `rate limited (${f.limit}), retry in ${f.retryAfterMs} ms` : f.detail })
+  new SettingsUnavailable({ detail: f._tag === "RateLimited" ? `rate limited (${f.limit}), retry in ${f.retryAfterMs} ms` : f.detail, cause: f })
 
 /** The settings of the world's repository as `user` reaches them. */
 export const makeMemoryRepoSettings = (world: MemoryGitHub, user: string): RepoSettingsService => ({

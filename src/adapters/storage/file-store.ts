@@ -45,7 +45,7 @@ export interface FileStore {
 }
 
 const fail = (detail: string, cause?: unknown) =>
-  new StoreError({ detail: cause === undefined ? detail : `${detail}: ${cause instanceof Error ? cause.message : String(cause)}` })
+  new StoreError({ detail: cause === undefined ? detail : `${detail}: ${cause instanceof Error ? cause.message : String(cause)}`, ...(cause === undefined ? {} : { cause }) })
 
 const attempt = <A>(detail: string, f: () => A): Effect.Effect<A, StoreError> => Effect.try({ try: f, catch: (e) => fail(detail, e) })
 

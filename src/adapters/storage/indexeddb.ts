@@ -32,7 +32,7 @@ export interface IndexedDbStore {
 }
 
 const fail = (detail: string, cause?: unknown) =>
-  new StoreError({ detail: cause === undefined ? detail : `${detail}: ${cause instanceof Error ? cause.message : String(cause)}` })
+  new StoreError({ detail: cause === undefined ? detail : `${detail}: ${cause instanceof Error ? cause.message : String(cause)}`, ...(cause === undefined ? {} : { cause }) })
 
 const openDb = (factory: IDBFactory, name: string): Effect.Effect<IDBDatabase, StoreError, Scope.Scope> =>
   Effect.acquireRelease(
