@@ -11,10 +11,10 @@ import { extname, join, resolve, sep } from "node:path"
 import { build } from "vite"
 import { createHub, serveHub, type Hub } from "../hub/index.js"
 import { FAST_PEER_CONFIG } from "../node/options.js"
-import { CONFIG_PATH, type WebConfig } from "../web/config.js"
+import { CONFIG_PATH, GITHUB_API, type WebConfig } from "../web/config.js"
 
 /** GitHub's API, used when a token is given. */
-export const GITHUB_API = "https://api.github.com"
+export { GITHUB_API }
 
 /** How to run SkyGit. */
 export interface AppOptions {
