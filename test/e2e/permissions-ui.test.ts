@@ -3,6 +3,8 @@
  * `npm start` runs it) with the hub's `read-only:alice` fault (issue 9):
  * - in the Discussion form she joins, and the room says plainly that history is not being
  *   saved while nobody online can push (`PeerView.historyNotice`), until a pusher connects;
+ * - in the file form, where presence needs a commit, she is told why nobody can find her and
+ *   what to ask a maintainer for.
  */
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -83,5 +85,14 @@ describe("a user without push access (Chromium, hub fault read-only:alice)", () 
     await notice.waitFor({ state: "detached", timeout: WAIT_MS })
     await expect(bob.getByTestId("history-notice").count()).resolves.toBe(0)
     await Promise.all([alice.context().close(), bob.context().close()])
+  }, 120_000)
+
+  it("in the file form, the room says she can read but not push, and what to ask a maintainer for", async () => {
+    await record("file")
+    const alice = await join_("alice")
+    const problem = alice.getByTestId("presence-problem")
+    await problem.getByText("You can read demo/chat but not push", { exact: false }).waitFor({ timeout: WAIT_MS })
+    await expect(problem.textContent()).resolves.toMatch(/Ask a maintainer to switch the repository to Discussion presence, or for write access/)
+    await alice.context().close()
   }, 120_000)
 })
