@@ -58,6 +58,12 @@ export const rememberSigningKeys = (s: PeerState, entries: ReadonlyArray<Presenc
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
+/**
+ * How long a peer stops writing to presence after a permanent refusal (no push access in the
+ * file form, an archived repository): one attempt per period, not a refused write per tick.
+ */
+export const PRESENCE_REFUSED_RETRY_MS = 10 * 60_000
+
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
   // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
   const fingerprint = samePeer(peer, ctx.self)
@@ -142,6 +148,14 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
       ctx.state.repairDue = true
       return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
     case "PresenceUnavailable":
+      if (e.permanent === true) {
+        // Said once, then no write until the period is over: retrying at once cannot help.
+        ctx.state.presenceBlocked = { detail: e.detail, until: at + PRESENCE_REFUSED_RETRY_MS }
+        ctx.state.presenceProblem = e.detail
+        return Effect.void
+      }
+      ctx.state.presenceProblem = `Presence channel: ${e.detail}`
+      return Effect.void
     case "PresenceConflict":
       ctx.state.presenceProblem = `Presence channel: ${e.detail}`
       return Effect.void
@@ -155,7 +169,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
     s.repairDue = false
-    s.presenceProblem = snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
+    // A permanent refusal stays said while it holds; reads succeeding do not make it go.
+    s.presenceProblem = s.presenceBlocked !== undefined ? s.presenceBlocked.detail : snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
     if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
@@ -267,6 +282,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const s = ctx.state
     if (s.publishing || s.closing) return
     if (s.rateNotice !== undefined && at < s.rateNotice.until) return
+    if (s.presenceBlocked !== undefined && at < s.presenceBlocked.until) return
     if (at < nextWriteAt(s.budget, at)) return
     // A description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
     for (const [key, o] of s.outbox) {
@@ -320,6 +336,11 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 if (result.left._tag === "PresenceMalformed") for (const c of calls) s.callOutbox.delete(peerKey(c.to))
                 yield* noteError(ctx, result.left, t)
                 return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
+              }
+              if (s.presenceBlocked !== undefined) {
+                // Writing works again (access granted, repository unarchived).
+                s.presenceBlocked = undefined
+                s.presenceProblem = undefined
               }
               for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
               for (const c of calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))
