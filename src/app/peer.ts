@@ -157,6 +157,7 @@ export const initialState = (startedAt: number): PeerState => ({
   budget: emptyBudget(),
   rateNotice: undefined,
   presenceProblem: undefined,
+  presenceBlocked: undefined,
   isLeader: false,
   canPush: true,
   cannotPush: new Set(),

@@ -10,8 +10,15 @@ export { RateLimited }
 
 /** Another writer changed the document first and retries did not win the race. */
 export class PresenceConflict extends Schema.TaggedError<PresenceConflict>()("PresenceConflict", withCause) {}
-/** The channel could not be reached or refused for another reason (network, 5xx, permissions, not set up). */
-export class PresenceUnavailable extends Schema.TaggedError<PresenceUnavailable>()("PresenceUnavailable", withCause) {}
+/**
+ * The channel could not be reached or refused for another reason (network, 5xx, permissions,
+ * not set up). `permanent`: writing again cannot help until someone changes the repository or
+ * this user's access (no push access, archived, protected); the caller stops writing for a while.
+ */
+export class PresenceUnavailable extends Schema.TaggedError<PresenceUnavailable>()("PresenceUnavailable", {
+  ...withCause,
+  permanent: Schema.optional(Schema.Boolean)
+}) {}
 /**
  * The channel holds a document that cannot be read at all, or a change was refused
  * before any request because it would not be readable (a call slot out of bounds).
