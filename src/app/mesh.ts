@@ -12,7 +12,7 @@ import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { electLeader } from "../domain/election.js"
 import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
-import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
+import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
@@ -560,6 +560,19 @@ const displaceable = (ctx: PeerContext, at: number): Link | undefined => {
 /** Which attempts go first: as `entryRank`. */
 const priority = (ctx: PeerContext, key: string, at: number): number => entryRank(ctx, key, ctx.state.known.get(key)?.lastSeen ?? 0, at)
 
+/** Peers whose entries are at most this much older than this session's start may have started with it. */
+export const STARTED_TOGETHER_MS = 10_000
+
+/**
+ * Whether this session joins a mesh that was there before it: some entry it considers is older
+ * than its start by more than `STARTED_TOGETHER_MS`. Sessions that start together are not joiners.
+ */
+export const joinsExistingMesh = (ctx: PeerContext): boolean => {
+  const s = ctx.state
+  for (const e of s.online.values()) if (e.lastSeen < s.startedAt - STARTED_TOGETHER_MS) return true
+  return false
+}
+
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
 
@@ -632,9 +645,13 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     const live = livePeers(ctx, at)
     // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
     const roleComp = roleHolders(ctx, comp, at)
+    const firstContact = presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)])
+    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own first contact too.
+    const probe = firstContact.length === 0 && joinsExistingMesh(ctx) ? joinerFirstContact(ctx.self, comp, live) : undefined
     const sponsored = new Set(
       [
-        ...presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)]),
+        ...firstContact,
+        ...(probe === undefined ? [] : [probe]),
         // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
         ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)

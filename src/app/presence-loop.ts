@@ -14,7 +14,7 @@ import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSigna
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
-import { component, entryRank, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+import { component, entryRank, handleDescription, joinsExistingMesh, replayDeferred, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
@@ -214,7 +214,7 @@ const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
 }
 
 /** Peers whose entries are at most this much older than this session's start may have started with it. */
-export const STARTED_TOGETHER_MS = 10_000
+export { STARTED_TOGETHER_MS }
 
 /** The widest spread of first presence writes among sessions starting together. */
 export const FIRST_WRITE_SPREAD_MS = 2_000
@@ -270,8 +270,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // spread them over a moment, deterministically per session. Until then only an offer or
     // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
     // already there (an entry older than its start) is racing nobody and writes at once.
-    const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
-    const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
+    const firstEntry = s.lastOwnEntryAt === 0 && (joinsExistingMesh(ctx) || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
     const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
