@@ -54,17 +54,28 @@ const summary = (view: PeerView) => ({
   isLeader: view.isLeader,
   presenceProblem: view.presenceProblem ?? null,
   rateNotice: view.rateNotice?.detail ?? null,
-  refused: view.refused
+  refused: view.refused,
+  /** `claimed` (file form): other sessions' logins are unverified claims. */
+  identities: view.identities
 })
 
-const messageJson = (m: Message, self: PeerId) => ({
+/**
+ * Another session's name for people: with "(unverified)" when logins are claims (file form:
+ * nothing GitHub vouches for ties a presence entry to its login), as the web client tags it.
+ */
+export const claimedLabel = (name: string, identities: PeerView["identities"]): string =>
+  identities === "claimed" ? `${name} (unverified)` : name
+
+const messageJson = (m: Message, self: PeerId, identities: PeerView["identities"]) => ({
   id: m.id,
   conversation: m.conversation,
   author: m.author,
   session: m.session,
   sentAt: m.sentAt,
   text: printable(m.text),
-  own: m.session === self.sessionId
+  own: m.session === self.sessionId,
+  /** Whether GitHub vouches for the author's login (Discussion form, or this session's own message). */
+  verified: identities === "verified" || m.session === self.sessionId
 })
 
 const percentile = (xs: ReadonlyArray<number>, p: number): number => {
@@ -85,11 +96,12 @@ export const startTerminal = (
     const self = peerKey(peer.self)
     out("ready", { self, fingerprint: peer.transport.fingerprint, startedAt: peer.startedAt, dataDir: peer.dataDir, pid: process.pid }, `joined ${options.repository} as ${self} (store ${peer.dataDir})`)
 
+    const other = (key: string, identities: PeerView["identities"]) => (key === self ? key : claimedLabel(key, identities))
     const describeView = (s: ReturnType<typeof summary>) =>
       [
-        `online: ${s.online.length === 0 ? "nobody else" : s.online.join(", ")}`,
-        `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${l.peer} ${l.state}`).join(", ")}`,
-        `leader: ${s.leader ?? "none"}${s.isLeader ? " (this peer)" : ""}`,
+        `online: ${s.online.length === 0 ? "nobody else" : s.online.map((k) => other(k, s.identities)).join(", ")}`,
+        `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${other(l.peer, s.identities)} ${l.state}`).join(", ")}`,
+        `leader: ${s.leader === null ? "none" : other(s.leader, s.identities)}${s.isLeader ? " (this peer)" : ""}`,
         ...(s.presenceProblem === null ? [] : [`presence: ${s.presenceProblem}`]),
         ...(s.rateNotice === null ? [] : [`GitHub: ${s.rateNotice}`]),
         ...(Object.keys(s.refused).length === 0 ? [] : [`refused: ${Object.entries(s.refused).map(([k, n]) => `${k} ${n}`).join(", ")}`])
@@ -115,9 +127,13 @@ export const startTerminal = (
       )
     )
 
+    const identities = (yield* peer.handle.view).identities
     yield* Effect.forkScoped(
       Stream.runForEach(peer.handle.messages, (m) =>
-        Effect.sync(() => out("message", messageJson(m, peer.self), `[${m.conversation}] <${m.author}> ${printable(m.text)}`))
+        Effect.sync(() => {
+          const json = messageJson(m, peer.self, identities)
+          out("message", json, `[${m.conversation}] <${json.verified ? m.author : claimedLabel(m.author, identities)}> ${printable(m.text)}`)
+        })
       )
     )
 
