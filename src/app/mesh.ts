@@ -573,6 +573,12 @@ export const joinsExistingMesh = (ctx: PeerContext): boolean => {
   return false
 }
 
+/** The peers of `peers` whose entries are older than this session's start by `STARTED_TOGETHER_MS`: members of a mesh that was there before it. */
+const establishedPeers = (ctx: PeerContext, peers: ReadonlyArray<PeerId>): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  return peers.filter((p) => (s.online.get(peerKey(p))?.lastSeen ?? Number.POSITIVE_INFINITY) < s.startedAt - STARTED_TOGETHER_MS)
+}
+
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
 
@@ -646,8 +652,9 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
     const roleComp = roleHolders(ctx, comp, at)
     const firstContact = presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)])
-    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own first contact too.
-    const probe = firstContact.length === 0 && joinsExistingMesh(ctx) ? joinerFirstContact(ctx.self, comp, live) : undefined
+    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own
+    // first contact too, to a member of that mesh (fellow newcomers are the sponsor's to reach).
+    const probe = firstContact.length === 0 ? joinerFirstContact(ctx.self, comp, establishedPeers(ctx, live)) : undefined
     const sponsored = new Set(
       [
         ...firstContact,

@@ -252,6 +252,12 @@ const departedEntries = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
   return gone
 }
 
+/** Whether an offer or answer through presence is being made (its description is not in the outbox yet). */
+const offerBeingMade = (s: PeerState): boolean => {
+  for (const [key, link] of s.links) if (link.via === "presence" && link.state === "signaling" && link.attempt !== undefined && !s.outbox.has(key)) return true
+  return false
+}
+
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
 export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -272,6 +278,8 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // already there (an entry older than its start) is racing nobody and writes at once.
     const firstEntry = s.lastOwnEntryAt === 0 && (joinsExistingMesh(ctx) || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
+    // A first entry waits the moment an offer or answer through presence takes to be made, so both go in one write.
+    if (s.lastOwnEntryAt === 0 && offerBeingMade(s)) return
     const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
