@@ -55,7 +55,7 @@ export class PeerConnection {
   localDescription: Description | undefined
   private stateNow: ChannelState = "connecting"
   private lastSeen = Date.now()
-  private readonly openedAt = Date.now()
+  private openedAt = Date.now()
   /** Upper bound of the channel's bufferedAmount: last value read plus bytes sent since. */
   private knownBuffered = 0
   /** Largest value the bound took: the channel's buffer never held more. */
@@ -252,11 +252,23 @@ export class PeerConnection {
     return this.knownBuffered + size <= limit
   }
 
-  /** Pings while open, fails a silent or never-opening connection. */
+  /**
+   * Pings while open, fails a silent or never-opening connection. Silence counts only while this
+   * side runs: after a stall of its own (a starved CPU, a frozen tab, a machine asleep) the peer's
+   * frames of that time may still be queued behind this timer, and the peer may have stalled with
+   * it, so a late tick moves the clocks on by the stall instead of failing a live channel.
+   */
   private get watchdog(): Effect.Effect<void> {
     const { keepaliveIntervalMs, livenessTimeoutMs, connectTimeoutMs, highWaterMark } = this.params.tuning
+    let lastTickAt = Date.now()
     const tick = Effect.sync(() => {
       const now = Date.now()
+      const stalled = now - lastTickAt - keepaliveIntervalMs
+      lastTickAt = now
+      if (stalled > keepaliveIntervalMs) {
+        this.lastSeen += stalled
+        this.openedAt += stalled
+      }
       if (this.stateNow === "connecting" && now - this.openedAt > connectTimeoutMs) this.close("failed")
       else if (this.stateNow === "open" && now - this.lastSeen > livenessTimeoutMs) this.close("failed")
       else if (this.stateNow === "open" && this.channel.bufferedAmount < highWaterMark) this.sendControlFrame(pingFrame())
