@@ -569,16 +569,6 @@ const priority = (ctx: PeerContext, key: string, at: number): number => entryRan
 /** Peers whose entries are at most this much older than this session's start may have started with it. */
 export const STARTED_TOGETHER_MS = 10_000
 
-/**
- * Whether this session joins a mesh that was there before it: some entry it considers is older
- * than its start by more than `STARTED_TOGETHER_MS`. Sessions that start together are not joiners.
- */
-export const joinsExistingMesh = (ctx: PeerContext): boolean => {
-  const s = ctx.state
-  for (const e of s.online.values()) if (e.lastSeen < s.startedAt - STARTED_TOGETHER_MS) return true
-  return false
-}
-
 /** The peers of `peers` whose entries are older than this session's start by `STARTED_TOGETHER_MS`: members of a mesh that was there before it. */
 const establishedPeers = (ctx: PeerContext, peers: ReadonlyArray<PeerId>): ReadonlyArray<PeerId> => {
   const s = ctx.state
