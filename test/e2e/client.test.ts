@@ -116,7 +116,8 @@ const explain = async (step: string, e: unknown): Promise<never> => {
     await shot(page, `${step}-fail-${user}`).catch(() => undefined)
     const call = await page.locator('[data-testid="call"]').evaluateAll((es) => es.map((x) => x.textContent)).catch(() => [])
     const people = await page.locator('[data-testid^="person-"]').evaluateAll((es) => es.map((x) => `${x.getAttribute("data-testid")}=${x.getAttribute("data-state")}`)).catch(() => [])
-    console.error(`[${user}] ${step} failed; call: ${JSON.stringify(call)}; people: ${people.join(" ")}\n  ${(consoleLines[user] ?? []).slice(-20).join("\n  ")}`)
+    const refused = await page.getByTestId("error-count").getAttribute("title", { timeout: 1_000 }).catch(() => null)
+    console.error(`[${user}] ${step} failed; call: ${JSON.stringify(call)}; people: ${people.join(" ")}; refused: ${refused}\n  ${(consoleLines[user] ?? []).slice(-20).join("\n  ")}`)
   }
   throw e
 }
