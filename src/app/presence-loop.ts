@@ -10,6 +10,7 @@ import { Duration, Effect, Option, PubSub, Queue } from "effect"
 import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { isGhost, staleAfterMs } from "./people.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
@@ -84,12 +85,19 @@ const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
 /** How long after an online peer is first seen outside its component the component's smallest peer keeps reading fast. */
 export const BRIDGING_FAST_POLL_MS = 60_000
 
+/** Whether presence shows another session refreshed within a refresh period (no ghost), and last refreshed before `before` if given. */
+const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INFINITY): boolean => {
+  for (const e of ctx.state.online.values()) if (e.lastSeen < before && at - e.lastSeen <= staleAfterMs(ctx)) return true
+  return false
+}
+
 /** How long to wait before the next poll. */
 export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const s = ctx.state
   if (s.rateNotice !== undefined && at < s.rateNotice.until) return Math.max(ctx.config.pollFastMs, s.rateNotice.until - at)
   // A peer still alone shortly after start polls fast: others may be writing their first entries.
-  const joining = component(ctx).length <= 1 && (s.online.size > 0 || at - s.startedAt < 2 * ctx.config.pollBaseMs)
+  // Ghosts (entries not refreshed for a refresh period) are no one to join: they do not make it poll fast.
+  const joining = component(ctx).length <= 1 && (hasLiveEntry(ctx, at) || at - s.startedAt < 2 * ctx.config.pollBaseMs)
   const awaiting = Array.from(s.links.values()).some(
     (l) => l.via === "presence" && (l.state === "signaling" || l.state === "connecting")
   )
@@ -97,7 +105,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // a sponsor's offer goes to (or the sponsor itself): it reads fast for a while, so a mesh that
   // formed in parts (peers starting together) joins up within seconds.
   const bridging =
-    Array.from(s.outsideSince.values()).some((since) => at - since < BRIDGING_FAST_POLL_MS) &&
+    Array.from(s.outsideSince).some(([key, since]) => at - since < BRIDGING_FAST_POLL_MS && !isGhost(ctx, key, at)) &&
     Option.exists(electLeader(roleComponent(ctx, at)), (p) => samePeer(p, ctx.self))
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
@@ -286,7 +294,8 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // spread them over a moment, deterministically per session. Until then only an offer or
     // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
     // already there (an entry older than its start) is racing nobody and writes at once.
-    const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
+    // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
+    const established = hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)
     const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
     const scope = refreshScope(ctx, at)
