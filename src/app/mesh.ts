@@ -9,7 +9,7 @@ import { Effect, Option } from "effect"
 import { expiresAt, isFresh, MAX_CLOCK_SKEW_MS } from "../domain/heartbeat.js"
 import { isAddressedTo, MAX_NEIGHBORS, type ChatPayload, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
-import { reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
+import { presenceRetryDelayMs, reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
 import { restartBase } from "../domain/ice-restart.js"
 import { electLeader } from "../domain/election.js"
 import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
@@ -237,6 +237,12 @@ export const sendHeartbeats = (ctx: PeerContext, leaving?: boolean): Effect.Effe
     return Effect.forEach(openPeers(ctx), (p) => sendTo(ctx, p, envelope), { discard: true })
   })
 
+/** How long ago an open link to `peer` was lost, if one ever was. */
+const sinceLost = (ctx: PeerContext, peer: PeerId, at: number): number | undefined => {
+  const lostAt = ctx.state.lost.get(peerKey(peer))
+  return lostAt === undefined ? undefined : at - lostAt
+}
+
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
   touch(ctx)
@@ -248,7 +254,7 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
   link.retryAt =
     at +
     (link.via === "presence"
-      ? reconnectDelayMs(link.failures, ctx.config.presenceRetryBaseMs, ctx.config.presenceRetryMaxMs)
+      ? presenceRetryDelayMs(link.failures, ctx.config.presenceRetryBaseMs, ctx.config.presenceRetryMaxMs, sinceLost(ctx, link.peer, at))
       : reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs))
   link.attempt = undefined
   link.via = undefined

@@ -61,6 +61,42 @@ export const presenceContract = (
       })
     )
 
+    it.scopedLive("what a reader's own write fetched or made is still news to its next read", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const alice = yield* f.client("alice")
+        const bob = yield* f.client("bob")
+        const now = yield* Clock.currentTimeMillis
+        yield* bob.publish({ ...noChange, upsert: [entry(peer("bob"), now)] })
+        expect((yield* bob.read).changed).toBe(true)
+        // Alice writes; bob's next write must fetch her version first (in file form it loses a race).
+        yield* alice.publish({ ...noChange, upsert: [entry(peer("alice"), now)] })
+        yield* bob.publish({ ...noChange, upsert: [entry(peer("bob"), now + 1)] })
+        // A regression: the memory adapter answered "unchanged" here, so a peer that wrote
+        // often (a sponsor) never saw other components refresh their entries, and a healed
+        // partition stayed split.
+        const seen = yield* bob.read
+        expect(seen.changed).toBe(true)
+        expect(seen.document.entries.map((e) => e.username).sort()).toEqual(["alice", "bob"])
+        expect((yield* bob.read).changed).toBe(false)
+      })
+    )
+
+    it.scopedLive("a user's new session keeps that user's other sessions on its first write", () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture
+        const now = yield* Clock.currentTimeMillis
+        const first = yield* f.client("alice")
+        yield* first.publish({ ...noChange, upsert: [entry(peer("alice", "s1"), now, "sha-256 AA")] })
+        // Another tab (or the session after a crash) of the same user, which has read nothing yet.
+        const second = yield* f.client("alice")
+        yield* second.publish({ ...noChange, upsert: [entry(peer("alice", "s2"), now, "sha-256 BB")] })
+        const bob = yield* f.client("bob")
+        const seen = yield* bob.read
+        expect(seen.document.entries.map((e) => `${e.username}/${e.sessionId}`).sort()).toEqual(["alice/s1", "alice/s2"])
+      })
+    )
+
     it.scopedLive("signaling slots are addressed per pair and replaced per pair", () =>
       Effect.gen(function* () {
         const f = yield* makeFixture

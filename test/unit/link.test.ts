@@ -1,7 +1,7 @@
 /** Link state and reconnect backoff. */
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { FAILED_AFTER, reconnectDelayMs, stateAfterFailure } from "../../src/domain/link.js"
+import { FAILED_AFTER, presenceRetryDelayMs, reconnectDelayMs, REJOIN_MAX_DELAY_MS, REJOIN_WINDOW_MS, stateAfterFailure } from "../../src/domain/link.js"
 
 describe("reconnectDelayMs", () => {
   it("doubles from the base on each failure", () => {
@@ -37,5 +37,17 @@ describe("stateAfterFailure", () => {
     expect(stateAfterFailure(FAILED_AFTER - 1)).toBe("reconnecting")
     expect(stateAfterFailure(FAILED_AFTER)).toBe("failed")
     expect(stateAfterFailure(FAILED_AFTER + 100)).toBe("failed")
+  })
+})
+
+describe("presenceRetryDelayMs", () => {
+  it("is the presence backoff for a session never lost, or lost long ago", () => {
+    expect([1, 2, 3, 4, 5].map((n) => presenceRetryDelayMs(n, 60_000, 600_000, undefined))).toEqual([60_000, 120_000, 240_000, 480_000, 600_000])
+    expect(presenceRetryDelayMs(5, 60_000, 600_000, REJOIN_WINDOW_MS)).toBe(600_000)
+  })
+
+  it("is brisk within the rejoin window after an open link to the session was lost (a partition that heals)", () => {
+    expect([1, 2, 3, 4, 5].map((n) => presenceRetryDelayMs(n, 60_000, 600_000, 30_000))).toEqual([60_000, 120_000, 120_000, 120_000, 120_000])
+    expect(presenceRetryDelayMs(9, 60_000, 600_000, REJOIN_WINDOW_MS - 1)).toBe(REJOIN_MAX_DELAY_MS)
   })
 })

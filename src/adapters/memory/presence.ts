@@ -129,7 +129,17 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
     refuseUnreadable(change) ??
     publishByCas(attempt(change), PRESENCE_PATH)
 
-  return { form: "file", identities: "claimed", writesForOthers: true, publish, read }
+  // A write reads the file too when it loses a race; what that read fetched (and what the
+  // write itself made) is still news to the poller, which must not take the unchanged read
+  // that follows for "nothing changed". The GitHub adapter does the same.
+  let delivered: PresenceSnapshot["document"] = emptyDocument
+  const poll: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.map(read, (snap) => {
+    const before = delivered
+    delivered = snap.document
+    return { ...snap, changed: snap.changed || before !== snap.document }
+  })
+
+  return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll }
 }
 
 /** Presence in Discussion form for `user` on `world`: one comment per user, author set by the host. */
@@ -137,6 +147,7 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
   let seenEtag = -1
   let last: PresenceSnapshot = { document: emptyDocument, skipped: [], changed: false }
   let own: PresenceDocument = emptyDocument
+  let everRead = false
 
   const read: Effect.Effect<PresenceSnapshot, PresenceError> = world
     // GraphQL has no conditional requests: every read of the Discussion is charged, changed or not.
@@ -161,6 +172,7 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
         )
         const merged = mergeAuthored(docs)
         seenEtag = r.etag
+        everRead = true
         last = { document: merged.document, skipped: [...skipped, ...merged.skipped], changed: true }
         const mine = docs.find((d) => d.author.toLowerCase() === user.toLowerCase())
         if (mine !== undefined) own = mine.document
@@ -168,8 +180,9 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
       })
     )
 
-  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-    refuseUnreadable(change) ??
+  // Learn this user's existing comment (another tab's sessions, a crashed predecessor's signing
+  // key) before the first write, as the GitHub adapter does: a blind first write replaced them.
+  const write = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
     world
       .request(user, "write", (now) => {
         const next = applyChange(own, change, now)
@@ -182,6 +195,8 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
           own = next
         })
       )
+  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
+    refuseUnreadable(change) ?? (everRead ? write(change) : Effect.zipRight(read, Effect.suspend(() => write(change))))
 
   return { form: "discussion", identities: "verified", writesForOthers: false, publish, read }
 }
