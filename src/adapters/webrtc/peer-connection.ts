@@ -63,6 +63,7 @@ export class PeerConnection {
   localDescription: Description | undefined
   private stateNow: ChannelState = "connecting"
   private lastSeen = Date.now()
+  private lastPingAt = 0
   private readonly openedAt = Date.now()
   /** Upper bound of the channel's bufferedAmount: last value read plus bytes sent since. */
   private knownBuffered = 0
@@ -342,7 +343,10 @@ export class PeerConnection {
         // ICE may come back without a state change event (it never said "disconnected").
         if (this.restartApplied) this.onIceState()
       }
-      if (isLive(this.stateNow) && this.channel.bufferedAmount < highWaterMark) this.sendControlFrame(pingFrame())
+      if (isLive(this.stateNow) && now - this.lastPingAt >= keepaliveIntervalMs && this.channel.bufferedAmount < highWaterMark) {
+        this.lastPingAt = now
+        this.sendControlFrame(pingFrame())
+      }
     })
     return tick.pipe(Effect.repeat(Schedule.spaced(Math.min(keepaliveIntervalMs, this.params.tuning.iceRestartGraceMs))), Effect.asVoid)
   }
