@@ -6,7 +6,9 @@
  * The page's RTCPeerConnection is wrapped by an init script that records each instance and the
  * configuration it was given; nothing in the client knows about it.
  */
+import { readFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
@@ -18,6 +20,18 @@ import { startTurn, type Turn } from "../webrtc/turn.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const WAIT_MS = 30_000
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+
+/** Serious and critical accessibility violations on the page (axe-core). */
+const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
+  await page.addScriptTag({ content: AXE_SOURCE })
+  const results = (await page.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<unknown> } }).axe.run(document, { resultTypes: ["violations"] })
+  )) as { violations: ReadonlyArray<{ id: string; impact: string | null; nodes: ReadonlyArray<{ target: ReadonlyArray<string> }> }> }
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
+}
 
 let app: RunningApp
 let browser: TestBrowser
@@ -171,6 +185,8 @@ describe("web client connection settings", () => {
     expect(await carol.getByTestId("ice-relay-only").isChecked()).toBe(true)
     expect(await carol.getByTestId("ice-remember").isChecked()).toBe(true)
     await carol.getByTestId("ice-settings").locator("summary").click()
+    // Every field and button of the open panel is labelled.
+    expect(await axeViolations(carol)).toEqual([])
     await carol.getByTestId("ice-forget").click()
     await carol.getByTestId("ice-notice").getByText("Forgotten").waitFor({ timeout: WAIT_MS })
     expect(await stored(carol)).toBeNull()
