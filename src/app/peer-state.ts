@@ -98,6 +98,8 @@ export interface PeerState {
   budget: BudgetState
   rateNotice: RateNotice | undefined
   presenceProblem: string | undefined
+  /** A permanent refusal of presence writes (no push access in the file form): no write before `until`. */
+  presenceBlocked: { readonly detail: string; readonly until: number } | undefined
   isLeader: boolean
   /** Whether this session may push to the repository (GitHub's `permissions.push`); false never leads. */
   canPush: boolean

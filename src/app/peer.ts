@@ -143,6 +143,7 @@ export const initialState = (startedAt: number): PeerState => ({
   budget: emptyBudget(),
   rateNotice: undefined,
   presenceProblem: undefined,
+  presenceBlocked: undefined,
   isLeader: false,
   canPush: true,
   cannotPush: new Set(),

@@ -10,6 +10,7 @@ import { Duration, Effect, Option, PubSub, Queue } from "effect"
 import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
+import { isGhost, staleAfterMs } from "./people.js"
 import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
@@ -57,6 +58,12 @@ export const rememberSigningKeys = (s: PeerState, entries: ReadonlyArray<Presenc
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
+/**
+ * How long a peer stops writing to presence after a permanent refusal (no push access in the
+ * file form, an archived repository): one attempt per period, not a refused write per tick.
+ */
+export const PRESENCE_REFUSED_RETRY_MS = 10 * 60_000
+
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
   // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
   const fingerprint = samePeer(peer, ctx.self)
@@ -78,12 +85,19 @@ const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
 /** How long after an online peer is first seen outside its component the component's smallest peer keeps reading fast. */
 export const BRIDGING_FAST_POLL_MS = 60_000
 
+/** Whether presence shows another session refreshed within a refresh period (no ghost), and last refreshed before `before` if given. */
+const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INFINITY): boolean => {
+  for (const e of ctx.state.online.values()) if (e.lastSeen < before && at - e.lastSeen <= staleAfterMs(ctx)) return true
+  return false
+}
+
 /** How long to wait before the next poll. */
 export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const s = ctx.state
   if (s.rateNotice !== undefined && at < s.rateNotice.until) return Math.max(ctx.config.pollFastMs, s.rateNotice.until - at)
   // A peer still alone shortly after start polls fast: others may be writing their first entries.
-  const joining = component(ctx).length <= 1 && (s.online.size > 0 || at - s.startedAt < 2 * ctx.config.pollBaseMs)
+  // Ghosts (entries not refreshed for a refresh period) are no one to join: they do not make it poll fast.
+  const joining = component(ctx).length <= 1 && (hasLiveEntry(ctx, at) || at - s.startedAt < 2 * ctx.config.pollBaseMs)
   const awaiting = Array.from(s.links.values()).some(
     (l) => (l.via === "presence" && (l.state === "signaling" || l.state === "connecting")) || l.restartingSince !== undefined
   )
@@ -91,7 +105,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // a sponsor's offer goes to (or the sponsor itself): it reads fast for a while, so a mesh that
   // formed in parts (peers starting together) joins up within seconds.
   const bridging =
-    Array.from(s.outsideSince.values()).some((since) => at - since < BRIDGING_FAST_POLL_MS) &&
+    Array.from(s.outsideSince).some(([key, since]) => at - since < BRIDGING_FAST_POLL_MS && !isGhost(ctx, key, at)) &&
     Option.exists(electLeader(roleComponent(ctx, at)), (p) => samePeer(p, ctx.self))
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
@@ -134,6 +148,14 @@ const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effec
       ctx.state.repairDue = true
       return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
     case "PresenceUnavailable":
+      if (e.permanent === true) {
+        // Said once, then no write until the period is over: retrying at once cannot help.
+        ctx.state.presenceBlocked = { detail: e.detail, until: at + PRESENCE_REFUSED_RETRY_MS }
+        ctx.state.presenceProblem = e.detail
+        return Effect.void
+      }
+      ctx.state.presenceProblem = `Presence channel: ${e.detail}`
+      return Effect.void
     case "PresenceConflict":
       ctx.state.presenceProblem = `Presence channel: ${e.detail}`
       return Effect.void
@@ -147,7 +169,8 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
     if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
     s.repairDue = false
-    s.presenceProblem = snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
+    // A permanent refusal stays said while it holds; reads succeeding do not make it go.
+    s.presenceProblem = s.presenceBlocked !== undefined ? s.presenceBlocked.detail : snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
     if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
@@ -259,6 +282,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const s = ctx.state
     if (s.publishing || s.closing) return
     if (s.rateNotice !== undefined && at < s.rateNotice.until) return
+    if (s.presenceBlocked !== undefined && at < s.presenceBlocked.until) return
     if (at < nextWriteAt(s.budget, at)) return
     // A description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
     for (const [key, o] of s.outbox) {
@@ -270,7 +294,8 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // spread them over a moment, deterministically per session. Until then only an offer or
     // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
     // already there (an entry older than its start) is racing nobody and writes at once.
-    const established = Array.from(s.online.values()).some((e) => e.lastSeen < s.startedAt - STARTED_TOGETHER_MS)
+    // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
+    const established = hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)
     const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
     const scope = refreshScope(ctx, at)
@@ -311,6 +336,11 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
                 if (result.left._tag === "PresenceMalformed") for (const c of calls) s.callOutbox.delete(peerKey(c.to))
                 yield* noteError(ctx, result.left, t)
                 return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
+              }
+              if (s.presenceBlocked !== undefined) {
+                // Writing works again (access granted, repository unarchived).
+                s.presenceBlocked = undefined
+                s.presenceProblem = undefined
               }
               for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
               for (const c of calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))

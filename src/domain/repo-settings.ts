@@ -1,7 +1,8 @@
 /**
  * What a repository records about SkyGit for everyone: which presence form it uses.
  * The first person to enable SkyGit chooses; everyone after joins the recorded form;
- * changing it is an explicit rewrite. Kept in `.messages/skygit.json` on the SkyGit branch.
+ * changing it is an explicit rewrite. Kept in `.messages/skygit.json` on the SkyGit branch,
+ * with the presence Discussion's number once it is known.
  */
 import { Either, Option, ParseResult, Schema } from "effect"
 import { MESSAGES_ROOT } from "./commit-layout.js"
@@ -24,7 +25,12 @@ export const RepoSettings = Schema.Struct({
   /** Who chose (or last changed) the form. */
   chosenBy: Username,
   /** Epoch ms of that choice. */
-  chosenAt: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+  chosenAt: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
+  /**
+   * The number of the presence Discussion once someone found or created it, so every client
+   * finds it in one request whatever the number of discussions (issue 9). Absent before.
+   */
+  discussion: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive()))
 })
 /** The recorded settings. */
 export type RepoSettings = typeof RepoSettings.Type

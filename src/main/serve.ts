@@ -11,10 +11,10 @@ import { extname, join, resolve, sep } from "node:path"
 import { build } from "vite"
 import { createHub, serveHub, type Hub } from "../hub/index.js"
 import { FAST_PEER_CONFIG } from "../node/options.js"
-import { CONFIG_PATH, type WebConfig } from "../web/config.js"
+import { CONFIG_PATH, GITHUB_API, type WebConfig } from "../web/config.js"
 
 /** GitHub's API, used when a token is given. */
-export const GITHUB_API = "https://api.github.com"
+export { GITHUB_API }
 
 /** How to run SkyGit. */
 export interface AppOptions {
@@ -30,6 +30,8 @@ export interface AppOptions {
   readonly webPort: number
   /** Where the client is built to. */
   readonly outDir: string
+  /** GitHub behaviours the local hub shows (`--fault NAME[:ARG]` of `npm run hub`), for tests. */
+  readonly hubFaults?: ReadonlyArray<string>
 }
 
 /** A running SkyGit. */
@@ -116,7 +118,7 @@ export const startApp = async (options: AppOptions): Promise<RunningApp> => {
     mkdirSync(dataDir, { recursive: true })
     const tokenFile = join(dataDir, "tokens.json")
     const saved = existsSync(tokenFile) ? (JSON.parse(readFileSync(tokenFile, "utf8")) as Record<string, string>) : {}
-    const local = await createHub({ users: options.users, repos: [options.repository], tokens: saved, dataDir })
+    const local = await createHub({ users: options.users, repos: [options.repository], tokens: saved, dataDir, faults: options.hubFaults ?? [] })
     hub = local
     tokens = Object.fromEntries(options.users.map((u) => [u, local.tokenOf(u)]))
     writeFileSync(tokenFile, JSON.stringify(tokens, null, 2))

@@ -12,8 +12,12 @@ export class PresenceRateLimited extends Data.TaggedError("PresenceRateLimited")
   readonly limit: "primary" | "secondary"
   readonly retryAfterMs: number
 }> {}
-/** The channel could not be reached or refused for another reason (network, 5xx, permissions, not set up). */
-export class PresenceUnavailable extends Data.TaggedError("PresenceUnavailable")<{ readonly detail: string }> {}
+/**
+ * The channel could not be reached or refused for another reason (network, 5xx, permissions,
+ * not set up). `permanent`: writing again cannot help until someone changes the repository or
+ * this user's access (no push access, archived, protected); the caller stops writing for a while.
+ */
+export class PresenceUnavailable extends Data.TaggedError("PresenceUnavailable")<{ readonly detail: string; readonly permanent?: boolean }> {}
 /**
  * The channel holds a document that cannot be read at all, or a change was refused
  * before any request because it would not be readable (a call slot out of bounds).

@@ -11,11 +11,12 @@ import { IceSettingsPanel } from "./components/IceSettingsPanel.js"
 import { defaultIceSettings, forgetIceSettings, ICE_SETTINGS_KEY, loadIceSettings, rtcOptionsOf, saveIceSettings, type IceSettings } from "./ice-settings.js"
 import { watchPageExit } from "./page-exit.js"
 import { useServices, type PresenceForm, type Session } from "./services.js"
+import { forgetToken, keepToken, keptToken, pageTokenStores, type KeptToken } from "./token-store.js"
 
 type Stage =
   | { readonly _tag: "loading" }
   | { readonly _tag: "broken"; readonly detail: string }
-  | { readonly _tag: "signIn"; readonly config: WebConfig }
+  | { readonly _tag: "signIn"; readonly config: WebConfig; readonly kept: KeptToken | undefined }
   | { readonly _tag: "pick"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly problem?: string }
   | { readonly _tag: "joining"; readonly repository: string }
   | { readonly _tag: "room"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly session: Session }
@@ -28,6 +29,17 @@ export const App = () => {
   const { startSession } = useServices()
   const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
   const storage = typeof localStorage === "undefined" ? undefined : localStorage
+  // A GitHub token is kept for the tab, and on the device only when asked; the demo hub's are not kept.
+  const tokens = pageTokenStores()
+  const signInStage = (config: WebConfig): Stage => ({ _tag: "signIn", config, kept: config.local ? undefined : keptToken(tokens, config.api) })
+  const signedIn = (config: WebConfig, token: string, login: string, remember: boolean) => {
+    if (!config.local) keepToken(tokens, config.api, token, remember)
+    setStage({ _tag: "pick", config, token, login })
+  }
+  const forget = (config: WebConfig) => {
+    forgetToken(tokens, config.api)
+    setStage(signInStage(config))
+  }
   const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))
   // Settings the user gave (now or remembered) apply everywhere; until then the local demo needs none.
   const [iceChosen, setIceChosen] = createSignal(storage?.getItem(ICE_SETTINGS_KEY) != null)
@@ -44,7 +56,7 @@ export const App = () => {
 
   onMount(() => {
     loadConfig().then(
-      (config) => setStage({ _tag: "signIn", config }),
+      (config) => setStage(signInStage(config)),
       (e: unknown) => setStage({ _tag: "broken", detail: errorText(e) })
     )
   })
@@ -87,7 +99,14 @@ export const App = () => {
         )}
       </Match>
       <Match when={narrow(stage(), "signIn")}>
-        {(s) => <SignIn config={s().config} onSignedIn={(token, login) => setStage({ _tag: "pick", config: s().config, token, login })} />}
+        {(s) => (
+          <SignIn
+            config={s().config}
+            kept={s().kept}
+            onSignedIn={(token, login, remember) => signedIn(s().config, token, login, remember)}
+            onForget={() => forget(s().config)}
+          />
+        )}
       </Match>
       <Match when={narrow(stage(), "pick")}>
         {(s) => (
@@ -98,7 +117,7 @@ export const App = () => {
             login={s().login}
             problem={s().problem}
             onJoin={(repository, presence) => void join(s().config, s().token, s().login, repository, presence)}
-            onSignOut={() => setStage({ _tag: "signIn", config: s().config })}
+            onSignOut={() => forget(s().config)}
           />
           {/* Before joining: the settings apply to the next session. */}
           <IceSettingsPanel settings={ice()} onChange={changeIce} onForget={forgetIce} />
@@ -118,6 +137,14 @@ export const App = () => {
           <Room
             session={s().session}
             onLeave={() => void leaveRoom(s())}
+            onForgetToken={
+              s().config.local
+                ? undefined
+                : () => {
+                    const room = s()
+                    void room.session.close().then(() => forget(room.config))
+                  }
+            }
             onMove={(form) => {
               const room = s()
               void room.session.close().then(() => join(room.config, room.token, room.login, room.session.repository, form))

@@ -31,8 +31,32 @@ export interface WebConfig {
   readonly iceServers: ReadonlyArray<RTCIceServer>
 }
 
-/** Reads the page's configuration from its server. */
+/** GitHub's API, which the static build talks to. */
+export const GITHUB_API = "https://api.github.com"
+
+/**
+ * The static build's configuration (`npm run build`, for GitHub Pages or any static host):
+ * GitHub itself, a token the user pastes, GitHub's timing, the user's own ICE settings.
+ */
+export const STATIC_CONFIG: WebConfig = {
+  api: GITHUB_API,
+  local: false,
+  demoUsers: [],
+  token: undefined,
+  defaultRepository: undefined,
+  peerConfig: {},
+  iceServers: []
+}
+
+/** The vite mode of `npm run build`, whose page has no server to ask for `/config.json`. */
+export const STATIC_MODE = "static"
+
+/** True in the static build (vite replaces `import.meta.env` at build time; elsewhere it is absent). */
+const isStaticBuild = (): boolean => (import.meta as { readonly env?: { readonly MODE?: string } }).env?.MODE === STATIC_MODE
+
+/** Reads the page's configuration from its server, or the static build's own. */
 export const loadConfig = async (): Promise<WebConfig> => {
+  if (isStaticBuild()) return STATIC_CONFIG
   const response = await fetch(CONFIG_PATH, { cache: "no-store" })
   if (!response.ok) throw new Error(`${CONFIG_PATH} answered ${response.status}`)
   return (await response.json()) as WebConfig

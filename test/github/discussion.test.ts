@@ -48,7 +48,7 @@ describe("Discussion presence", () => {
     Effect.gen(function* () {
       const s = yield* servedHub()
       const clients = yield* Effect.forEach([...USERS, ...USERS], (u) => s.client(u))
-      const found = yield* Effect.forEach(clients, locateDiscussion, { concurrency: "unbounded" })
+      const found = yield* Effect.forEach(clients, (c) => locateDiscussion(c), { concurrency: "unbounded" })
       expect(new Set(found.map((d) => d.number)).size).toBe(1)
     })
   )

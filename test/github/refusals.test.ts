@@ -58,9 +58,12 @@ it.scopedLive("read-only: canPush is false; the user's commit and presence write
     expect(writesOf(s) - before).toBe(1)
     const presence = yield* makeGitHubFilePresence(yield* s.client("bob"))
     const now = yield* Clock.currentTimeMillis
+    const beforePresence = writesOf(s)
     const p = failureOf(yield* Effect.exit(presence.publish({ ...noChange, upsert: [entry(peer("bob"), now)] })))
-    expect(p._tag).toBe("PresenceUnavailable")
-    expect(JSON.stringify(p)).toContain("cannot push")
+    // The file form needs push access: said in its own words, permanent, and without a refused write.
+    expect(p).toMatchObject({ _tag: "PresenceUnavailable", permanent: true })
+    expect(JSON.stringify(p)).toContain("You can read demo/chat but not push; file-form presence needs push access")
+    expect(writesOf(s) - beforePresence).toBe(0)
   })
 )
 

@@ -20,6 +20,11 @@ export interface SkygitBranch {
   /** The repository's default branch (read once). */
   readonly defaultBranch: Effect.Effect<string, GitHubFailure | GitHubMisconfigured>
   /**
+   * GitHub's `permissions.push` for this token, from the same read as `defaultBranch`; asked
+   * again only after a "no" (access may have been granted since), never after a "yes".
+   */
+  readonly canPush: Effect.Effect<boolean, GitHubFailure | GitHubMisconfigured>
+  /**
    * A parentless commit of `files` (path and UTF-8 content) plus `.messages/README.md`: the
    * first commit of the branch. Two requests (tree, commit), neither content-creating.
    */
@@ -47,15 +52,19 @@ export const headsRef = (branch: string): string => `heads/${branch}`
 export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SKYGIT_BRANCH): Effect.Effect<SkygitBranch> =>
   Effect.gen(function* () {
     const known = yield* Ref.make(Option.none<string>())
+    const pushKnown = yield* Ref.make<boolean | undefined>(undefined)
+
+    // One read answers both: the default branch, and whether this token may push.
+    const readRepository = client.request("GET /repos/{owner}/{repo}").pipe(
+      Effect.tap((r) => Ref.set(pushKnown, (r.data as { permissions?: { push?: unknown } }).permissions?.push !== false)),
+      Effect.map((r) => String((r.data as { default_branch?: unknown }).default_branch ?? "main")),
+      Effect.tap((b) => Ref.set(known, Option.some(b)))
+    )
 
     const defaultBranch = Effect.flatMap(Ref.get(known), (cached) =>
       Option.match(cached, {
         onSome: (b) => Effect.succeed(b),
-        onNone: () =>
-          client.request("GET /repos/{owner}/{repo}").pipe(
-            Effect.map((r) => String((r.data as { default_branch?: unknown }).default_branch ?? "main")),
-            Effect.tap((b) => Ref.set(known, Option.some(b)))
-          )
+        onNone: () => readRepository
       })
     ).pipe(
       Effect.filterOrFail(
@@ -63,6 +72,14 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
         (b) => new GitHubMisconfigured({ detail: `SkyGit's branch "${name}" is the default branch ${b}: choose another branch name` })
       )
     )
+
+    const canPush = Effect.gen(function* () {
+      const seen = yield* Ref.get(pushKnown)
+      if (seen === true) return true
+      if (seen === undefined) yield* defaultBranch
+      else yield* readRepository
+      return (yield* Ref.get(pushKnown)) !== false
+    })
 
     const rootCommit = (files: ReadonlyArray<{ readonly path: string; readonly content: string }>, message: string) =>
       Effect.gen(function* () {
@@ -96,5 +113,5 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       return true
     })
 
-    return { name, defaultBranch, rootCommit, ensure }
+    return { name, defaultBranch, canPush, rootCommit, ensure }
   })

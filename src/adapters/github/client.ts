@@ -1,16 +1,17 @@
 /**
  * One user's GitHub client for one repository: every request of every SkyGit adapter goes
  * through `request`, which keeps the budget (`rate-gate.ts`), serialises mutating requests
- * (GitHub asks for serial writes), spaces content-creating ones, retries transient failures
+ * (GitHub asks for serial writes), spaces every one of them a second apart (REST and GraphQL,
+ * content-creating or not) on Effect's Clock, retries transient failures
  * of idempotent requests with a Schedule, and turns every outcome into a typed value.
  * Nothing it returns throws.
  */
 import type { Octokit } from "@octokit/rest"
 import { Clock, Context, Effect, Layer, Ref, Schedule } from "effect"
-import { githubLimits, nextWriteAt, type GitHubLimits } from "../../domain/budget.js"
+import { githubLimits, type GitHubLimits } from "../../domain/budget.js"
 import { GitHubHttpError, GitHubRateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
 import { makeOctokit, type OctokitOptions } from "./octokit.js"
-import { blockSecondary, clearStreak, emptyGate, observeHeaders, recordWrite, refusal, type GateState, type Resource } from "./rate-gate.js"
+import { blockSecondary, clearStreak, emptyGate, nextMutationAt, observeHeaders, recordMutation, refusal, type GateState, type Resource } from "./rate-gate.js"
 
 /** Retries of an idempotent request after a 5xx or no answer. */
 export const TRANSIENT_RETRIES = 2
@@ -45,9 +46,18 @@ export interface GitHubResponse {
 /**
  * `read`: a GET or GraphQL query; `mutation`: a write that creates no content (blobs,
  * trees, commits, deletions); `content`: a content-creating write (commit on a branch,
- * Discussion or comment create/update), spaced by the budget model.
+ * Discussion or comment create/update). Both kinds of write are a second apart
+ * (`nextMutationAt`); content ones also count in the 80/min and 500/h windows. A REST
+ * route other than GET/HEAD, or a GraphQL `mutation` document, is never taken as a read.
  */
 export type RequestKind = "read" | "mutation" | "content"
+
+/** The kind a request is spaced as: what the caller said, but a write is never a read. */
+export const effectiveKind = (route: string, kind: RequestKind, query?: string): RequestKind => {
+  if (kind !== "read") return kind
+  if (route === "POST /graphql") return query !== undefined && /^\s*mutation\b/.test(query) ? "mutation" : "read"
+  return /^(GET|HEAD) /.test(route) ? "read" : "mutation"
+}
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -146,12 +156,13 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         let now = yield* Clock.currentTimeMillis
         const refused = refusal(yield* Ref.get(gate), resource, now)
         if (refused !== undefined) return yield* Effect.fail(new GitHubRateLimited(refused))
-        if (kind === "content") {
-          const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+        if (kind !== "read") {
+          // One second after the previous mutative request of this client, whatever its kind.
+          const at = nextMutationAt(yield* Ref.get(gate), kind === "content", now, limits)
           if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
           if (at > now) yield* Effect.sleep(at - now)
           now = yield* Clock.currentTimeMillis
-          yield* Ref.update(gate, (g) => recordWrite(g, now))
+          yield* Ref.update(gate, (g) => recordMutation(g, kind === "content", now))
         }
         const headers: Record<string, string> = opts.etag === undefined ? {} : { "if-none-match": opts.etag }
         const outcome = yield* Effect.either(
@@ -195,14 +206,15 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
       })
 
     const request = (route: string, params: Record<string, unknown> = {}, opts: RequestOptions = {}) => {
-      const kind = opts.kind ?? "read"
+      const kind = effectiveKind(route, opts.kind ?? "read", typeof params["query"] === "string" ? params["query"] : undefined)
       const once = sendOnce(route, params, kind, opts)
       const serialised = kind === "read" ? once : writeLock.withPermits(1)(once)
       return (opts.retry ?? kind !== "content") ? Effect.retry(serialised, { schedule: transientRetry, while: isTransient }) : serialised
     }
 
-    const graphql = <A>(query: string, variables: Record<string, unknown>, kind: RequestKind = "read") =>
-      Effect.flatMap(request("POST /graphql", { query, variables }, { kind, retry: kind === "read" }), (r) =>
+    const graphql = <A>(query: string, variables: Record<string, unknown>, asked: RequestKind = "read") => {
+      const kind = effectiveKind("POST /graphql", asked, query)
+      return Effect.flatMap(request("POST /graphql", { query, variables }, { kind, retry: kind === "read" }), (r) =>
         Effect.gen(function* () {
           const body = (r.data ?? {}) as { data?: unknown; errors?: ReadonlyArray<{ type?: string; message?: string }> }
           const errors = body.errors ?? []
@@ -228,10 +240,11 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           )
         })
       )
+    }
 
     const writeSlot = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const at = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+      const at = nextMutationAt(yield* Ref.get(gate), true, now, limits)
       if (at - now > MAX_WRITE_WAIT_MS) return yield* Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: at - now }))
       if (at > now) yield* Effect.sleep(at - now)
     })
@@ -245,9 +258,10 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         const refused = refusal(yield* Ref.get(gate), "core", now)
         if (refused !== undefined) return Effect.fail(new GitHubRateLimited(refused))
         // The 80-a-minute or 500-an-hour window is full: GitHub would refuse it.
-        const slot = nextWriteAt((yield* Ref.get(gate)).content, now, limits)
+        const slot = nextMutationAt(yield* Ref.get(gate), true, now, limits)
         if (slot - now > MAX_WRITE_WAIT_MS) return Effect.fail(new GitHubRateLimited({ limit: "secondary", retryAfterMs: slot - now }))
-        yield* Ref.update(gate, (g) => recordWrite(g, now))
+        // Sent at once (the page is closing), but the next write still keeps its second from it.
+        yield* Ref.update(gate, (g) => recordMutation(g, true, now))
         let sent: Promise<Response>
         try {
           sent = fetchFn(`${repoUrl}${path}`, { method, body, keepalive: true, cache: "no-store", headers: keepaliveHeaders(options.token) })

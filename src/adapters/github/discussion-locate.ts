@@ -1,11 +1,24 @@
 /**
- * Finding (or creating) the one presence Discussion "SkyGit Presence: owner/repo". When two
- * clients race to create it, every client picks the same one, the oldest (smallest number),
- * and a client whose own creation lost deletes it (or, failing that, ignores it).
+ * Finding (or creating) the one presence Discussion "SkyGit Presence: owner/repo". Its number,
+ * once known, is recorded for everyone (`.messages/skygit.json`), and then it is found in one
+ * request; without it, or when the record is stale, by the oldest page and a search by title.
+ * When two clients race to create it, every client picks the same one, the oldest (smallest
+ * number), and a client whose own creation lost deletes it (or, failing that, ignores it).
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { makeSkygitBranch } from "./branch.js"
 import type { GitHubClient } from "./client.js"
-import { CREATE_PRESENCE, DELETE_DISCUSSION, FIND_PRESENCE, SEARCH_PRESENCE, type FoundPresence, type SearchFound } from "./discussion-queries.js"
+import { makeGitHubRepoSettings } from "./repo-settings.js"
+import {
+  CREATE_PRESENCE,
+  DELETE_DISCUSSION,
+  FIND_PRESENCE,
+  PRESENCE_BY_NUMBER,
+  SEARCH_PRESENCE,
+  type FoundByNumber,
+  type FoundPresence,
+  type SearchFound
+} from "./discussion-queries.js"
 import { GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 
 /** The category chosen when the user may post in it; else the first plain one the user may post in. */
@@ -62,13 +75,77 @@ const scan = (client: GitHubClient, title: string): Effect.Effect<Scan, GitHubFa
     }
   })
 
-/** Finds the presence Discussion, creating it when missing; the same one for every client. */
-export const locateDiscussion = (client: GitHubClient): Effect.Effect<LocatedDiscussion, GitHubFailure | GitHubMisconfigured> =>
+/** Where the presence Discussion's number is kept for everyone; failures to read or write it are not errors. */
+export interface DiscussionNumberRecord {
+  /** The recorded number, if any. */
+  readonly read: Effect.Effect<Option.Option<number>>
+  /** Records `number` (when this user may, and the record says the Discussion form). */
+  readonly write: (number: number) => Effect.Effect<void>
+}
+
+/** No record: always found by scanning and searching. */
+export const noNumberRecord: DiscussionNumberRecord = { read: Effect.succeed(Option.none()), write: () => Effect.void }
+
+/**
+ * The number kept in the repository's SkyGit settings (`.messages/skygit.json`): read
+ * conditionally (free while unchanged); written over the version read, only by a user who
+ * may push and only into a record of the Discussion form (a lost race is ignored: the
+ * winner recorded the same Discussion, or the form changed).
+ */
+export const settingsNumberRecord = (client: GitHubClient): Effect.Effect<DiscussionNumberRecord> =>
+  Effect.gen(function* () {
+    const settings = yield* makeGitHubRepoSettings(client)
+    const branch = yield* makeSkygitBranch(client)
+    return {
+      read: settings.read.pipe(
+        Effect.map(Option.flatMap((r) => Option.fromNullable(r.settings.discussion))),
+        Effect.orElseSucceed(() => Option.none<number>())
+      ),
+      write: (number) =>
+        Effect.gen(function* () {
+          const seen = yield* settings.read
+          if (Option.isNone(seen)) return
+          const { settings: current, version } = seen.value
+          if (current.presence !== "discussion" || current.discussion === number) return
+          if (!(yield* branch.canPush)) return
+          yield* settings.write({ ...current, discussion: number }, Option.some(version))
+        }).pipe(Effect.ignore)
+    }
+  })
+
+const isNotFound = (f: GitHubFailure): boolean => f._tag === "GitHubHttpError" && f.type === "NOT_FOUND"
+
+/** The Discussion numbered `number` when it is the presence Discussion; none when missing or another one. */
+const byNumber = (client: GitHubClient, title: string, number: number): Effect.Effect<Option.Option<LocatedDiscussion>, GitHubFailure> =>
+  client.graphql<FoundByNumber>(PRESENCE_BY_NUMBER, { owner: client.owner, name: client.repo, number }).pipe(
+    Effect.map((r) => {
+      const d = r.repository.discussion
+      return d !== null && d.title === title ? Option.some({ id: d.id, number: d.number, viewer: r.viewer.login }) : Option.none()
+    }),
+    // A stale record (the Discussion was deleted): found the long way, and recorded again.
+    Effect.catchIf(isNotFound, () => Effect.succeed(Option.none()))
+  )
+
+/**
+ * Finds the presence Discussion, creating it when missing; the same one for every client.
+ * With its number recorded: one request, whatever the number of discussions.
+ */
+export const locateDiscussion = (
+  client: GitHubClient,
+  record: DiscussionNumberRecord = noNumberRecord
+): Effect.Effect<LocatedDiscussion, GitHubFailure | GitHubMisconfigured> =>
   Effect.gen(function* () {
     const title = presenceTitle(client.owner, client.repo)
+    const recorded = yield* record.read
+    if (Option.isSome(recorded)) {
+      const found = yield* byNumber(client, title, recorded.value)
+      if (Option.isSome(found)) return found.value
+    }
+    const remember = (d: LocatedDiscussion) =>
+      Option.isSome(recorded) && recorded.value === d.number ? Effect.succeed(d) : Effect.as(record.write(d.number), d)
     const first = yield* scan(client, title)
     const winner = first.matches[0]
-    if (winner !== undefined) return { ...winner, viewer: first.viewer }
+    if (winner !== undefined) return yield* remember({ ...winner, viewer: first.viewer })
     const where = `${client.owner}/${client.repo}`
     if (!first.enabled) {
       return yield* Effect.fail(
@@ -98,5 +175,5 @@ export const locateDiscussion = (client: GitHubClient): Effect.Effect<LocatedDis
     if (chosen.number !== mine.number) {
       yield* client.graphql(DELETE_DISCUSSION, { id: mine.id }, "mutation").pipe(Effect.ignore)
     }
-    return { id: chosen.id, number: chosen.number, viewer: first.viewer }
+    return yield* remember({ id: chosen.id, number: chosen.number, viewer: first.viewer })
   })

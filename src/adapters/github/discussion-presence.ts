@@ -11,7 +11,7 @@ import { sameUser } from "../../domain/identity.js"
 import { Presence, PresenceMalformed, PresenceUnavailable, type PresenceError, type PresenceService, type PresenceSnapshot } from "../../ports/Presence.js"
 import { GitHub, type GitHubClient } from "./client.js"
 import { ADD_COMMENT, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, type CommentsPage } from "./discussion-queries.js"
-import { locateDiscussion, type LocatedDiscussion } from "./discussion-locate.js"
+import { locateDiscussion, settingsNumberRecord, type LocatedDiscussion } from "./discussion-locate.js"
 import { describe, NO_RESPONSE, GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
 
@@ -99,6 +99,8 @@ const isNotFound = (f: GitHubFailure): boolean => f._tag === "GitHubHttpError" &
 export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effect<PresenceService> =>
   Effect.gen(function* () {
     const state = yield* Ref.make(initial)
+    // The Discussion's number as the repository records it: found in one request once known.
+    const numberRecord = yield* settingsNumberRecord(client)
     // One locate at a time, so one client never creates the Discussion twice.
     const locating = yield* Effect.makeSemaphore(1)
 
@@ -106,7 +108,7 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
       Effect.flatMap(Ref.get(state), (s) =>
         Option.match(s.discussion, {
           onSome: Effect.succeed,
-          onNone: () => Effect.tap(locateDiscussion(client), (d) => Ref.update(state, (x) => ({ ...x, discussion: Option.some(d) })))
+          onNone: () => Effect.tap(locateDiscussion(client, numberRecord), (d) => Ref.update(state, (x) => ({ ...x, discussion: Option.some(d) })))
         })
       )
     )

@@ -17,6 +17,20 @@ export const FIND_PRESENCE = `query SkygitFindPresence($owner: String!, $name: S
   }
 }`
 
+/** The viewer and one discussion by its number: the presence Discussion when its number is recorded. */
+export const PRESENCE_BY_NUMBER = `query SkygitPresenceByNumber($owner: String!, $name: String!, $number: Int!) {
+  viewer { login }
+  repository(owner: $owner, name: $name) {
+    discussion(number: $number) { id number title }
+  }
+}`
+
+/** Wire shape of a by-number answer. */
+export interface FoundByNumber {
+  readonly viewer: { readonly login: string }
+  readonly repository: { readonly discussion: { readonly id: string; readonly number: number; readonly title: string } | null }
+}
+
 /**
  * Discussions whose title holds the presence title: one request whatever the number of
  * discussions (GitHub search; its index can lag a new discussion by a little).

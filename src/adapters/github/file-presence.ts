@@ -20,7 +20,7 @@ import {
 } from "../../ports/Presence.js"
 import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
 import { makeSkygitBranch, SKIP_CI } from "./branch.js"
-import { classifyWrite } from "./refusals.js"
+import { classifyWrite, readOnlyFilePresence, type PermanentReason } from "./refusals.js"
 import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
@@ -139,7 +139,7 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
           const created = yield* branch.ensure.pipe(
             Effect.catchAll((e) => {
               const meaning = e._tag === "GitHubMisconfigured" ? undefined : classifyWrite(e, { owner: client.owner, repo: client.repo, branch: branch.name })
-              return meaning?._tag === "Permanent" ? Effect.fail(new PresenceUnavailable({ detail: meaning.detail })) : fail(e, `creating branch ${branch.name}`)
+              return meaning?._tag === "Permanent" ? Effect.fail(permanentlyRefused(meaning, client.owner, client.repo)) : fail(e, `creating branch ${branch.name}`)
             })
           )
           yield* Ref.set(branchSeen, true)
@@ -164,7 +164,7 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         const f = outcome.left
         const meaning = classifyWrite(f, { owner: client.owner, repo: client.repo, branch: branch.name })
         // No push access, protection, archived: told once in plain words, never retried.
-        if (meaning._tag === "Permanent") return yield* Effect.fail(new PresenceUnavailable({ detail: meaning.detail }))
+        if (meaning._tag === "Permanent") return yield* Effect.fail(permanentlyRefused(meaning, client.owner, client.repo))
         if (f._tag === "GitHubHttpError" && ((f.status === 404 || f.status === 422) && MISSING_BRANCH.test(f.message))) {
           // The branch went missing since: create it again, then retry.
           yield* Ref.set(branchSeen, false)
@@ -181,6 +181,10 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         if (problem !== undefined) return yield* Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
         // Never write before knowing the branch is not the default one.
         yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
+        // A user who may not push is told so, without a write GitHub would refuse (from the same read).
+        if (!(yield* branch.canPush.pipe(Effect.catchAll((e) => fail(e, "reading the repository"))))) {
+          return yield* Effect.fail(new PresenceUnavailable({ detail: readOnlyFilePresence(client.owner, client.repo), permanent: true }))
+        }
         yield* publishByCas(attempt(change), PRESENCE_PATH)
       })
 
@@ -193,6 +197,10 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
 
     return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
   })
+
+/** A permanent refusal as the presence error; a permission refusal is told in the file form's words. */
+const permanentlyRefused = (meaning: { readonly reason: PermanentReason; readonly detail: string }, owner: string, repo: string): PresenceUnavailable =>
+  new PresenceUnavailable({ detail: meaning.reason === "permission" ? readOnlyFilePresence(owner, repo) : meaning.detail, permanent: true })
 
 /** Layer: file-form presence over the session's one GitHub client (so it shares the budget). */
 export const layerGitHubFilePresence = (options: FilePresenceOptions = {}): Layer.Layer<Presence, never, GitHub> =>

@@ -1,10 +1,10 @@
 /**
  * A client's view of its own budgets, kept with the domain budget model: primary budgets
- * from GitHub's `x-ratelimit-*` headers, content-creating requests spaced by
- * `nextWriteAt`, and a block after a secondary limit (`retry-after`, else `backoffMs`).
+ * from GitHub's `x-ratelimit-*` headers, every mutative request a second after the last
+ * (`nextMutationAt`), content-creating ones also within their windows, and a block after a secondary limit (`retry-after`, else `backoffMs`).
  * Pure functions over `GateState`; the client holds it in a Ref.
  */
-import { backoffMs, emptyBudget, observe, record, type BudgetState, type GitHubLimits } from "../../domain/budget.js"
+import { backoffMs, emptyBudget, nextWriteAt, observe, record, type BudgetState, type GitHubLimits } from "../../domain/budget.js"
 
 /** Which primary budget a request draws on (GitHub's `x-ratelimit-resource`). */
 export type Resource = "core" | "graphql"
@@ -19,6 +19,8 @@ export interface GateState {
   readonly blockedUntil: number
   /** Secondary limits in a row without `retry-after`: the exponent of the backoff. */
   readonly secondaryStreak: number
+  /** Epoch ms the last mutative request of any kind went out (REST POST/PATCH/PUT/DELETE, GraphQL mutation). */
+  readonly lastMutationAt: number
 }
 
 /** A gate nobody has spent yet. */
@@ -27,7 +29,8 @@ export const emptyGate = (limits: GitHubLimits): GateState => ({
   graphql: emptyBudget(limits),
   content: emptyBudget(limits),
   blockedUntil: 0,
-  secondaryStreak: 0
+  secondaryStreak: 0,
+  lastMutationAt: Number.NEGATIVE_INFINITY
 })
 
 /** Why a request must not go out now, or undefined. */
@@ -56,6 +59,20 @@ export const observeHeaders = (gate: GateState, headers: Readonly<Record<string,
   if (limit === undefined || remaining === undefined || reset === undefined) return gate
   const resource: Resource = headers["x-ratelimit-resource"] === "graphql" ? "graphql" : "core"
   return { ...gate, [resource]: observe(gate[resource], { limit, remaining, used: limit - remaining, resetAt: reset * 1000 }) }
+}
+
+/**
+ * The earliest a mutative request may go out: GitHub asks for one second between mutative
+ * requests of one user, of every kind (blobs, trees, commits, refs, contents, comments),
+ * and for content-creating ones also the 80/min and 500/h windows (`nextWriteAt`).
+ */
+export const nextMutationAt = (gate: GateState, content: boolean, now: number, limits: GitHubLimits): number =>
+  Math.max(now, gate.lastMutationAt + limits.minWriteSpacingMs, content ? nextWriteAt(gate.content, now, limits) : now)
+
+/** The gate after a mutative request went out at `now` (a content-creating one also counts in its windows). */
+export const recordMutation = (gate: GateState, content: boolean, now: number): GateState => {
+  const spaced = { ...gate, lastMutationAt: Math.max(gate.lastMutationAt, now) }
+  return content ? recordWrite(spaced, now) : spaced
 }
 
 /** The gate after a content-creating request went out at `now`. */

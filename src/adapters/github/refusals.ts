@@ -51,6 +51,13 @@ export const explainRefusal = (reason: PermanentReason, t: WriteTarget): string 
   }
 }
 
+/**
+ * What a user who may read but not push is told in the file form of presence: it needs a
+ * commit for every entry, so nobody can find them there (issue 9).
+ */
+export const readOnlyFilePresence = (owner: string, repo: string): string =>
+  `You can read ${owner}/${repo} but not push; file-form presence needs push access, so people who are not connected to you yet cannot find you. Ask a maintainer to switch the repository to Discussion presence, or for write access.`
+
 /** Classifies a failed write (contents PUT, git database POST, ref create/update). */
 export const classifyWrite = (f: GitHubFailure, t: WriteTarget): WriteRefusal => {
   if (f._tag !== "GitHubHttpError") return { _tag: "Other" }

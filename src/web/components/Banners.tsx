@@ -1,4 +1,4 @@
-/** Plain-language notices: GitHub slowing us down, the presence channel failing, call problems. */
+/** Plain-language notices: GitHub slowing us down, history not being saved, the presence channel failing, call problems. */
 import { createSignal, onCleanup, Show } from "solid-js"
 import type { CallsView } from "../../app/calls.js"
 import type { PeerView } from "../../app/peer-state.js"
@@ -21,6 +21,13 @@ export const Banners = (props: { readonly view: PeerView; readonly calls: CallsV
             GitHub is limiting how fast we may use it ({n().limit === "primary" ? "hourly request budget used up" : "too many writes in a short time"}). Finding new
             people and saving history are paused until {clock(n().until)}; chat with people already connected keeps working.
             <span class="muted small"> {n().detail}</span>
+          </p>
+        )}
+      </Show>
+      <Show when={props.view.historyNotice}>
+        {(n) => (
+          <p class="banner warn" data-testid="history-notice">
+            {n()}
           </p>
         )}
       </Show>

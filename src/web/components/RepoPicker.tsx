@@ -34,8 +34,9 @@ export const RepoPicker = (props: {
           <h1>Choose a repository</h1>
           <span class="muted">
             Signed in as <strong data-testid="login">{props.login}</strong>{" "}
-            <button class="link" onClick={() => props.onSignOut()}>
-              Sign out
+            {/* On GitHub signing out forgets the token, in the tab and on the device. */}
+            <button class="link" data-testid={props.config.local ? "sign-out" : "forget-token"} onClick={() => props.onSignOut()}>
+              {props.config.local ? "Sign out" : "Forget token"}
             </button>
           </span>
         </header>

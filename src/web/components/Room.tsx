@@ -43,6 +43,8 @@ export const Room = (props: {
   readonly onLeave: () => void
   /** Rejoins the repository in `form` (its recorded presence form changed). */
   readonly onMove: (form: PresenceForm) => void
+  /** Leaves and forgets the GitHub token (absent on the demo hub, whose tokens are not kept). */
+  readonly onForgetToken?: (() => void) | undefined
 }) => {
   const session = props.session
   const self = session.self
@@ -221,6 +223,13 @@ export const Room = (props: {
         <span>
           {self.username} <span class="muted small">({self.sessionId})</span>
         </span>
+        <Show when={props.onForgetToken}>
+          {(f) => (
+            <button class="link" data-testid="forget-token" onClick={() => f()()}>
+              Forget token
+            </button>
+          )}
+        </Show>
         <button onClick={() => props.onLeave()}>Leave</button>
       </header>
       <Banners view={view()} calls={calls()} />

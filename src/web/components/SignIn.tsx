@@ -1,25 +1,41 @@
-/** Sign in: paste a token, or on the local hub pick a demo user. */
-import { createSignal, For, Show } from "solid-js"
+/**
+ * Sign in: paste a token, or on the local hub pick a demo user. A token kept for the tab
+ * (or remembered on the device) signs in by itself; "Forget token" clears it everywhere.
+ */
+import { createSignal, For, onMount, Show } from "solid-js"
 import type { WebConfig } from "../config.js"
 import { useServices } from "../services.js"
+import type { KeptToken } from "../token-store.js"
 
-export const SignIn = (props: { readonly config: WebConfig; readonly onSignedIn: (token: string, login: string) => void }) => {
+export const SignIn = (props: {
+  readonly config: WebConfig
+  /** A token kept by this tab or device, tried at once. */
+  readonly kept: KeptToken | undefined
+  /** `remember`: the user asked to keep the token on this device. */
+  readonly onSignedIn: (token: string, login: string, remember: boolean) => void
+  readonly onForget: () => void
+}) => {
   const { whoAmI } = useServices()
-  const [token, setToken] = createSignal(props.config.token ?? "")
+  const [token, setToken] = createSignal(props.kept?.token ?? props.config.token ?? "")
+  const [remember, setRemember] = createSignal(props.kept?.remembered ?? false)
   const [busy, setBusy] = createSignal(false)
   const [problem, setProblem] = createSignal<string | undefined>()
 
-  const signIn = async (t: string) => {
+  const signIn = async (t: string, keep: boolean) => {
     setBusy(true)
     setProblem(undefined)
     try {
-      props.onSignedIn(t, await whoAmI(props.config.api, t))
+      props.onSignedIn(t, await whoAmI(props.config.api, t), keep)
     } catch (e) {
       setProblem(e instanceof Error ? e.message : String(e))
     } finally {
       setBusy(false)
     }
   }
+
+  onMount(() => {
+    if (props.kept !== undefined) void signIn(props.kept.token, props.kept.remembered)
+  })
 
   return (
     <main class="center">
@@ -32,7 +48,7 @@ export const SignIn = (props: { readonly config: WebConfig; readonly onSignedIn:
           <div class="row">
             <For each={props.config.demoUsers}>
               {(u) => (
-                <button class="primary" data-testid={`demo-${u.login}`} disabled={busy()} onClick={() => void signIn(u.token)}>
+                <button class="primary" data-testid={`demo-${u.login}`} disabled={busy()} onClick={() => void signIn(u.token, false)}>
                   Sign in as {u.login}
                 </button>
               )}
@@ -43,7 +59,7 @@ export const SignIn = (props: { readonly config: WebConfig; readonly onSignedIn:
         <form
           onSubmit={(e) => {
             e.preventDefault()
-            if (token().trim() !== "") void signIn(token().trim())
+            if (token().trim() !== "") void signIn(token().trim(), remember())
           }}
         >
           <label>
@@ -57,11 +73,27 @@ export const SignIn = (props: { readonly config: WebConfig; readonly onSignedIn:
               placeholder="ghp_… or github_pat_…"
             />
           </label>
+          <Show when={!props.config.local}>
+            <label class="inline">
+              <input type="checkbox" data-testid="remember" checked={remember()} onChange={(e) => setRemember(e.currentTarget.checked)} />
+              Remember on this device
+            </label>
+          </Show>
           <button type="submit" disabled={busy() || token().trim() === ""}>
             Sign in
           </button>
         </form>
-        <p class="muted small">The token stays in this tab: SkyGit has no server, it talks to {props.config.api} directly.</p>
+        <p class="muted small">
+          The token stays in this tab{remember() ? " and, as you asked, on this device" : ""}: SkyGit has no server, it talks to {props.config.api} directly.
+        </p>
+        <Show when={props.kept !== undefined}>
+          <p class="small">
+            <button class="link" data-testid="forget-token" onClick={() => props.onForget()}>
+              Forget token
+            </button>{" "}
+            <span class="muted">({props.kept?.remembered === true ? "kept on this device" : "kept for this tab"})</span>
+          </p>
+        </Show>
         <Show when={problem()}>{(p) => <p class="banner error">{p()}</p>}</Show>
       </section>
     </main>

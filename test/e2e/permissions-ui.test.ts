@@ -1,0 +1,98 @@
+/**
+ * What a user without push access sees, in real Chromium on the local hub (`startApp`, as
+ * `npm start` runs it) with the hub's `read-only:alice` fault (issue 9):
+ * - in the Discussion form she joins, and the room says plainly that history is not being
+ *   saved while nobody online can push (`PeerView.historyNotice`), until a pusher connects;
+ * - in the file form, where presence needs a commit, she is told why nobody can find her and
+ *   what to ask a maintainer for.
+ */
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Option } from "effect"
+import { chromium, type Browser, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeGitHubClient } from "../../src/adapters/github/client.js"
+import { makeGitHubRepoSettings } from "../../src/adapters/github/repo-settings.js"
+import type { PresenceForm } from "../../src/domain/repo-settings.js"
+import type { Username } from "../../src/domain/identity.js"
+import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js"
+
+const WAIT_MS = 30_000
+const REPO = "demo/chat"
+
+let app: RunningApp
+let browser: Browser
+let work: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "skygit-permissions-ui-"))
+  app = await startApp({
+    hubDataDir: join(work, "hub"),
+    users: ["alice", "bob"],
+    repository: REPO,
+    host: "127.0.0.1",
+    hubPort: 0,
+    webPort: 0,
+    outDir: join(work, "web"),
+    hubFaults: ["read-only:alice"]
+  })
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] })
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await app?.close()
+  if (work !== undefined) await rm(work, { recursive: true, force: true })
+})
+
+/** bob (a pusher) records `form` for the repository, as the first person to enable SkyGit would. */
+const record = async (form: PresenceForm): Promise<void> => {
+  const [owner, repo] = REPO.split("/") as [string, string]
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const client = yield* makeGitHubClient({ baseUrl: app.hubUrl!, token: app.tokens["bob"]!, userAgent: "skygit-test", owner, repo })
+      const settings = yield* makeGitHubRepoSettings(client)
+      const seen = yield* settings.read
+      yield* settings.write({ v: 1, presence: form, chosenBy: "bob" as Username, chosenAt: Date.now() }, Option.map(seen, (s) => s.version))
+    })
+  )
+}
+
+/** A fresh context signed in as `user`, in the room of REPO. */
+const join_ = async (user: string): Promise<Page> => {
+  const page = await (await browser.newContext()).newPage()
+  page.on("pageerror", (e) => console.error(`[${user}] page error`, e))
+  await page.goto(app.webUrl)
+  await page.getByTestId(`demo-${user}`).click()
+  await page.getByTestId("repos").getByText(REPO).waitFor({ timeout: WAIT_MS })
+  await page.getByTestId("join").click()
+  await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
+  return page
+}
+
+describe("a user without push access (Chromium, hub fault read-only:alice)", () => {
+  it("in the Discussion form, the room says that history is not being saved while nobody online can push", async () => {
+    await record("discussion")
+    const alice = await join_("alice")
+    const notice = alice.getByTestId("history-notice")
+    await notice.waitFor({ timeout: WAIT_MS })
+    await expect(notice.textContent()).resolves.toMatch(/history is not being saved/i)
+    // A pusher joins: once they are connected, someone can save history, and the banner goes.
+    const bob = await join_("bob")
+    await alice.locator('[data-testid="person-bob"][data-state="open"]').waitFor({ timeout: WAIT_MS })
+    await notice.waitFor({ state: "detached", timeout: WAIT_MS })
+    await expect(bob.getByTestId("history-notice").count()).resolves.toBe(0)
+    await Promise.all([alice.context().close(), bob.context().close()])
+  }, 120_000)
+
+  it("in the file form, the room says she can read but not push, and what to ask a maintainer for", async () => {
+    await record("file")
+    const alice = await join_("alice")
+    const problem = alice.getByTestId("presence-problem")
+    await problem.getByText("You can read demo/chat but not push", { exact: false }).waitFor({ timeout: WAIT_MS })
+    await expect(problem.textContent()).resolves.toMatch(/Ask a maintainer to switch the repository to Discussion presence, or for write access/)
+    await alice.context().close()
+  }, 120_000)
+})
