@@ -56,7 +56,7 @@ const run = (command: string, args: ReadonlyArray<string>): string => {
     return execFileSync(command, [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
   } catch (e) {
     const stderr = typeof e === "object" && e !== null && "stderr" in e ? String((e as { stderr: unknown }).stderr) : ""
-    throw new Error(`network namespace setup failed: \`${command} ${args.join(" ")}\`: ${stderr.trim() || String(e)}`)
+    throw new Error(`network namespace setup failed (the NAT test needs root, iproute2, iptables and a kernel that allows network namespaces): \`${command} ${args.join(" ")}\`: ${stderr.trim() || String(e)}`)
   }
 }
 
