@@ -5,7 +5,7 @@
  * and one message; nothing here is timed.
  */
 import { describe, expect, it } from "vitest"
-import { Effect, Exit, Scope, Stream } from "effect"
+import { Effect, Exit, Option, Scope, Stream } from "effect"
 import { makePeerId } from "../../src/domain/identity.js"
 import { ConversationId, type Message } from "../../src/domain/message.js"
 import type { PeerHandle } from "../../src/app/peer.js"
@@ -44,7 +44,7 @@ const printed = (identities: PeerView["identities"], json: boolean) =>
       const scope = yield* Scope.make()
       const lines: Array<string> = []
       const handle = { view: Effect.succeed(view(identities)), messages: Stream.fromIterable(messages) } as unknown as PeerHandle
-      const peer: TerminalPeer = { self, transport: { fingerprint: "fp" }, internals: { connectionCount: Effect.succeed(0) }, handle, startedAt: 0, dataDir: "/tmp/x", bench: undefined }
+      const peer: TerminalPeer = { self, transport: { fingerprint: "fp" }, internals: { connectionCount: Effect.succeed(0), path: () => Effect.succeed(Option.none()) } as unknown as TerminalPeer["internals"], handle, startedAt: 0, dataDir: "/tmp/x", bench: undefined }
       const options = { repository: "demo/chat", json } as NodePeerOptions
       yield* Scope.extend(startTerminal(peer, options, { lines: Stream.never, write: (l) => lines.push(l), status: () => undefined }, Effect.void), scope)
       while (lines.filter((l) => l.includes("hi alice")).length === 0 || !lines.some((l) => l.includes("leader"))) yield* Effect.sleep("5 millis")

@@ -4,9 +4,9 @@ import { alice, bob, connect, customEnvelope, envelopes, eventually, makeNode, r
 import { awaitMessage, remoteJson, spawnPeer } from "./child.js"
 
 describe("WebRTC transport, liveness and release", () => {
-  it.scopedLive("a killed peer process is marked failed by keepalive silence", () =>
+  it.scopedLive("a killed peer process is marked failed by keepalive silence, once its ICE restart went unanswered", () =>
     Effect.gen(function* () {
-      const a = yield* makeNode(alice, { tuning: { keepaliveIntervalMs: 250, livenessTimeoutMs: 1_500 } })
+      const a = yield* makeNode(alice, { tuning: { keepaliveIntervalMs: 250, livenessTimeoutMs: 1_500, iceRestartGraceMs: 250, iceRestartTimeoutMs: 2_500 } })
       const childScope = yield* Scope.make()
       const child = yield* Scope.extend(spawnPeer(bob), childScope)
       const remoteB = { peer: bob, fingerprint: Option.some(child.fingerprint) }
@@ -21,6 +21,9 @@ describe("WebRTC transport, liveness and release", () => {
         Ref.get(a.events).pipe(Effect.map((c) => Chunk.findLast(c, (e) => e.state === "failed" || e.state === "closed")))
       )
       expect(last.state).toBe("failed")
+      // The silence was first taken for a lost path: the offering side tried an ICE restart.
+      const events = Chunk.toReadonlyArray(yield* Ref.get(a.events))
+      expect(events.some((e) => e.state === "restarting" && e.restartOffer?.attempt === "k1:r1")).toBe(true)
       expect(yield* a.internals.connectionCount).toBe(0)
     })
   )
@@ -40,7 +43,8 @@ describe("WebRTC transport, liveness and release", () => {
         // busy: the event loop is blocked, as a starved renderer's is
       }
       // Running again: a frame each way gets through on the same channels, or a channel is failed first.
-      const lost = (node: typeof a) => Effect.map(Ref.get(node.events), Chunk.some((e) => e.state === "failed" || e.state === "closed"))
+      // Nor is its path taken for lost: no ICE restart ("restarting"), no failure.
+      const lost = (node: typeof a) => Effect.map(Ref.get(node.events), Chunk.some((e) => e.state === "failed" || e.state === "closed" || e.state === "restarting"))
       const outcome = (node: typeof a, id: string) =>
         eventually(
           Effect.gen(function* () {
