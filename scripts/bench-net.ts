@@ -1,7 +1,7 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--joins 5] [--raw] [--trace FILE]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--joins 5] [--presence file|discussion] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
@@ -47,6 +47,12 @@ const meshRtt = arg("rtt", 200)
 const withRaw = process.argv.includes("--raw")
 const rawOnly = process.argv.includes("--raw-only")
 const fast = process.argv.includes("--fast")
+const presenceAt = process.argv.indexOf("--presence")
+const presence = presenceAt < 0 ? "file" : process.argv[presenceAt + 1]
+if (presence !== "file" && presence !== "discussion") {
+  console.error(`--presence must be file or discussion, got ${presence}`)
+  process.exit(2)
+}
 const traceAt = process.argv.indexOf("--trace")
 const trace = traceAt < 0 ? undefined : process.argv[traceAt + 1]
 
@@ -127,7 +133,7 @@ const rawRun = () => Effect.runPromise(Effect.scoped(bench))
 
 const main = async () => {
   if (rawOnly) return rawRun()
-  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, joins, fast, ...(trace === undefined ? {} : { trace }) })
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, joins, fast, presence, ...(trace === undefined ? {} : { trace }) })
   return withRaw ? { ...mesh, raw: await rawRun() } : mesh
 }
 

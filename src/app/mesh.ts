@@ -10,9 +10,10 @@ import { expiresAt, isFresh, MAX_CLOCK_SKEW_MS } from "../domain/heartbeat.js"
 import { isAddressedTo, MAX_NEIGHBORS, type ChatPayload, type Description, type Envelope, type EnvelopeOf, type SignalPayload } from "../domain/envelope.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { presenceRetryDelayMs, reconnectDelayMs, stateAfterFailure } from "../domain/link.js"
+import { restartBase } from "../domain/ice-restart.js"
 import { electLeader } from "../domain/election.js"
 import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
-import { answersPresenceOffer, isOfferer, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
+import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
@@ -245,7 +246,8 @@ const sinceLost = (ctx: PeerContext, peer: PeerId, at: number): number | undefin
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
   touch(ctx)
-  if (link.state === "open") ctx.state.lost.set(peerKey(link.peer), at)
+  if (link.state === "open" || link.restartingSince !== undefined) ctx.state.lost.set(peerKey(link.peer), at)
+  link.restartingSince = undefined
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1
   link.state = stateAfterFailure(link.failures)
@@ -300,11 +302,65 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
     )
   })
 
+/**
+ * Delivers one half of an ICE restart of the open connection to `link.peer`: relayed by another
+ * neighbor that reaches it, else through the presence channel (the connection itself has no
+ * path). A restart that cannot be delivered is left to the transport's timeout.
+ */
+const deliverRestart = (ctx: PeerContext, link: Link, attempt: string, description: Description, relayedBy?: PeerId): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const others = openPeers(ctx).filter((p) => !samePeer(p, link.peer))
+    const via =
+      relayedBy !== undefined && !samePeer(relayedBy, link.peer) && ctx.state.links.get(peerKey(relayedBy))?.state === "open"
+        ? Option.some(relayedBy)
+        : relayTo(link.peer, others, ctx.state.reports)
+    return Option.match(via, {
+      onSome: (neighbor) =>
+        Effect.flatMap(now, (at) =>
+          sendTo(ctx, neighbor, {
+            v: 1,
+            id: envelopeId(ctx, at),
+            type: "signal",
+            from: ctx.self,
+            to: null,
+            timestamp: at,
+            payload: { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }
+          })
+        ),
+      onNone: () => {
+        ctx.state.outbox.set(peerKey(link.peer), { to: link.peer, attempt, sdp: description.sdp, type: description.type })
+        return Effect.zipRight(ctx.wakePoller, ctx.nudge)
+      }
+    })
+  })
+
+/** Whether `attempt` names an ICE restart of `link`'s connection (open, or being repaired). */
+export const restartsLink = (link: Link | undefined, attempt: string): boolean =>
+  link !== undefined && (link.state === "open" || link.restartingSince !== undefined) && link.attempt !== undefined && restartBase(attempt) === link.attempt
+
+/** Answers (or completes) an ICE restart of an open connection; the answer goes back the way the offer came. */
+const handleRestart = (ctx: PeerContext, link: Link, attempt: string, description: Description, relayedBy: PeerId | undefined): Effect.Effect<void> => {
+  const remote = { peer: link.peer, fingerprint: fingerprintOf(ctx, link.peer) }
+  if (description.type === "answer") {
+    return ctx.fork(Effect.catchAll(ctx.transport.complete(remote, attempt, description), (e) => ctx.inActor(reject(ctx, link.peer, `ICE restart answer refused: ${e.reason}: ${e.detail}`))))
+  }
+  if (isOfferer(ctx.self, link.peer)) return reject(ctx, link.peer, "ICE restart offer from a peer whose role is to answer")
+  return ctx.fork(
+    ctx.transport.answer(remote, attempt, description).pipe(
+      Effect.matchEffect({
+        onFailure: (e) => ctx.inActor(reject(ctx, link.peer, `ICE restart offer refused: ${e.reason}: ${e.detail}`)),
+        onSuccess: (answer) => ctx.inActor(restartsLink(link, attempt) ? deliverRestart(ctx, link, attempt, answer, relayedBy) : Effect.void)
+      })
+    )
+  )
+}
+
 const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: number): Effect.Effect<void> => {
   ctx.state.attemptSeq += 1
   const attempt = `${ctx.self.sessionId}.${ctx.state.attemptSeq}`
   link.state = "signaling"
   link.attempt = attempt
+  link.restartingSince = undefined
   link.via = via
   link.relayVia = undefined
   // The other side answers a presence offer only after its next read of the channel.
@@ -323,6 +379,9 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
 export const MAX_RELAYED_OFFERS_PER_MINUTE = 10
 /** Most names from neighbor lists remembered as looked up in presence. */
 export const MAX_LOOKED_UP = 1_000
+
+/** Longest a link waits for its connection's ICE restart, should the transport never report. */
+export const MAX_ICE_RESTART_MS = 60_000
 
 /** Most relayed offers held while this peer reads presence for their senders' fingerprints. */
 export const MAX_DEFERRED_OFFERS = 8
@@ -368,6 +427,8 @@ export const handleDescription = (
     ctx.state.handled.add(key)
     if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     const link = linkOf(ctx, origin, at)
+    // An ICE restart repairs the open connection in place, whoever would answer a first contact.
+    if (restartsLink(link, attempt)) return handleRestart(ctx, link, attempt, description, relayedBy)
     if (relayedBy !== undefined && !samePeer(relayedBy, origin)) link.relayVia = relayedBy
     const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
     if (description.type === "offer") {
@@ -380,6 +441,7 @@ export const handleDescription = (
       if (link.state === "open") touch(ctx)
       link.state = "signaling"
       link.attempt = attempt
+      link.restartingSince = undefined
       link.via = via
       // Through presence the offerer reads our answer only at its next read of the channel.
       link.deadline = at + ctx.config.signalTimeoutMs + (via === "presence" ? presenceAnswerWindowMs(ctx) : 0)
@@ -411,7 +473,20 @@ const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void
     const link = linkOf(ctx, event.peer, at)
     touch(ctx)
     switch (event.state) {
+      case "restarting":
+        // Not a neighbor while its path is down (no route, no leader through it), but the same
+        // connection: it opens again when the restart succeeds, and catch-up fills the gap.
+        if (link.state === "open") {
+          link.state = "reconnecting"
+          link.restartingSince = at
+          link.deadline = at + MAX_ICE_RESTART_MS
+          ctx.state.reports.delete(peerKey(event.peer))
+        }
+        return event.restartOffer === undefined || link.restartingSince === undefined
+          ? Effect.void
+          : deliverRestart(ctx, link, event.restartOffer.attempt, event.restartOffer.description)
       case "open":
+        link.restartingSince = undefined
         link.state = "open"
         link.failures = 0
         link.heardAt = at
@@ -566,6 +641,15 @@ const displaceable = (ctx: PeerContext, at: number): Link | undefined => {
 /** Which attempts go first: as `entryRank`. */
 const priority = (ctx: PeerContext, key: string, at: number): number => entryRank(ctx, key, ctx.state.known.get(key)?.lastSeen ?? 0, at)
 
+/** Peers whose entries are at most this much older than this session's start may have started with it. */
+export const STARTED_TOGETHER_MS = 10_000
+
+/** The peers of `peers` whose entries are older than this session's start by `STARTED_TOGETHER_MS`: members of a mesh that was there before it. */
+const establishedPeers = (ctx: PeerContext, peers: ReadonlyArray<PeerId>): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  return peers.filter((p) => (s.online.get(peerKey(p))?.lastSeen ?? Number.POSITIVE_INFINITY) < s.startedAt - STARTED_TOGETHER_MS)
+}
+
 /** The longest a peer goes without reconsidering its connections when nothing changes. */
 const RECONCILE_EVERY_MS = 5_000
 
@@ -596,6 +680,8 @@ const expired = (ctx: PeerContext, at: number): Array<Link> | undefined => {
   for (const link of s.links.values()) {
     if (
       (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) ||
+      // A path under repair waits for the transport's verdict, within a bound of its own.
+      (link.restartingSince !== undefined && at > link.deadline) ||
       ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
     ) {
       ;(stuck ??= []).push(link)
@@ -638,9 +724,14 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     const live = livePeers(ctx, at)
     // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
     const roleComp = roleHolders(ctx, comp, at)
+    const firstContact = presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)])
+    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own
+    // first contact too, to a member of that mesh (fellow newcomers are the sponsor's to reach).
+    const probe = firstContact.length === 0 ? joinerFirstContact(ctx.self, comp, establishedPeers(ctx, live)) : undefined
     const sponsored = new Set(
       [
-        ...presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)]),
+        ...firstContact,
+        ...(probe === undefined ? [] : [probe]),
         // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
         ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
       ].map(peerKey)

@@ -27,6 +27,8 @@ export interface Link {
   retryAt: number
   /** Last time anything arrived from this peer. */
   heardAt: number
+  /** Since when the open connection's path is being repaired by an ICE restart (the transport says "restarting"). */
+  restartingSince?: number | undefined
 }
 
 /** A notice the UI shows: GitHub slowed us down, until when, and why. */

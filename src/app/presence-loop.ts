@@ -15,7 +15,7 @@ import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSigna
 import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
-import { component, entryRank, handleDescription, replayDeferred, roleComponent, roleHolders } from "./mesh.js"
+import { component, entryRank, handleDescription, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
@@ -99,7 +99,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // Ghosts (entries not refreshed for a refresh period) are no one to join: they do not make it poll fast.
   const joining = component(ctx).length <= 1 && (hasLiveEntry(ctx, at) || at - s.startedAt < 2 * ctx.config.pollBaseMs)
   const awaiting = Array.from(s.links.values()).some(
-    (l) => l.via === "presence" && (l.state === "signaling" || l.state === "connecting")
+    (l) => (l.via === "presence" && (l.state === "signaling" || l.state === "connecting")) || l.restartingSince !== undefined
   )
   // The smallest peer of a component that has not reached someone online for long is the one
   // a sponsor's offer goes to (or the sponsor itself): it reads fast for a while, so a mesh that
@@ -237,7 +237,7 @@ const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
 }
 
 /** Peers whose entries are at most this much older than this session's start may have started with it. */
-export const STARTED_TOGETHER_MS = 10_000
+export { STARTED_TOGETHER_MS }
 
 /** The widest spread of first presence writes among sessions starting together. */
 export const FIRST_WRITE_SPREAD_MS = 2_000
@@ -275,6 +275,12 @@ const departedEntries = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =>
   return gone
 }
 
+/** Whether an offer or answer through presence is being made (its description is not in the outbox yet). */
+const offerBeingMade = (s: PeerState): boolean => {
+  for (const [key, link] of s.links) if (link.via === "presence" && link.state === "signaling" && link.attempt !== undefined && !s.outbox.has(key)) return true
+  return false
+}
+
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
 export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -287,7 +293,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     // A description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
     for (const [key, o] of s.outbox) {
       const link = s.links.get(key)
-      if (link?.attempt !== o.attempt || link.via !== "presence") s.outbox.delete(key)
+      if ((link?.attempt !== o.attempt || link.via !== "presence") && !restartsLink(link, o.attempt)) s.outbox.delete(key)
     }
     // Peers that start together would all write their first entry at once and lose
     // compare-and-swap races, and race to create the branch (each loss is a charged write):
@@ -298,6 +304,8 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
     const established = hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)
     const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
     if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
+    // A first entry waits the moment an offer or answer through presence takes to be made, so both go in one write.
+    if (s.lastOwnEntryAt === 0 && offerBeingMade(s)) return
     const scope = refreshScope(ctx, at)
     // Due when some entry in scope is older than the refresh period (or missing), judged from the
     // document itself: a new refresher (after a leader change) does not rewrite fresh entries.

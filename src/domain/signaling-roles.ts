@@ -74,3 +74,19 @@ export const patientOfferTargets = (
     samePeer
   )
 }
+
+/**
+ * A joiner's own first contact. A joiner of a mesh that was already there cannot tell a silent
+ * entry (made up, or a crashed session) from the mesh's real sponsor: neither has answered it.
+ * While `self` is still alone and a smaller such session holds the sponsor role in its view
+ * (`presenceOfferTargets` gave nothing), it offers to the smallest of `established` (members of
+ * a mesh that was there before it) above it: when that one is the smallest of its mesh it
+ * answers, so any number of silent entries below the joiner cost no time. One offer, so a wrong
+ * guess (the real sponsor is smaller and offers anyway) costs one unanswered slot.
+ */
+export const joinerFirstContact = (self: PeerId, component: Iterable<PeerId>, established: Iterable<PeerId>): PeerId | undefined => {
+  const members = Arr.fromIterable(component).filter((p) => !samePeer(p, self))
+  if (members.length > 0) return undefined
+  const above = Arr.fromIterable(established).filter((p) => isOfferer(self, p))
+  return Option.getOrUndefined(electLeader(above))
+}

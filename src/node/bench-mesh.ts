@@ -46,6 +46,8 @@ export interface MeshBenchOptions {
   readonly joins?: number
   /** Writes a timeline (hub requests, peers' views) to this file, one JSON object a line. */
   readonly trace?: string
+  /** The presence form the peers use (issue 10 §4 compares both); file by default. */
+  readonly presence?: "file" | "discussion"
 }
 
 /** The figures of one run (issue 4's JSON shape, plus details). */
@@ -134,7 +136,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
           })
     const writesBefore = writes()
     for (const [i, user] of users.entries()) {
-      const args = ["--hub", server.url, "--token", hub.tokenOf(user), "--repo", BENCH_REPO, "--name", `s${i + 1}`, "--data", join(data, user), "--bench"]
+      const args = ["--hub", server.url, "--token", hub.tokenOf(user), "--repo", BENCH_REPO, "--name", `s${i + 1}`, "--data", join(data, user), "--bench", "--presence", options.presence ?? "file"]
       children.push(new PeerChild(options.fast ? [...args, "--fast"] : args))
     }
     const others = options.peers - 1
@@ -174,7 +176,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
     const joins = { discovered: [] as Array<number>, firstOpen: [] as Array<number>, fullMesh: [] as Array<number> }
     for (let j = 0; j < (options.joins ?? DEFAULT_JOINS); j++) {
       const marks = children.map((c) => c.events.length)
-      const args = ["--hub", server.url, "--token", hub.tokenOf(newcomer), "--repo", BENCH_REPO, "--name", `j${j + 1}`, "--data", join(data, `${newcomer}-${j}`)]
+      const args = ["--hub", server.url, "--token", hub.tokenOf(newcomer), "--repo", BENCH_REPO, "--name", `j${j + 1}`, "--data", join(data, `${newcomer}-${j}`), "--presence", options.presence ?? "file"]
       const child = new PeerChild(options.fast ? [...args, "--fast"] : args)
       try {
         const ready = await child.waitFor("ready", (e) => (e.event === "ready" ? e : undefined), MESH_TIMEOUT_MS)
@@ -229,6 +231,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       githubWritesPerConnection: connections === 0 ? 0 : Number((writesMeshed / connections).toFixed(3)),
       rssMBPerPeer: round(rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length)),
       details: {
+        presence: options.presence ?? "file",
         timing: options.fast ? "fast" : "default",
         pollBaseMs: config.pollBaseMs,
         pollFastMs: config.pollFastMs,

@@ -1,10 +1,10 @@
 /**
  * The headless peer's terminal: prints connection and presence changes as they happen,
  * chat as it arrives, and turns each input line into a chat message to `general` or a
- * command (`/who`, `/flush`, `/quit`; with `--bench` also `/rtt`, `/bulk`, `/stats`).
+ * command (`/who`, `/flush`, `/path PEER`, `/quit`; with `--bench` also `/rtt`, `/bulk`, `/stats`).
  * With `--json` every output line is one JSON object, for tests and the benchmark.
  */
-import { Effect, Queue, Schedule, Stream, type Scope } from "effect"
+import { Effect, Option, Queue, Schedule, Stream, type Scope } from "effect"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { ConversationId, type Message } from "../domain/message.js"
 import type { PeerView } from "../app/peer-state.js"
@@ -16,11 +16,23 @@ import type { NodePeerOptions } from "./options.js"
 export interface TerminalPeer {
   readonly self: PeerId
   readonly transport: { readonly fingerprint: string }
-  readonly internals: { readonly connectionCount: Effect.Effect<number> }
+  readonly internals: {
+    readonly connectionCount: Effect.Effect<number>
+    /** The selected candidate pair of the connection to a peer, its attempt and ICE restarts (the WebRTC internals' `path`). */
+    readonly path: (peer: PeerId) => Effect.Effect<Option.Option<PathReport>>
+  }
   readonly handle: PeerHandle
   readonly startedAt: number
   readonly dataDir: string
   readonly bench: BenchAgent | undefined
+}
+
+/** What `/path` prints: the network path of one connection. */
+export interface PathReport {
+  readonly local: { readonly candidateType: string; readonly address: string; readonly port: number }
+  readonly remote: { readonly candidateType: string; readonly address: string; readonly port: number }
+  readonly attempt: string
+  readonly iceRestarts: number
 }
 
 /** How often the view is compared with the last one printed. */
@@ -54,17 +66,28 @@ const summary = (view: PeerView) => ({
   isLeader: view.isLeader,
   presenceProblem: view.presenceProblem ?? null,
   rateNotice: view.rateNotice?.detail ?? null,
-  refused: view.refused
+  refused: view.refused,
+  /** `claimed` (file form): other sessions' logins are unverified claims. */
+  identities: view.identities
 })
 
-const messageJson = (m: Message, self: PeerId) => ({
+/**
+ * Another session's name for people: with "(unverified)" when logins are claims (file form:
+ * nothing GitHub vouches for ties a presence entry to its login), as the web client tags it.
+ */
+export const claimedLabel = (name: string, identities: PeerView["identities"]): string =>
+  identities === "claimed" ? `${name} (unverified)` : name
+
+const messageJson = (m: Message, self: PeerId, identities: PeerView["identities"]) => ({
   id: m.id,
   conversation: m.conversation,
   author: m.author,
   session: m.session,
   sentAt: m.sentAt,
   text: printable(m.text),
-  own: m.session === self.sessionId
+  own: m.session === self.sessionId,
+  /** Whether GitHub vouches for the author's login (Discussion form, or this session's own message). */
+  verified: identities === "verified" || m.session === self.sessionId
 })
 
 const percentile = (xs: ReadonlyArray<number>, p: number): number => {
@@ -85,11 +108,12 @@ export const startTerminal = (
     const self = peerKey(peer.self)
     out("ready", { self, fingerprint: peer.transport.fingerprint, startedAt: peer.startedAt, dataDir: peer.dataDir, pid: process.pid }, `joined ${options.repository} as ${self} (store ${peer.dataDir})`)
 
+    const other = (key: string, identities: PeerView["identities"]) => (key === self ? key : claimedLabel(key, identities))
     const describeView = (s: ReturnType<typeof summary>) =>
       [
-        `online: ${s.online.length === 0 ? "nobody else" : s.online.join(", ")}`,
-        `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${l.peer} ${l.state}`).join(", ")}`,
-        `leader: ${s.leader ?? "none"}${s.isLeader ? " (this peer)" : ""}`,
+        `online: ${s.online.length === 0 ? "nobody else" : s.online.map((k) => other(k, s.identities)).join(", ")}`,
+        `links: ${s.links.length === 0 ? "none" : s.links.map((l) => `${other(l.peer, s.identities)} ${l.state}`).join(", ")}`,
+        `leader: ${s.leader === null ? "none" : other(s.leader, s.identities)}${s.isLeader ? " (this peer)" : ""}`,
         ...(s.presenceProblem === null ? [] : [`presence: ${s.presenceProblem}`]),
         ...(s.rateNotice === null ? [] : [`GitHub: ${s.rateNotice}`]),
         ...(Object.keys(s.refused).length === 0 ? [] : [`refused: ${Object.entries(s.refused).map(([k, n]) => `${k} ${n}`).join(", ")}`])
@@ -115,9 +139,13 @@ export const startTerminal = (
       )
     )
 
+    const identities = (yield* peer.handle.view).identities
     yield* Effect.forkScoped(
       Stream.runForEach(peer.handle.messages, (m) =>
-        Effect.sync(() => out("message", messageJson(m, peer.self), `[${m.conversation}] <${m.author}> ${printable(m.text)}`))
+        Effect.sync(() => {
+          const json = messageJson(m, peer.self, identities)
+          out("message", json, `[${m.conversation}] <${json.verified ? m.author : claimedLabel(m.author, identities)}> ${printable(m.text)}`)
+        })
       )
     )
 
@@ -138,6 +166,18 @@ export const startTerminal = (
             const report = yield* peer.handle.flushNow
             return out("flushed", { committed: report.committed.length, already: report.alreadyCommitted.length }, `flushed: ${report.committed.length} committed`)
           }
+          case "/path": {
+            // Which way the packets go (host, srflx, prflx or relay on each side): NAT traversal at a glance.
+            const to = yield* target(args[0])
+            const path = to === undefined ? Option.none() : yield* peer.internals.path(to)
+            if (Option.isNone(path)) return out("error", { line }, `/path: no connection with a selected path to ${args[0] ?? "(name a peer)"}`)
+            const p = path.value
+            return out(
+              "path",
+              { peer: args[0]!.toLowerCase(), ...p },
+              `${args[0]}: ${p.local.candidateType} ${p.local.address}:${p.local.port} -> ${p.remote.candidateType} ${p.remote.address}:${p.remote.port} (ICE restarts: ${p.iceRestarts})`
+            )
+          }
           case "/stats": {
             const rss = process.memoryUsage().rss / 1e6
             return out("stats", { rssMB: rss, connections: yield* peer.internals.connectionCount }, `rss ${rss.toFixed(1)} MB`)
@@ -156,7 +196,7 @@ export const startTerminal = (
             return out("bulk", { to: args[0], ...result.right }, `${result.right.mbps.toFixed(1)} MB/s`)
           }
           default:
-            return out("error", { line }, `unknown command ${name} (try /who, /flush, /quit)`)
+            return out("error", { line }, `unknown command ${name} (try /who, /flush, /path PEER, /quit)`)
         }
       })
 

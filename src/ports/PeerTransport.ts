@@ -23,13 +23,23 @@ export interface RemotePeer {
   readonly fingerprint: Option.Option<string>
 }
 
-/** A connection's state as the transport sees it. */
-export type ChannelState = "connecting" | "open" | "closed" | "failed"
+/**
+ * A connection's state as the transport sees it. "restarting": an open connection lost its
+ * network path and is being repaired by an ICE restart; sends are buffered meanwhile, and it
+ * becomes "open" again, or "failed" when the restart does not succeed in time.
+ */
+export type ChannelState = "connecting" | "open" | "restarting" | "closed" | "failed"
 
 /** A state change of the connection to one peer. */
 export interface ChannelEvent {
   readonly peer: PeerId
   readonly state: ChannelState
+  /**
+   * On the offering side of a "restarting" connection, once made: the ICE restart's offer,
+   * under `restartAttempt(attempt, n)`, for the app to carry out of band (the connection's own
+   * channel has no path); the answer comes back through `complete`.
+   */
+  readonly restartOffer?: { readonly attempt: string; readonly description: Description }
 }
 
 /** What arrives on a connection: an accepted envelope, or a rejected frame and why. */
@@ -43,9 +53,12 @@ export interface PeerTransportService {
   readonly fingerprint: string
   /** Starts a connection and returns the complete offer (ICE gathered, bounded by a timeout). */
   readonly offer: (remote: RemotePeer, attempt: string) => Effect.Effect<Description, TransportError>
-  /** Answers an offer; refuses one whose fingerprint differs from the one published for `remote`. */
+  /**
+   * Answers an offer; refuses one whose fingerprint differs from the one published for `remote`.
+   * An offer under `restartAttempt` of the current connection's attempt restarts its ICE in place.
+   */
   readonly answer: (remote: RemotePeer, attempt: string, offer: Description) => Effect.Effect<Description, TransportError>
-  /** Completes a connection this session offered. */
+  /** Completes a connection this session offered (or its ICE restart, under the restart's attempt). */
   readonly complete: (remote: RemotePeer, attempt: string, answer: Description) => Effect.Effect<void, TransportError>
   /** Sends an envelope on the open connection to `peer`. */
   readonly send: (peer: PeerId, envelope: Envelope) => Effect.Effect<void, TransportError>

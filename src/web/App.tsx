@@ -2,13 +2,13 @@
  * The app's stages: sign in, pick a repository and presence form, then the room.
  * It only holds which stage the page is at; every behaviour lives in src/app.
  */
-import { createSignal, Match, onCleanup, onMount, Show, Switch } from "solid-js"
+import { createSignal, Match, onCleanup, onMount, Switch } from "solid-js"
 import { loadConfig, type WebConfig } from "./config.js"
 import { RepoPicker } from "./components/RepoPicker.js"
 import { Room } from "./components/Room.js"
 import { SignIn } from "./components/SignIn.js"
 import { IceSettingsPanel } from "./components/IceSettingsPanel.js"
-import { loadIceSettings, rtcOptionsOf, saveIceSettings, type IceSettings } from "./ice-settings.js"
+import { defaultIceSettings, forgetIceSettings, ICE_SETTINGS_KEY, loadIceSettings, rtcOptionsOf, saveIceSettings, type IceSettings } from "./ice-settings.js"
 import { watchPageExit } from "./page-exit.js"
 import { useServices, type PresenceForm, type Session } from "./services.js"
 import { forgetToken, keepToken, keptToken, pageTokenStores, type KeptToken } from "./token-store.js"
@@ -41,9 +41,17 @@ export const App = () => {
     setStage(signInStage(config))
   }
   const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))
+  // Settings the user gave (now or remembered) apply everywhere; until then the local demo needs none.
+  const [iceChosen, setIceChosen] = createSignal(storage?.getItem(ICE_SETTINGS_KEY) != null)
   const changeIce = (s: IceSettings) => {
     saveIceSettings(storage, s)
     setIce(s)
+    setIceChosen(true)
+  }
+  const forgetIce = () => {
+    forgetIceSettings(storage)
+    setIce(defaultIceSettings)
+    setIceChosen(false)
   }
 
   onMount(() => {
@@ -64,8 +72,8 @@ export const App = () => {
   const join = async (config: WebConfig, token: string, login: string, repository: string, presence: PresenceForm) => {
     setStage({ _tag: "joining", repository })
     try {
-      // The local hub's demo runs on loopback and needs no STUN; on GitHub the user's settings apply.
-      const rtc = config.local ? { iceServers: config.iceServers } : rtcOptionsOf(ice())
+      // The local hub's demo runs on loopback and needs no STUN unless the user set servers; on GitHub the settings apply.
+      const rtc = config.local && !iceChosen() ? { iceServers: config.iceServers } : rtcOptionsOf(ice())
       const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, ...rtc })
       setStage({ _tag: "room", config, token, login, session })
     } catch (e) {
@@ -112,9 +120,7 @@ export const App = () => {
             onSignOut={() => forget(s().config)}
           />
           {/* Before joining: the settings apply to the next session. */}
-          <Show when={!s().config.local}>
-            <IceSettingsPanel settings={ice()} onChange={changeIce} />
-          </Show>
+          <IceSettingsPanel settings={ice()} onChange={changeIce} onForget={forgetIce} />
           </>
         )}
 

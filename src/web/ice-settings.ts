@@ -78,6 +78,9 @@ export const loadIceSettings = (storage: SettingsStorage | undefined): IceSettin
   }
 }
 
+/** Forgets whatever settings the device keeps. */
+export const forgetIceSettings = (storage: SettingsStorage | undefined): void => storage?.removeItem(ICE_SETTINGS_KEY)
+
 /** Stores the settings on the device when `remember` is set, and forgets any stored ones otherwise. */
 export const saveIceSettings = (storage: SettingsStorage | undefined, s: IceSettings): void => {
   if (storage === undefined) return

@@ -74,11 +74,67 @@ afterAll(async () => {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) })
 
+/**
+ * Installed before any page script: a `Notification` that records what the page asks and shows
+ * (permission is granted when asked), and a switch that makes the page see itself hidden
+ * (`window.__hidden = true`) without a real tab switch.
+ */
+const NOTIFICATION_STUB = () => {
+  const w = window as unknown as { __notes: { requests: number; shown: Array<{ title: string; body: string | undefined; tag: string | undefined }> }; __hidden?: boolean }
+  w.__notes = { requests: 0, shown: [] }
+  class RecordingNotification {
+    static permission: NotificationPermission = "default"
+    static requestPermission(): Promise<NotificationPermission> {
+      w.__notes.requests += 1
+      RecordingNotification.permission = "granted"
+      return Promise.resolve("granted")
+    }
+    constructor(title: string, options?: NotificationOptions) {
+      w.__notes.shown.push({ title, body: options?.body, tag: options?.tag })
+    }
+  }
+  Object.defineProperty(window, "Notification", { configurable: true, writable: true, value: RecordingNotification })
+  const real = Object.getOwnPropertyDescriptor(Document.prototype, "visibilityState")!
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    configurable: true,
+    get(this: Document) {
+      return w.__hidden === true ? "hidden" : real.get!.call(this)
+    }
+  })
+}
+
+/** What the page's `Notification` stub recorded. */
+const notes = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __notes: { requests: number; shown: Array<{ title: string; body?: string; tag?: string }> } }).__notes)
+
+/** The last console errors and warnings of each page, printed when a step fails. */
+const consoleLines: Record<string, Array<string>> = {}
+
+/** Prints what each page logged and shows of its call, then rethrows `e` (a step's failure). */
+const explain = async (step: string, e: unknown): Promise<never> => {
+  for (const [user, page] of Object.entries(pages)) {
+    await shot(page, `${step}-fail-${user}`).catch(() => undefined)
+    const call = await page.locator('[data-testid="call"]').evaluateAll((es) => es.map((x) => x.textContent)).catch(() => [])
+    const people = await page.locator('[data-testid^="person-"]').evaluateAll((es) => es.map((x) => `${x.getAttribute("data-testid")}=${x.getAttribute("data-state")}`)).catch(() => [])
+    const refused = await page.getByTestId("error-count").getAttribute("title", { timeout: 1_000 }).catch(() => null)
+    console.error(`[${user}] ${step} failed; call: ${JSON.stringify(call)}; people: ${people.join(" ")}; refused: ${refused}\n  ${(consoleLines[user] ?? []).slice(-20).join("\n  ")}`)
+  }
+  throw e
+}
+
 /** Signs in as `user` and opens the repository picker on demo/chat. */
 const toPicker = async (user: string): Promise<Page> => {
   const page = await browser.context.newPage()
   await page.setViewportSize({ width: 1100, height: 720 })
+  await page.addInitScript(NOTIFICATION_STUB)
   page.on("pageerror", (e) => console.error(`[${user}] page error`, e))
+  consoleLines[user] = []
+  page.on("console", (m) => {
+    if (m.type() !== "error" && m.type() !== "warning") return
+    const lines = consoleLines[user]!
+    lines.push(`${new Date().toISOString()} ${m.type()} ${m.text().slice(0, 300)}`)
+    if (lines.length > 50) lines.shift()
+  })
   await page.goto(app.webUrl)
   await page.getByTestId(`demo-${user}`).waitFor({ timeout: WAIT_MS })
   pages[user] = page
@@ -180,11 +236,64 @@ describe("the client people keep open all day", { timeout: 180_000 }, () => {
     await openConversation(alice, "release-2-0")
     await alice.getByTestId("composer").pressSequentially("working on it", { delay: 20 })
     await carol.getByTestId("typing").getByText("alice is typing…").waitFor({ timeout: WAIT_MS })
+    // File form: the typist's login is a claim.
+    expect(await carol.getByTestId("typing").getByTestId("unverified").count()).toBe(1)
     await shot(carol, "room-typing")
     expect(await bob.getByTestId("typing").textContent()).toBe("")
     await say(alice, "done")
     await carol.getByTestId("messages").getByText("done").waitFor({ timeout: WAIT_MS })
     expect(await axeViolations(carol)).toEqual([])
+  })
+
+  it("file form: every other session's login is tagged unverified: people, authors, direct conversations, typing, calls", async () => {
+    const { alice, bob } = pages as Record<"alice" | "bob" | "carol", Page>
+    await bob.getByTestId("person-alice").getByTestId("unverified").waitFor({ timeout: WAIT_MS })
+    await openConversation(bob, "dm--alice--bob")
+    expect(await bob.getByTestId("message").filter({ hasText: "just for you, bob" }).getByTestId("unverified").count()).toBe(1)
+    expect(await bob.getByTestId("conversation-dm--alice--bob").getByTestId("unverified").count()).toBe(1)
+    expect(await bob.getByTestId("conversation-general").getByTestId("unverified").count()).toBe(0)
+    // A ringing call names its caller with the tag (an audio call, declined: no media needed).
+    await openConversation(alice, "dm--alice--bob")
+    await alice.getByTestId("call-here-audio").click()
+    await bob.getByTestId("accept").waitFor({ timeout: WAIT_MS })
+    expect(await bob.getByTestId("call").getByTestId("unverified").count()).toBeGreaterThanOrEqual(1)
+    expect(await alice.getByTestId("call").getByTestId("unverified").count()).toBeGreaterThanOrEqual(1)
+    await bob.getByTestId("reject").click()
+    await alice.locator('[data-testid="call"][data-phase="rejected"]').waitFor({ timeout: WAIT_MS })
+    await alice.getByTestId("dismiss-call").click()
+    await bob.getByTestId("dismiss-call").click()
+  })
+
+  it("a mention notifies only while the tab is hidden; permission is asked at the first send, never at load", async () => {
+    const { alice, bob, carol } = pages as Record<"alice" | "bob" | "carol", Page>
+    // Loaded, joined and read messages (carol was even mentioned, while looking): nobody was asked.
+    for (const p of [bob, carol]) expect(await notes(p)).toEqual({ requests: 0, shown: [] })
+    await openConversation(bob, "general")
+    await openConversation(alice, "general")
+    await say(bob, "morning all")
+    await expect.poll(async () => (await notes(bob)).requests, { timeout: WAIT_MS }).toBe(1)
+    await say(bob, "and a second message")
+    await alice.getByTestId("messages").getByText("and a second message").waitFor({ timeout: WAIT_MS })
+    expect((await notes(bob)).requests).toBe(1)
+
+    // Looking at the page: a mention is highlighted, with no notification.
+    await say(alice, "@bob while you look")
+    await bob.locator('[data-testid="mention"]', { hasText: "@bob" }).waitFor({ timeout: WAIT_MS })
+    expect((await notes(bob)).shown).toEqual([])
+
+    // Hidden: a message naming bob without a mention and a mention of carol do not notify; a mention of bob does.
+    await bob.evaluate(() => ((window as unknown as { __hidden?: boolean }).__hidden = true))
+    await say(alice, "no mention here, bob")
+    await say(alice, "@carol this one is for carol")
+    await say(alice, "@bob ping while away")
+    for (const text of ["no mention here, bob", "this one is for carol", "ping while away"]) {
+      await bob.getByTestId("messages").getByText(text).waitFor({ timeout: WAIT_MS })
+    }
+    // File form: the author is a claim, and the title says so as the room does.
+    expect((await notes(bob)).shown).toEqual([{ title: "alice (unverified) in # general", body: "@bob ping while away", tag: "general" }])
+    await bob.evaluate(() => ((window as unknown as { __hidden?: boolean }).__hidden = false))
+    // Carol was mentioned while looking, and never sent a message here: nothing asked, nothing shown.
+    expect(await notes(carol)).toEqual({ requests: 0, shown: [] })
   })
 
   it("paging back reaches a message committed two days earlier", async () => {
@@ -353,30 +462,30 @@ describe("the client people keep open all day", { timeout: 180_000 }, () => {
   // Last but one: a call is the heaviest load on a shared machine, and what follows does not depend on it.
   it("a call starts from a conversation with everyone in it, and its bar stays while switching conversations", async () => {
     const { alice, bob, carol } = pages as Record<"alice" | "bob" | "carol", Page>
-    await openConversation(alice, "dm--alice--bob")
-    await alice.bringToFront()
-    await alice.getByTestId("call-here-video").click()
-    await bob.getByTestId("accept").waitFor({ timeout: WAIT_MS })
-    await bob.bringToFront()
-    await bob.getByTestId("accept").click()
-    await alice.locator('[data-testid="call"][data-phase="accepted"]').waitFor({ timeout: WAIT_MS })
-    await openConversation(alice, "general")
-    await alice
-      .locator('[data-testid="call"][data-phase="accepted"]')
-      .waitFor({ timeout: WAIT_MS })
-      .catch(async (e: unknown) => {
-        await shot(alice, "call-fail-alice")
-        await shot(bob, "call-fail-bob")
-        console.error("call panel:", await alice.locator('[data-testid="call"]').evaluateAll((es) => es.map((x) => x.outerHTML.slice(0, 800))))
-        throw e
-      })
-    await alice.bringToFront()
-    await shot(alice, "call")
-    expect(await carol.getByTestId("accept").count()).toBe(0)
-    await alice.getByTestId("hang-up").click()
-    await bob.locator('[data-testid="call"][data-phase="ended"]').waitFor({ timeout: WAIT_MS })
-    await alice.getByTestId("dismiss-call").click()
-    await bob.getByTestId("dismiss-call").click()
+    try {
+      await openConversation(alice, "dm--alice--bob")
+      await alice.bringToFront()
+      await alice.getByTestId("call-here-video").click()
+      await bob.getByTestId("accept").waitFor({ timeout: WAIT_MS })
+      await bob.bringToFront()
+      await bob.getByTestId("accept").click()
+      await alice.locator('[data-testid="call"][data-phase="accepted"]').waitFor({ timeout: WAIT_MS })
+      await openConversation(alice, "general")
+      await alice.locator('[data-testid="call"][data-phase="accepted"]').waitFor({ timeout: WAIT_MS })
+      // The picture shows the call as people see it: bob's video decoding in alice's page.
+      await alice.waitForFunction(() => Array.from(document.querySelectorAll<HTMLVideoElement>('[data-testid="call"] video')).some((v) => !v.muted && v.videoWidth > 0), undefined, { timeout: WAIT_MS })
+      await alice.bringToFront()
+      await shot(alice, "call")
+      expect(await carol.getByTestId("accept").count()).toBe(0)
+      // Discussion form: GitHub's comment author vouches for every login, so nothing is tagged.
+      for (const p of [alice, bob]) expect(await p.getByTestId("unverified").count()).toBe(0)
+      await alice.getByTestId("hang-up").click()
+      await bob.locator('[data-testid="call"][data-phase="ended"]').waitFor({ timeout: WAIT_MS })
+      await alice.getByTestId("dismiss-call").click()
+      await bob.getByTestId("dismiss-call").click()
+    } catch (e) {
+      await explain("call", e)
+    }
   })
 
 })

@@ -3,8 +3,8 @@
  * `npm start` runs it) with the hub's `read-only:alice` fault (issue 9):
  * - in the Discussion form she joins, and the room says plainly that history is not being
  *   saved while nobody online can push (`PeerView.historyNotice`), until a pusher connects;
- * - in the file form, where presence needs a commit, she is told why nobody can find her and
- *   what to ask a maintainer for.
+ * - in the file form, where presence needs a commit, the picker warns her before she joins, and
+ *   the room tells her why nobody can find her and what to ask a maintainer for.
  */
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -61,12 +61,13 @@ const record = async (form: PresenceForm): Promise<void> => {
 }
 
 /** A fresh context signed in as `user`, in the room of REPO. */
-const join_ = async (user: string): Promise<Page> => {
+const join_ = async (user: string, beforeJoin?: (page: Page) => Promise<void>): Promise<Page> => {
   const page = await (await browser.newContext()).newPage()
   page.on("pageerror", (e) => console.error(`[${user}] page error`, e))
   await page.goto(app.webUrl)
   await page.getByTestId(`demo-${user}`).click()
   await page.getByTestId("repos").getByText(REPO).waitFor({ timeout: WAIT_MS })
+  await beforeJoin?.(page)
   await page.getByTestId("join").click()
   await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
   return page
@@ -75,7 +76,10 @@ const join_ = async (user: string): Promise<Page> => {
 describe("a user without push access (Chromium, hub fault read-only:alice)", () => {
   it("in the Discussion form, the room says that history is not being saved while nobody online can push", async () => {
     await record("discussion")
-    const alice = await join_("alice")
+    const alice = await join_("alice", async (page) => {
+      await page.getByTestId("recorded-form").waitFor({ timeout: WAIT_MS })
+      await expect(page.getByTestId("read-only-file").count()).resolves.toBe(0)
+    })
     const notice = alice.getByTestId("history-notice")
     await notice.waitFor({ timeout: WAIT_MS })
     await expect(notice.textContent()).resolves.toMatch(/history is not being saved/i)
@@ -89,7 +93,10 @@ describe("a user without push access (Chromium, hub fault read-only:alice)", () 
 
   it("in the file form, the room says she can read but not push, and what to ask a maintainer for", async () => {
     await record("file")
-    const alice = await join_("alice")
+    const alice = await join_("alice", async (page) => {
+      // The picker says it before she joins.
+      await page.getByTestId("read-only-file").waitFor({ timeout: WAIT_MS })
+    })
     const problem = alice.getByTestId("presence-problem")
     await problem.getByText("You can read demo/chat but not push", { exact: false }).waitFor({ timeout: WAIT_MS })
     await expect(problem.textContent()).resolves.toMatch(/Ask a maintainer to switch the repository to Discussion presence, or for write access/)

@@ -70,6 +70,15 @@ export class PeerProcess {
   }
 
   /**
+   * Spawns `node --import tsx scripts/peer.ts` with JSON output and the given arguments, behind
+   * `prefix` (e.g. `ip netns exec NS`, to run it in another network namespace).
+   */
+  static spawnWith(name: string, prefix: ReadonlyArray<string>, args: ReadonlyArray<string>): PeerProcess {
+    const all = [...prefix, process.execPath, "--import", "tsx", PEER_SCRIPT, "--json", ...args]
+    return new PeerProcess(name, spawn(all[0]!, all.slice(1), { stdio: ["pipe", "pipe", "pipe"] }))
+  }
+
+  /**
    * Spawns the peer through the `tsx` command line, as `npm run peer` does: signals reach
    * the wrapper, which relays them to the peer.
    */

@@ -85,6 +85,36 @@ describe("presence file rows", () => {
       })
     ))
 
+  /** Virtual seconds a newcomer "adam" (smaller than the mesh bob, carol) takes to link to both, beside `silent` entries. */
+  const smallNewcomerJoin = (silent: ReadonlyArray<PeerId>) =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const bob = yield* mesh.start("bob")
+        const carol = yield* mesh.start("carol")
+        if (silent.length > 0) yield* keepFresh(mesh, silent)
+        // Long past the silent entries' grace for the mesh: they hold no role there.
+        yield* seconds(90)
+        expect(yield* openTo(bob, carol)).toBe(true)
+        const adam = yield* mesh.start("adam")
+        const linked = yield* secondsToLink(adam, [bob, carol], 120)
+        // The leader is elected at the next tick.
+        yield* seconds(2)
+        const leaders = yield* Effect.forEach(mesh.running, (p) => Effect.map(p.handle.view, (v) => (v.leader === undefined ? "none" : peerKey(v.leader))))
+        return { linked, leaders }
+      })
+    )
+
+  it("a newcomer smaller than the mesh, beside any number of silent entries smaller still, links in its normal time", async () => {
+    const normal = await smallNewcomerJoin([])
+    expect(normal.linked).toBeLessThan(15)
+    for (const silent of [[makePeerId("aaa", "silent")], Array.from({ length: 50 }, (_, i) => makePeerId("aa-silent", `s${i}`))]) {
+      const beside = await smallNewcomerJoin(silent)
+      // About the same virtual time (a couple of seconds), not the silent entries' role grace (45 s).
+      expect(beside.linked).toBeLessThanOrEqual(normal.linked + 2)
+      expect(new Set(beside.leaders)).toEqual(new Set([peerKey(makePeerId("adam", "s3"))]))
+    }
+  })
+
   it("hundreds of made-up entries: attempts in flight and entries considered stay bounded, roles stay real, chat goes on", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {

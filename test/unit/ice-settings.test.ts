@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import {
   DEFAULT_STUN_URLS,
   defaultIceSettings,
+  forgetIceSettings,
   ICE_SETTINGS_KEY,
   iceSettingsProblem,
   loadIceSettings,
@@ -48,6 +49,15 @@ describe("ICE settings", () => {
     expect(storage.items.has(ICE_SETTINGS_KEY)).toBe(false)
     expect(loadIceSettings(storage)).toEqual(defaultIceSettings)
     storage.setItem(ICE_SETTINGS_KEY, "{not json")
+    expect(loadIceSettings(storage)).toEqual(defaultIceSettings)
+  })
+
+  it("are forgotten on request, TURN credentials included", () => {
+    const storage = memoryStorage()
+    saveIceSettings(storage, { ...defaultIceSettings, turn, relayOnly: true, remember: true })
+    expect(storage.items.get(ICE_SETTINGS_KEY)).toContain("secret")
+    forgetIceSettings(storage)
+    expect(storage.items.size).toBe(0)
     expect(loadIceSettings(storage)).toEqual(defaultIceSettings)
   })
 })

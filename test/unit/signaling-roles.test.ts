@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, FastCheck as fc, Option } from "effect"
 import { electLeader } from "../../src/domain/election.js"
 import { makePeerId, PeerOrder, peerKey, samePeer, type PeerId } from "../../src/domain/identity.js"
-import { answersPresenceOffer, isOfferer, presenceOfferTargets } from "../../src/domain/signaling-roles.js"
+import { answersPresenceOffer, isOfferer, joinerFirstContact, presenceOfferTargets } from "../../src/domain/signaling-roles.js"
 import { arbPeer } from "./arbitraries.js"
 
 const p = makePeerId
@@ -130,5 +130,27 @@ describe("answersPresenceOffer", () => {
         expect(samePeer(answerers[0]!, Arr.min(component as Arr.NonEmptyReadonlyArray<PeerId>, PeerOrder))).toBe(true)
       }
     }
+  })
+})
+
+describe("joinerFirstContact", () => {
+  const adam = p("adam", "s1")
+  const silent = p("aaa", "silent")
+  const bob = p("bob", "s1")
+  const carol = p("carol", "s1")
+
+  it("a joiner alone offers to the smallest session above it, whatever sits below it", () => {
+    expect(joinerFirstContact(adam, [adam], [silent, carol, bob])).toEqual(bob)
+    expect(joinerFirstContact(adam, [], [silent, p("aa", "x"), carol, bob])).toEqual(bob)
+  })
+
+  it("nothing once the joiner is in a mesh, or when nobody is above it", () => {
+    expect(joinerFirstContact(adam, [adam, bob], [silent, carol, bob])).toBeUndefined()
+    expect(joinerFirstContact(carol, [carol], [silent, adam, bob])).toBeUndefined()
+  })
+
+  it("the one it offers to answers when it is the smallest of its mesh", () => {
+    const target = joinerFirstContact(adam, [adam], [silent, bob, carol])!
+    expect(answersPresenceOffer(target, [bob, carol], adam)).toBe(true)
   })
 })

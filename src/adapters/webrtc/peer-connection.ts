@@ -1,14 +1,17 @@
 /**
  * One RTCPeerConnection to one peer, with its single data channel: offer/answer
  * with complete ICE gathering, framed sends that wait on `bufferedAmount`,
- * reassembly and identity check of what arrives, keepalive and liveness.
+ * reassembly and identity check of what arrives, keepalive and liveness, and ICE
+ * restarts when an open connection loses its network path.
  * Callbacks from the platform are bridged into Effect with the captured runtime.
  */
 import { Effect, Either, Fiber, Runtime, Schedule } from "effect"
 import { acceptFrame, EnvelopeRejected, type Description } from "../../domain/envelope.js"
+import { restartAttempt } from "../../domain/ice-restart.js"
 import type { ChannelState, Incoming, RemotePeer } from "../../ports/PeerTransport.js"
 import { TransportError } from "../../ports/PeerTransport.js"
-import type { SessionIdentity } from "./fingerprint.js"
+import { dtlsFingerprint, type SessionIdentity } from "./fingerprint.js"
+import { selectedPath, type CandidatePath } from "./candidate-path.js"
 import { DEFAULT_FRAME_BYTES, encodeMessage, frameBytesFor, negotiationFrame, pingFrame, Reassembler, type OutFrame } from "./framing.js"
 import { Negotiator } from "./negotiation.js"
 import type { Tuning } from "./tuning.js"
@@ -22,6 +25,8 @@ export const CHANNEL_ID = 0
 export interface ConnectionHooks {
   readonly onState: (state: ChannelState) => void
   readonly onIncoming: (incoming: Incoming) => void
+  /** The offering side made an ICE restart offer (attempt `restartAttempt(attempt, n)`); it must reach the peer out of band. */
+  readonly onRestartOffer: (attempt: string, description: Description) => void
 }
 
 /** Everything needed to build one connection. */
@@ -46,6 +51,9 @@ export interface ChannelStats {
 }
 
 const isTerminal = (s: ChannelState): boolean => s === "closed" || s === "failed"
+/** Whether the channel carries sends: open, or restarting (SCTP holds them until the path is back). */
+const isLive = (s: ChannelState): boolean => s === "open" || s === "restarting"
+const iceLost = (s: RTCIceConnectionState): boolean => s === "disconnected" || s === "failed"
 
 /** One connection attempt to one peer. */
 export class PeerConnection {
@@ -55,7 +63,8 @@ export class PeerConnection {
   localDescription: Description | undefined
   private stateNow: ChannelState = "connecting"
   private lastSeen = Date.now()
-  private readonly openedAt = Date.now()
+  private lastPingAt = 0
+  private openedAt = Date.now()
   /** Upper bound of the channel's bufferedAmount: last value read plus bytes sent since. */
   private knownBuffered = 0
   /** Largest value the bound took: the channel's buffer never held more. */
@@ -68,6 +77,18 @@ export class PeerConnection {
   private readonly negotiator: Negotiator
   private readonly sendLock = Effect.unsafeMakeSemaphore(1)
   private timer: Fiber.RuntimeFiber<unknown> | undefined
+  /** When ICE last went from connected to disconnected or failed on the open channel; undefined while connected. */
+  private iceLostAt: number | undefined
+  /** ICE restarts offered (offering side) so far: the next one's number. */
+  private restartSeq = 0
+  /** The restart offer waiting for its answer (offering side). */
+  private pendingRestart: string | undefined
+  /** The last restart answered (answering side), so a repeated offer gets the same answer. */
+  private answeredRestart: { readonly attempt: string; readonly answer: Description } | undefined
+  /** Whether this side applied the current restart's answer (offering) or offer (answering). */
+  private restartApplied = false
+  /** ICE restarts that brought the path back. */
+  private restored = 0
 
   constructor(
     readonly params: ConnectionParams,
@@ -81,19 +102,30 @@ export class PeerConnection {
     this.channel.onclose = () => this.close("closed")
     this.channel.onmessage = (e: MessageEvent) => this.receive(e.data)
     this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === "failed") this.close("failed")
+      // A lost path on an open channel is the restart's to repair, within its timeout (watchdog).
+      if (this.pc.connectionState === "failed" && this.iceLostAt === undefined) this.close("failed")
       else if (this.pc.connectionState === "closed") this.close("closed")
     }
-    this.pc.oniceconnectionstatechange = () => {
-      // The offerer restarts ICE; the new offer goes in-band if the channel still carries anything.
-      if (this.pc.iceConnectionState === "failed" && !params.polite && this.stateNow === "open") this.pc.restartIce()
-    }
+    this.pc.oniceconnectionstatechange = () => this.onIceState()
     this.timer = Runtime.runFork(this.runtime)(this.watchdog)
   }
 
   /** The connection's current state. */
   get state(): ChannelState {
     return this.stateNow
+  }
+
+  /** ICE restarts that brought this connection's path back. */
+  get restarts(): number {
+    return this.restored
+  }
+
+  /** The network path the connection uses now (its selected candidate pair), if one is selected. */
+  path(): Effect.Effect<CandidatePath | undefined> {
+    return Effect.tryPromise(() => this.pc.getStats()).pipe(
+      Effect.map(selectedPath),
+      Effect.orElseSucceed(() => undefined)
+    )
   }
 
   /** Flow-control figures of the channel. */
@@ -123,6 +155,45 @@ export class PeerConnection {
         ? Effect.void
         : this.step("bad-description", () => this.pc.setRemoteDescription(answer))
     )
+  }
+
+  /**
+   * Answers an ICE restart offer (attempt `restartAttempt(this attempt, n)`) on this open
+   * connection: same DTLS and SCTP, new ICE credentials and candidates. A repeated offer of the
+   * same restart (read again from presence) gets the same answer.
+   */
+  answerRestart(attempt: string, offer: Description): Effect.Effect<Description, TransportError> {
+    return Effect.suspend(() => {
+      if (this.answeredRestart?.attempt === attempt) return Effect.succeed(this.answeredRestart.answer)
+      if (!isLive(this.stateNow)) return Effect.fail(this.error("no-connection", "an ICE restart of a connection that is not open"))
+      const current = this.pc.remoteDescription === null ? undefined : dtlsFingerprint(this.pc.remoteDescription.sdp)
+      if (current === undefined || dtlsFingerprint(offer.sdp) !== current) {
+        return Effect.fail(this.error("fingerprint-mismatch", "an ICE restart offer must keep the connection's DTLS fingerprint"))
+      }
+      this.enterRestart()
+      return this.step("bad-description", async () => {
+        // A call's renegotiation in flight gives way: the path comes first.
+        if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" })
+        await this.pc.setRemoteDescription(offer)
+        await this.pc.setLocalDescription(await this.pc.createAnswer())
+        this.restartApplied = true
+      }).pipe(
+        Effect.zipRight(this.gathered()),
+        Effect.tap((answer) => Effect.sync(() => (this.answeredRestart = { attempt, answer })))
+      )
+    })
+  }
+
+  /** Applies the answer to this side's ICE restart offer; an answer to another restart is ignored. */
+  completeRestart(attempt: string, answer: Description): Effect.Effect<void, TransportError> {
+    return Effect.suspend(() => {
+      if (attempt !== this.pendingRestart || this.pc.signalingState !== "have-local-offer") return Effect.void
+      this.pendingRestart = undefined
+      return this.step("bad-description", async () => {
+        await this.pc.setRemoteDescription(answer)
+        this.restartApplied = true
+      })
+    })
   }
 
   /** Sends one encoded envelope, waiting while the channel's buffer is above the high-water mark. */
@@ -197,7 +268,10 @@ export class PeerConnection {
     // Known once SCTP is up: the largest message the remote side takes (absent on old stacks).
     this.frameBytes = frameBytesFor((this.pc as { sctp?: { maxMessageSize?: number } | null }).sctp?.maxMessageSize)
     this.pc.onnegotiationneeded = () => Runtime.runFork(this.runtime)(this.negotiator.onNegotiationNeeded)
-    this.pc.onicecandidate = (e: RTCPeerConnectionIceEvent) => this.negotiator.onLocalCandidate(e.candidate)
+    this.pc.onicecandidate = (e: RTCPeerConnectionIceEvent) => {
+      // A restart's candidates travel in its complete description: the channel has no path now.
+      if (this.stateNow === "open") this.negotiator.onLocalCandidate(e.candidate)
+    }
     this.params.hooks.onState("open")
   }
 
@@ -224,7 +298,7 @@ export class PeerConnection {
     const burst = (limit: number): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
         for (; next < frames.length; next++) {
-          if (this.stateNow !== "open") return Effect.fail(this.error("no-connection", "channel closed while sending"))
+          if (!isLive(this.stateNow)) return Effect.fail(this.error("no-connection", "channel closed while sending"))
           const frame = frames[next]!
           // An upper bound of a text frame's UTF-8 size is enough: it only makes the wait a little earlier.
           const size = typeof frame === "string" ? Math.min(frame.length * 3, this.frameBytes) : frame.byteLength
@@ -252,16 +326,92 @@ export class PeerConnection {
     return this.knownBuffered + size <= limit
   }
 
-  /** Pings while open, fails a silent or never-opening connection. */
+  /**
+   * Pings while open, fails a silent or never-opening connection, and restarts ICE when the
+   * path has been lost past the grace (then only the restart's timeout fails the connection).
+   * Silence counts only while this side runs: after a stall of its own (a starved CPU, a frozen
+   * tab, a machine asleep) the peer's frames of that time may still be queued behind this timer,
+   * and the peer may have stalled with it, so a late tick moves the clocks on by the stall instead
+   * of declaring a live path lost.
+   */
   private get watchdog(): Effect.Effect<void> {
-    const { keepaliveIntervalMs, livenessTimeoutMs, connectTimeoutMs, highWaterMark } = this.params.tuning
+    const { keepaliveIntervalMs, livenessTimeoutMs, connectTimeoutMs, highWaterMark, iceRestartTimeoutMs } = this.params.tuning
+    const tickMs = Math.min(keepaliveIntervalMs, this.params.tuning.iceRestartGraceMs)
+    let lastTickAt = Date.now()
     const tick = Effect.sync(() => {
       const now = Date.now()
-      if (this.stateNow === "connecting" && now - this.openedAt > connectTimeoutMs) this.close("failed")
-      else if (this.stateNow === "open" && now - this.lastSeen > livenessTimeoutMs) this.close("failed")
-      else if (this.stateNow === "open" && this.channel.bufferedAmount < highWaterMark) this.sendControlFrame(pingFrame())
+      const stalled = now - lastTickAt - tickMs
+      lastTickAt = now
+      if (stalled > keepaliveIntervalMs) {
+        this.lastSeen += stalled
+        this.openedAt += stalled
+        if (this.iceLostAt !== undefined) this.iceLostAt += stalled
+      }
+      if (this.stateNow === "connecting" && now - this.openedAt > connectTimeoutMs) return this.close("failed")
+      // Silence past the liveness timeout is a lost path too, whatever ICE says (it notices late).
+      if (this.stateNow === "open" && this.iceLostAt === undefined && now - this.lastSeen > livenessTimeoutMs) this.iceLostAt = this.lastSeen
+      if (this.iceLostAt !== undefined && isLive(this.stateNow)) {
+        if (now - this.iceLostAt > iceRestartTimeoutMs) return this.close("failed")
+        this.considerRestart(now)
+        // ICE may come back without a state change event (it never said "disconnected").
+        if (this.restartApplied) this.onIceState()
+      }
+      if (isLive(this.stateNow) && now - this.lastPingAt >= keepaliveIntervalMs && this.channel.bufferedAmount < highWaterMark) {
+        this.lastPingAt = now
+        this.sendControlFrame(pingFrame())
+      }
     })
-    return tick.pipe(Effect.repeat(Schedule.spaced(keepaliveIntervalMs)), Effect.asVoid)
+    return tick.pipe(Effect.repeat(Schedule.spaced(tickMs)), Effect.asVoid)
+  }
+
+  /** Follows ICE on a live channel: notes when its path is lost, and when it is back. */
+  private onIceState(): void {
+    if (!isLive(this.stateNow)) return
+    const ice = this.pc.iceConnectionState
+    if (iceLost(ice)) {
+      this.iceLostAt ??= Date.now()
+      this.considerRestart(Date.now())
+    } else if ((ice === "connected" || ice === "completed") && this.iceLostAt !== undefined && (this.stateNow === "open" || this.restartApplied)) {
+      this.iceLostAt = undefined
+      this.lastSeen = Date.now()
+      if (this.stateNow === "restarting") {
+        this.restored += 1
+        this.stateNow = "open"
+        this.params.hooks.onState("open")
+      }
+    }
+  }
+
+  /** Past the grace, the channel is "restarting"; the offering side makes the restart's offer. */
+  private considerRestart(now: number): void {
+    if (this.iceLostAt === undefined || this.stateNow !== "open" || now - this.iceLostAt < this.params.tuning.iceRestartGraceMs) return
+    this.enterRestart()
+    if (this.params.polite) return
+    const attempt = restartAttempt(this.params.attempt, ++this.restartSeq)
+    this.pendingRestart = attempt
+    Runtime.runFork(this.runtime)(
+      this.step("failed", async () => {
+        await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }))
+      }).pipe(
+        Effect.zipRight(this.gathered()),
+        Effect.match({
+          // Without an offer nothing can repair the path: the restart's timeout fails the connection.
+          onFailure: () => undefined,
+          onSuccess: (offer) => {
+            if (this.pendingRestart === attempt && this.stateNow === "restarting") this.params.hooks.onRestartOffer(attempt, offer)
+          }
+        })
+      )
+    )
+  }
+
+  /** Marks the channel "restarting" (once) and reports it. */
+  private enterRestart(): void {
+    this.iceLostAt ??= Date.now()
+    if (this.stateNow !== "open") return
+    this.restartApplied = false
+    this.stateNow = "restarting"
+    this.params.hooks.onState("restarting")
   }
 
   private sendControlFrame(frame: Uint8Array<ArrayBuffer>): void {
@@ -274,6 +424,11 @@ export class PeerConnection {
   }
 
   private completeLocal(): Effect.Effect<Description, TransportError> {
+    return this.gathered().pipe(Effect.tap((description) => Effect.sync(() => (this.localDescription = description))))
+  }
+
+  /** The local description once ICE gathering completed (or timed out), with this session's proof added. */
+  private gathered(): Effect.Effect<Description, TransportError> {
     const { pc } = this
     const gathered = Effect.async<void>((resume) => {
       const check = () => {
@@ -294,11 +449,7 @@ export class PeerConnection {
           return this.params.identity.decorate(local.sdp)
         })
       ),
-      Effect.map((sdp): Description => {
-        const description: Description = { type: pc.localDescription?.type === "answer" ? "answer" : "offer", sdp }
-        this.localDescription = description
-        return description
-      })
+      Effect.map((sdp): Description => ({ type: pc.localDescription?.type === "answer" ? "answer" : "offer", sdp }))
     )
   }
 

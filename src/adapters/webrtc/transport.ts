@@ -9,6 +9,7 @@ import { encodeEnvelope, exceedsUtf8, MAX_ENVELOPE_BYTES, type Description, type
 import { subscribeTo } from "../../ports/subscription.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
 import { isOfferer } from "../../domain/signaling-roles.js"
+import { restartBase } from "../../domain/ice-restart.js"
 import {
   PeerTransport,
   TransportError,
@@ -21,6 +22,7 @@ import {
 import { certificateIdentity, checkFingerprint, sdpProblem, signingIdentity, type SessionIdentity } from "./fingerprint.js"
 import type { OutFrame } from "./framing.js"
 import { PeerConnection, type ChannelStats } from "./peer-connection.js"
+import type { CandidatePath } from "./candidate-path.js"
 import { defaultTuning, type Tuning } from "./tuning.js"
 
 /** The platform's WebRTC globals: a browser's `globalThis`, or @roamhq/wrtc's exports. */
@@ -58,8 +60,17 @@ export interface WebRtcInternalsService {
   readonly state: (peer: PeerId) => Effect.Effect<Option.Option<ChannelState>>
   /** Flow-control figures of the channel to `peer`. */
   readonly stats: (peer: PeerId) => Effect.Effect<Option.Option<ChannelStats>>
+  /** The network path of the connection to `peer` (its selected candidate pair), its attempt and ICE restarts so far. */
+  readonly path: (peer: PeerId) => Effect.Effect<Option.Option<ConnectionPath>>
   /** Puts a raw frame on the channel to `peer`, bypassing encoding. */
   readonly sendRaw: (peer: PeerId, frame: OutFrame) => Effect.Effect<void, TransportError>
+}
+
+/** Where a connection's packets go, and how it got there. */
+export interface ConnectionPath extends CandidatePath {
+  readonly attempt: string
+  /** ICE restarts that brought the path back (the connection and its channel were kept). */
+  readonly iceRestarts: number
 }
 
 /** Internals of the WebRTC transport. */
@@ -127,6 +138,10 @@ export const makeWebRtcTransport = (
             },
             onIncoming: (item) => {
               if (connections.get(key) === conn) publish(PubSub.publish(incoming, item))
+            },
+            onRestartOffer: (restart, description) => {
+              if (connections.get(key) !== conn) return
+              publish(PubSub.publish(events, { peer: remote.peer, state: "restarting", restartOffer: { attempt: restart, description } } satisfies ChannelEvent))
             }
           }
         },
@@ -154,6 +169,16 @@ export const makeWebRtcTransport = (
         }
       })
 
+    /** The current connection whose ICE restart `attempt` names, if it does name one. */
+    const restartOf = (remote: RemotePeer, attempt: string): Option.Option<PeerConnection> | undefined => {
+      const base = restartBase(attempt)
+      if (base === undefined) return undefined
+      const conn = current(remote.peer)
+      return conn !== undefined && conn.params.attempt === base ? Option.some(conn) : Option.none()
+    }
+    const notHeld = (remote: RemotePeer, attempt: string) =>
+      new TransportError({ peer: remote.peer, reason: "bad-description", detail: `an ICE restart (${attempt}) of a connection this session does not hold` })
+
     const sameAttempt = (remote: RemotePeer, attempt: string): Option.Option<Description> => {
       const conn = current(remote.peer)
       return conn !== undefined && conn.params.attempt === attempt && conn.localDescription !== undefined
@@ -176,19 +201,29 @@ export const makeWebRtcTransport = (
       answer: (remote, attempt, offer) =>
         checkRemote(remote, offer, "offer").pipe(
           Effect.zipRight(
-            Effect.suspend(() =>
-              Option.match(sameAttempt(remote, attempt), {
+            Effect.suspend(() => {
+              const restart = restartOf(remote, attempt)
+              if (restart !== undefined) {
+                return Option.match(restart, { onNone: () => Effect.fail(notHeld(remote, attempt)), onSome: (conn) => conn.answerRestart(attempt, offer) })
+              }
+              return Option.match(sameAttempt(remote, attempt), {
                 onSome: Effect.succeed,
                 onNone: () => {
                   const conn = start(remote, attempt)
                   return conn.acceptOffer(offer).pipe(Effect.catchAll(abandon(conn)))
                 }
               })
-            )
+            })
           )
         ),
-      complete: (remote, attempt, answer) =>
-        checkRemote(remote, answer, "answer").pipe(
+      complete: (remote, attempt, answer) => {
+        const restart = restartOf(remote, attempt)
+        if (restart !== undefined) {
+          return checkRemote(remote, answer, "answer").pipe(
+            Effect.zipRight(Option.match(restart, { onNone: () => Effect.fail(notHeld(remote, attempt)), onSome: (conn) => conn.completeRestart(attempt, answer) }))
+          )
+        }
+        return checkRemote(remote, answer, "answer").pipe(
           // A refused answer ends its attempt at once: the connection and its sockets go now.
           Effect.tapError(() =>
             Effect.sync(() => {
@@ -205,12 +240,14 @@ export const makeWebRtcTransport = (
               return conn.acceptAnswer(answer).pipe(Effect.catchAll(abandon(conn)))
             })
           )
-        ),
+        )
+      },
       send: (peer, envelope: Envelope) =>
         Effect.suspend(() => {
           // Same order of checks as the memory adapter, so both fail alike under the contract suite.
           const conn = current(peer)
-          if (conn === undefined || conn.state !== "open") {
+          // While ICE restarts, sends wait in SCTP's buffer and go out once the path is back.
+          if (conn === undefined || (conn.state !== "open" && conn.state !== "restarting")) {
             return Effect.fail(new TransportError({ peer, reason: "no-connection", detail: "no open channel to this peer" }))
           }
           const text = encodeEnvelope(envelope)
@@ -229,6 +266,12 @@ export const makeWebRtcTransport = (
       peerConnection: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.pc)),
       state: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.state)),
       stats: (peer) => Effect.sync(() => Option.fromNullable(current(peer)?.stats)),
+      path: (peer) =>
+        Effect.suspend(() => {
+          const conn = current(peer)
+          if (conn === undefined) return Effect.succeed(Option.none())
+          return Effect.map(conn.path(), (p) => Option.map(Option.fromNullable(p), (path): ConnectionPath => ({ ...path, attempt: conn.params.attempt, iceRestarts: conn.restarts })))
+        }),
       sendRaw: (peer, frame) =>
         Effect.suspend(() => {
           const conn = current(peer)

@@ -9,8 +9,23 @@ export const ICE_GATHER_TIMEOUT_MS = 5_000
 export const CONNECT_TIMEOUT_MS = 30_000
 /** Interval of keepalive pings on an open channel. */
 export const KEEPALIVE_INTERVAL_MS = 2_000
-/** Silence after which an open channel is declared failed: several missed keepalives, not one. */
-export const LIVENESS_TIMEOUT_MS = 10_000
+/**
+ * Silence after which an open channel's path is taken as lost (several missed keepalives, not
+ * one): it is then restarted, and failed only if that does not bring it back in time.
+ */
+export const LIVENESS_TIMEOUT_MS = 6_000
+/**
+ * How long ICE may stay "disconnected" on an open connection before the offering side restarts
+ * it: a brief loss (a few dropped checks) heals by itself.
+ */
+export const ICE_RESTART_GRACE_MS = 2_000
+/**
+ * How long after the path was lost an ICE restart may take before the connection is failed
+ * (and the app reconnects from scratch): two complete gatherings and a round trip through the
+ * presence channel. The mesh stops routing through the peer as soon as the path is lost; only
+ * the connection's resources wait this long for a crashed peer.
+ */
+export const ICE_RESTART_TIMEOUT_MS = 30_000
 /** Poll period of `bufferedAmount` while a sender waits: `bufferedamountlow` never fires in @roamhq/wrtc. */
 export const BUFFER_POLL_MS = 2
 /** A sender waits when the channel's buffer would pass this many bytes: the per-peer memory bound. */
@@ -31,6 +46,8 @@ export interface Tuning {
   readonly connectTimeoutMs: number
   readonly keepaliveIntervalMs: number
   readonly livenessTimeoutMs: number
+  readonly iceRestartGraceMs: number
+  readonly iceRestartTimeoutMs: number
   readonly bufferPollMs: number
   readonly highWaterMark: number
   readonly lowWaterMark: number
@@ -44,6 +61,8 @@ export const defaultTuning: Tuning = {
   connectTimeoutMs: CONNECT_TIMEOUT_MS,
   keepaliveIntervalMs: KEEPALIVE_INTERVAL_MS,
   livenessTimeoutMs: LIVENESS_TIMEOUT_MS,
+  iceRestartGraceMs: ICE_RESTART_GRACE_MS,
+  iceRestartTimeoutMs: ICE_RESTART_TIMEOUT_MS,
   bufferPollMs: BUFFER_POLL_MS,
   highWaterMark: HIGH_WATER_MARK,
   lowWaterMark: LOW_WATER_MARK,

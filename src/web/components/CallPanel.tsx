@@ -6,6 +6,8 @@ import { peerKey, type PeerId } from "../../domain/identity.js"
 import type { LocalTrack, RemoteTrack } from "../../app/calls.js"
 import { run } from "../bridge.js"
 import type { Session } from "../services.js"
+import type { PeerView } from "../../app/peer-state.js"
+import { claimedName, Unverified } from "./Unverified.js"
 
 const LEG_TEXT: Record<Leg["state"], string> = {
   ringing: "ringing…",
@@ -49,7 +51,12 @@ const natives = (session: Session, tracks: ReadonlyArray<LocalTrack | RemoteTrac
 
 const live = (call: Call | undefined): call is Call => call !== undefined && call.endedAt === undefined
 
-export const CallPanel = (props: { readonly session: Session; readonly calls: CallsView }) => {
+export const CallPanel = (props: {
+  readonly session: Session
+  readonly calls: CallsView
+  /** Whether other sessions' logins are claims (file form): every name in the call is tagged. */
+  readonly identities: PeerView["identities"]
+}) => {
   const calls = props.session.calls
   /** The ended call the user closed the summary of. */
   const [dismissed, setDismissed] = createSignal<string | undefined>()
@@ -88,6 +95,7 @@ export const CallPanel = (props: { readonly session: Session; readonly calls: Ca
               <strong>
                 {c().media === "video" ? "Video" : "Audio"} call {c().direction === "incoming" ? `from ${c().initiator.username}` : `with ${others()}`}
               </strong>
+              <Unverified identities={props.identities} />
               <span class="muted small">
                 <For each={c().legs}>{(l) => <span class="leg">{`${l.peer.username}: ${LEG_TEXT[l.state]}${l.media.micMuted ? " (muted)" : ""} `}</span>}</For>
               </span>
@@ -97,6 +105,7 @@ export const CallPanel = (props: { readonly session: Session; readonly calls: Ca
                 <span>
                   {c().initiator.username} is calling you ({c().media}).
                 </span>
+                <Unverified identities={props.identities} />
                 <button class="primary" data-testid="accept" onClick={() => void run(calls.accept)}>
                   Accept
                 </button>
@@ -106,7 +115,7 @@ export const CallPanel = (props: { readonly session: Session; readonly calls: Ca
               </div>
             </Show>
             <div class="tiles">
-              <For each={remoteByPeer()}>{(g) => <Media tracks={natives(props.session, g.tracks)} muted={false} label={g.peer.username} />}</For>
+              <For each={remoteByPeer()}>{(g) => <Media tracks={natives(props.session, g.tracks)} muted={false} label={claimedName(g.peer.username, props.identities)} />}</For>
               <Show when={localVideo().length > 0}>
                 <Media tracks={natives(props.session, localVideo())} muted={true} label="you" />
               </Show>

@@ -17,6 +17,7 @@ import type { Session } from "../services.js"
 import { MessageText } from "./MessageText.js"
 import { MessageStatus } from "./MessageStatus.js"
 import type { MessageState } from "../../app/message-state.js"
+import { Unverified } from "./Unverified.js"
 
 /** Messages of the device's store shown per conversation (older ones come from the repository). */
 export const HISTORY_SHOWN = 300
@@ -170,10 +171,8 @@ export const Conversation = (props: {
             // Mine by session, not login: in file form anyone may claim this login in another session.
             <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
               <span class="author">{m.author}</span>
-              <Show when={props.view.identities === "claimed" && m.session !== self.sessionId}>
-                <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
-                  unverified
-                </span>
+              <Show when={m.session !== self.sessionId}>
+                <Unverified identities={props.view.identities} />
               </Show>
               <time class="muted small" datetime={new Date(m.sentAt).toISOString()}>
                 {time(m.sentAt)}
@@ -185,7 +184,9 @@ export const Conversation = (props: {
         </For>
       </ol>
       <p class="typing muted small" data-testid="typing" aria-live="polite">
-        {typingText(props.typists)}
+        <Show when={props.typists.length > 0}>
+          <span>{typingText(props.typists)}</span> <Unverified identities={props.view.identities} />
+        </Show>
       </p>
       <Show when={problem()}>{(p) => <p class="banner error">Not sent: {p()}</p>}</Show>
       <form

@@ -1,14 +1,18 @@
 /** The repository's conversations with unread counts, and a form to start a named one. */
 import { createSignal, For, Show } from "solid-js"
-import { Either } from "effect"
-import { namedConversation, MAX_CONVERSATION_NAME, titleOf } from "../../domain/conversation.js"
+import { Either, Option } from "effect"
+import { kindOf, namedConversation, MAX_CONVERSATION_NAME, titleOf } from "../../domain/conversation.js"
 import type { ConversationId } from "../../domain/message.js"
+import type { PeerView } from "../../app/peer-state.js"
+import { Unverified } from "./Unverified.js"
 
 /** What the test ids of a conversation's button end with: its id. */
 export const conversationTestId = (id: ConversationId): string => `conversation-${id}`
 
 export const ConversationList = (props: {
   readonly self: string
+  /** Whether other sessions' logins are claims (file form): a direct conversation's other user is tagged. */
+  readonly identities: PeerView["identities"]
   readonly conversations: ReadonlyArray<ConversationId>
   readonly selected: ConversationId
   readonly unread: ReadonlyMap<string, number>
@@ -44,6 +48,9 @@ export const ConversationList = (props: {
                   data-testid={conversationTestId(id)}
                 >
                   <span class="title">{titleOf(id, props.self)}</span>
+                  <Show when={Option.exists(kindOf(id), (k) => k._tag === "direct")}>
+                    <Unverified identities={props.identities} />
+                  </Show>
                   <Show when={count() > 0}>
                     <span class="badge" classList={{ mention: props.mentioned.has(id) }} data-testid="unread" aria-label={`${count()} unread${props.mentioned.has(id) ? ", you are mentioned" : ""}`}>
                       {props.mentioned.has(id) ? "@ " : ""}

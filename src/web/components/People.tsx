@@ -6,6 +6,7 @@
 import { createMemo, For, Show } from "solid-js"
 import type { Person, PersonSession, PeerView, SessionState } from "../../app/peer-state.js"
 import { sameUser, type PeerId } from "../../domain/identity.js"
+import { Unverified } from "./Unverified.js"
 
 /** What each session state means, for the tooltip. */
 const STATE_HELP: Record<SessionState, string> = {
@@ -72,11 +73,7 @@ export const People = (props: {
               <li class="person-group" data-testid={`person-group-${name}`}>
                 <div class="person" data-testid={`person-${name}`} data-state={state()}>
                   <span class="name">{name}</span>
-                  <Show when={props.view.identities === "claimed"}>
-                    <span class="tag unverified" title="the presence file does not prove who this is" data-testid="unverified">
-                      unverified
-                    </span>
-                  </Show>
+                  <Unverified identities={props.view.identities} />
                   <span class={`state ${state()}`} title={STATE_HELP[state()]} data-testid="link-state">
                     {state()}
                   </span>

@@ -104,6 +104,13 @@ export const RepoPicker = (props: {
               }}
             </Show>
           </Show>
+          {/* A reader cannot write the presence file: say so before joining, not only after. */}
+          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && joinForm() === "file"}>
+            <p class="banner warn" data-testid="read-only-file">
+              You can read {chosen()} but not push, and {chosen()} uses the presence file, which needs push access: people not connected to you yet
+              cannot find you. Ask a maintainer to switch {chosen()} to Discussion presence, or for write access.
+            </p>
+          </Show>
         </Show>
         <button class="primary" data-testid="join" disabled={chosen() === undefined || recorded.loading} onClick={() => props.onJoin(chosen()!, joinForm())}>
           Join {chosen() ?? ""}

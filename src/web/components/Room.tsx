@@ -20,6 +20,7 @@ import { CallPanel } from "./CallPanel.js"
 import { Conversation } from "./Conversation.js"
 import { ConversationList } from "./ConversationList.js"
 import { People } from "./People.js"
+import { claimedName } from "./Unverified.js"
 import { SaveStatus } from "./SaveStatus.js"
 import { trackMessageStates } from "../message-states.js"
 
@@ -132,7 +133,8 @@ export const Room = (props: {
       setUnread((u) => new Map(u).set(m.conversation, (u.get(m.conversation) ?? 0) + 1))
       if (mine) setMentioned((s) => new Set([...s, m.conversation]))
     }
-    if (mine || direct) notifyIfHidden(`${m.author} in ${titleOf(m.conversation, self.username)}`, m.text, m.conversation)
+    // In file form the author is a claim: the notification says so, as the room does.
+    if (mine || direct) notifyIfHidden(`${claimedName(m.author, view().identities)} in ${titleOf(m.conversation, self.username)}`, m.text, m.conversation)
     // The typist sent it: stop showing them as typing there.
     setTyping((t) => {
       const users = t.get(m.conversation)
@@ -254,6 +256,7 @@ export const Room = (props: {
           <People view={view()} self={self} callBusy={callBusy()} onDial={(p, m) => void dial([p], m)} />
           <ConversationList
             self={self.username}
+            identities={view().identities}
             conversations={conversations()}
             selected={selected()}
             unread={unread()}
@@ -265,7 +268,7 @@ export const Room = (props: {
         <main class="main">
           <SaveStatus view={view()} peer={session.peer} wouldWait={wouldWait()} />
           <div class="call-bar">
-            <CallPanel session={session} calls={calls()} />
+            <CallPanel session={session} calls={calls()} identities={view().identities} />
           </div>
           <Show when={selected()} keyed>
             {(id) => (
