@@ -4,7 +4,7 @@
  * command (`/who`, `/flush`, `/path PEER`, `/quit`; with `--bench` also `/rtt`, `/bulk`, `/stats`).
  * With `--json` every output line is one JSON object, for tests and the benchmark.
  */
-import { Effect, Option, Queue, Schedule, Stream, type Scope } from "effect"
+import { Effect, Option, Queue, Stream, type Scope } from "effect"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { ConversationId, type Message } from "../domain/message.js"
 import type { PeerView } from "../app/peer-state.js"
@@ -35,8 +35,6 @@ export interface PathReport {
   readonly iceRestarts: number
 }
 
-/** How often the view is compared with the last one printed. */
-export const VIEW_POLL_MS = 100
 /** The conversation plain input lines go to. */
 export const DEFAULT_CONVERSATION = ConversationId.make("general")
 
@@ -121,21 +119,19 @@ export const startTerminal = (
 
     let last = ""
     let lastRejectionAt = 0
+    // The peer pushes its view (the current one at once, then each change): no polling.
     yield* Effect.forkScoped(
-      Effect.repeat(
-        Effect.flatMap(peer.handle.view, (view) =>
-          Effect.sync(() => {
-            // Refusals (frames, offers, writes) are what a person debugging a mesh needs to see.
-            for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: printable(r.reason) }, `refused from ${r.from}: ${printable(r.reason)}`)
-            lastRejectionAt = Math.max(lastRejectionAt, ...view.rejections.map((r) => r.at))
-            const s = summary(view)
-            const key = JSON.stringify(s)
-            if (key === last) return
-            last = key
-            out("view", s, describeView(s))
-          })
-        ),
-        Schedule.spaced(VIEW_POLL_MS)
+      Stream.runForEach(peer.handle.views, (view) =>
+        Effect.sync(() => {
+          // Refusals (frames, offers, writes) are what a person debugging a mesh needs to see.
+          for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: printable(r.reason) }, `refused from ${r.from}: ${printable(r.reason)}`)
+          lastRejectionAt = Math.max(lastRejectionAt, ...view.rejections.map((r) => r.at))
+          const s = summary(view)
+          const key = JSON.stringify(s)
+          if (key === last) return
+          last = key
+          out("view", s, describeView(s))
+        })
       )
     )
 

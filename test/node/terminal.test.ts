@@ -43,7 +43,7 @@ const printed = (identities: PeerView["identities"], json: boolean) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
       const lines: Array<string> = []
-      const handle = { view: Effect.succeed(view(identities)), messages: Stream.fromIterable(messages) } as unknown as PeerHandle
+      const handle = { view: Effect.succeed(view(identities)), views: Stream.make(view(identities)), messages: Stream.fromIterable(messages) } as unknown as PeerHandle
       const peer: TerminalPeer = { self, transport: { fingerprint: "fp" }, internals: { connectionCount: Effect.succeed(0), path: () => Effect.succeed(Option.none()) } as unknown as TerminalPeer["internals"], handle, startedAt: 0, dataDir: "/tmp/x", bench: undefined }
       const options = { repository: "demo/chat", json } as NodePeerOptions
       yield* Scope.extend(startTerminal(peer, options, { lines: Stream.never, write: (l) => lines.push(l), status: () => undefined }, Effect.void), scope)
