@@ -9,9 +9,8 @@
  * the main screens go to .tmp/screens (the README's come from there).
  */
 import { readFileSync } from "node:fs"
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { mkdir } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import type { Page } from "playwright-core"
@@ -20,7 +19,7 @@ import { encodeEnvelope } from "../../src/domain/envelope.js"
 import { makePeerId } from "../../src/domain/identity.js"
 import { FAST_PEER_CONFIG } from "../../src/node/options.js"
 import { runPeer, type RunningPeer } from "../../src/main/node.js"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const SHOTS = resolve(import.meta.dirname, "../../.tmp/screens")
@@ -28,7 +27,7 @@ const WAIT_MS = 30_000
 const DAY_MS = 86_400_000
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
-let app: RunningApp
+let app: DemoApp
 let browser: TestBrowser
 let work: string
 const pages: Record<string, Page> = {}
@@ -47,17 +46,9 @@ const seed = async (at: number, lines: ReadonlyArray<string>) => {
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-client-"))
   await mkdir(SHOTS, { recursive: true })
-  app = await startApp({
-    hubDataDir: join(work, "hub"),
-    users: ["alice", "bob", "carol", "mallory"],
-    repository: "demo/chat",
-    host: "127.0.0.1",
-    hubPort: 0,
-    webPort: 0,
-    outDir: join(work, "web")
-  })
+  app = await startDemoApp("client", { users: ["alice", "bob", "carol", "mallory"], repository: "demo/chat" })
+  work = app.work
   // History: one message two days ago, then more files than one page reads, so reaching it takes paging back.
   const now = Date.now()
   await seed(now - 2 * DAY_MS, [line("seed-two-days", now - 2 * DAY_MS - 1_000, "Committed two days ago: the release plan")])
@@ -69,7 +60,6 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(malloryScope, Exit.void))
   await browser?.close()
   await app?.close()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) })

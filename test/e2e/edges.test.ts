@@ -5,12 +5,9 @@
  * to saved (linked to the commit); and a context killed without a goodbye folds away as
  * "away" in the others' people list.
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js"
 
 const WAIT_MS = 30_000
@@ -20,20 +17,17 @@ const REPO = "demo/chat"
 /** Three browsers on a machine shared with other work: generous, the assertions carry the promises. */
 const TEST_TIMEOUT_MS = 150_000
 
-let app: RunningApp
+let app: DemoApp
 let browser: Browser
-let work: string
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-edges-"))
-  app = await startApp({ hubDataDir: join(work, "hub"), users: ["alice", "bob", "carol"], repository: REPO, host: "127.0.0.1", hubPort: 0, webPort: 0, outDir: join(work, "web") })
+  app = await startDemoApp("edges", { users: ["alice", "bob", "carol"], repository: REPO })
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] })
 }, 180_000)
 
 afterAll(async () => {
   await browser?.close()
   await app?.close()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 /** A fresh browser context (its own storage, like another person's browser), signed in as `user`. */

@@ -4,15 +4,12 @@
  * timed commit, and the message is in the hub's git history within 10 s, written by the
  * exit write (a keepalive contents PUT that passed the hub's GitHub-like CORS preflight).
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EXIT_COMMIT_MESSAGE } from "../../src/domain/exit-plan.js"
 import type { Exchange } from "../../src/hub/handler.js"
 import { ALLOWED_REQUEST_HEADERS } from "../../src/hub/cors.js"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const WAIT_MS = 20_000
@@ -20,20 +17,17 @@ const WAIT_MS = 20_000
 const LANDS_WITHIN_MS = 10_000
 const REPO = "demo/chat"
 
-let app: RunningApp
+let app: DemoApp
 let browser: TestBrowser
-let work: string
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-exit-"))
-  app = await startApp({ hubDataDir: join(work, "hub"), users: ["alice", "bob", "carol"], repository: REPO, host: "127.0.0.1", hubPort: 0, webPort: 0, outDir: join(work, "web") })
+  app = await startDemoApp("exit", { users: ["alice", "bob", "carol"], repository: REPO })
   browser = await launchChromium()
 }, 180_000)
 
 afterAll(async () => {
   await browser?.close()
   await app?.close()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 const signIn = async (user: string): Promise<Page> => {

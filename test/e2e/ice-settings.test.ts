@@ -7,14 +7,11 @@
  * configuration it was given; nothing in the client knows about it.
  */
 import { readFileSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { ICE_SETTINGS_KEY } from "../../src/web/ice-settings.js"
 import { startTurn, type Turn } from "../webrtc/turn.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
@@ -33,9 +30,8 @@ const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
     .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
 }
 
-let app: RunningApp
+let app: DemoApp
 let browser: TestBrowser
-let work: string
 let turnScope: Scope.CloseableScope
 let turn: Turn
 
@@ -54,18 +50,9 @@ const RECORD_PEER_CONNECTIONS = `(() => {
 })()`
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-ice-"))
   turnScope = Effect.runSync(Scope.make())
   turn = await Effect.runPromise(Scope.extend(startTurn, turnScope))
-  app = await startApp({
-    hubDataDir: join(work, "hub"),
-    users: ["alice", "bob", "carol"],
-    repository: "demo/chat",
-    host: "127.0.0.1",
-    hubPort: 0,
-    webPort: 0,
-    outDir: join(work, "web")
-  })
+  app = await startDemoApp("ice", { users: ["alice", "bob", "carol"], repository: "demo/chat" })
   browser = await launchChromium()
   await browser.context.addInitScript(RECORD_PEER_CONNECTIONS)
 }, 240_000)
@@ -74,7 +61,6 @@ afterAll(async () => {
   await browser?.close()
   await app?.close()
   if (turnScope !== undefined) await Effect.runPromise(Scope.close(turnScope, Exit.void))
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 const turnUrl = (): string => ([] as Array<string>).concat(turn.iceServer.urls)[0]!

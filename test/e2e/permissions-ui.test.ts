@@ -6,9 +6,6 @@
  * - in the file form, where presence needs a commit, the picker warns her before she joins, and
  *   the room tells her why nobody can find her and what to ask a maintainer for.
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Option } from "effect"
 import { chromium, type Browser, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -16,35 +13,23 @@ import { makeGitHubClient } from "../../src/adapters/github/client.js"
 import { makeGitHubRepoSettings } from "../../src/adapters/github/repo-settings.js"
 import type { PresenceForm } from "../../src/domain/repo-settings.js"
 import type { Username } from "../../src/domain/identity.js"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js"
 
 const WAIT_MS = 30_000
 const REPO = "demo/chat"
 
-let app: RunningApp
+let app: DemoApp
 let browser: Browser
-let work: string
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-permissions-ui-"))
-  app = await startApp({
-    hubDataDir: join(work, "hub"),
-    users: ["alice", "bob"],
-    repository: REPO,
-    host: "127.0.0.1",
-    hubPort: 0,
-    webPort: 0,
-    outDir: join(work, "web"),
-    hubFaults: ["read-only:alice"]
-  })
+  app = await startDemoApp("permissions-ui", { users: ["alice", "bob"], repository: REPO, hubFaults: ["read-only:alice"] })
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] })
 }, 180_000)
 
 afterAll(async () => {
   await browser?.close()
   await app?.close()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 /** bob (a pusher) records `form` for the repository, as the first person to enable SkyGit would. */

@@ -4,33 +4,22 @@
  * other online over an open connection, a message from alice reaches bob, and bob's
  * history survives a reload (IndexedDB). Screenshots go to .tmp/.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { mkdir } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startApp, type RunningApp } from "../../src/main/serve.js"
+import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { launchChromium, type TestBrowser } from "./chromium.js"
 
 const SHOTS = resolve(import.meta.dirname, "../../.tmp")
 const WAIT_MS = 20_000
 
-let app: RunningApp
+let app: DemoApp
 let browser: TestBrowser
-let work: string
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), "skygit-web-"))
   await mkdir(SHOTS, { recursive: true })
-  app = await startApp({
-    hubDataDir: join(work, "hub"),
-    users: ["alice", "bob", "carol"],
-    repository: "demo/chat",
-    host: "127.0.0.1",
-    hubPort: 0,
-    webPort: 0,
-    outDir: join(work, "web")
-  })
+  app = await startDemoApp("web", { users: ["alice", "bob", "carol"], repository: "demo/chat" })
   browser = await launchChromium()
   // Building the client takes most of this; on a machine shared by many test runs it can take minutes.
 }, 240_000)
@@ -38,7 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await app?.close()
-  if (work !== undefined) await rm(work, { recursive: true, force: true })
 })
 
 /** Opens the client and walks sign-in, repository and presence choice as `user`. */
