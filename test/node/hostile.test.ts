@@ -6,9 +6,9 @@
  * (CPU is measured by `npm run bench:hostile`, not asserted here.)
  */
 import { readdirSync, readFileSync } from "node:fs"
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
-import { killAll, PeerProcess, REPO, startHub, withFakes, type TestHub } from "./peer-process.js"
+import { PeerProcess, REPO, startHub, stopAfterEach, withFakes } from "./peer-process.js"
 
 const TEST_TIMEOUT_MS = 400_000
 /** Process start under a loaded machine (seven test suites on two cores) can take a while. */
@@ -17,14 +17,7 @@ const START_WAIT_MS = 180_000
 const MAX_EXTRA_FILES = 100
 const MAX_EXTRA_RSS_MB = 50
 
-let running: Array<PeerProcess> = []
-let hubs: Array<TestHub> = []
-afterEach(async () => {
-  killAll(running)
-  running = []
-  await Promise.all(hubs.map((h) => h.close()))
-  hubs = []
-})
+const { running, hubs } = stopAfterEach()
 
 /** Open files and resident memory (MB) of a process. */
 const usage = (pid: number) => ({

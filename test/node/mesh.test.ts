@@ -4,21 +4,14 @@
  * writes; a killed peer is dropped and the mesh goes on; and a message sent before the
  * leader dies is committed by the next leader.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
-import { killAll, PeerProcess, REPO, startHub, type PeerEvent, type TestHub } from "./peer-process.js"
+import { PeerProcess, REPO, startHub, stopAfterEach, type PeerEvent, type TestHub } from "./peer-process.js"
 
 const BRANCH = "skygit"
 const TEST_TIMEOUT_MS = 80_000
 
-let running: Array<PeerProcess> = []
-let hubs: Array<TestHub> = []
-afterEach(async () => {
-  killAll(running)
-  running = []
-  await Promise.all(hubs.map((h) => h.close()))
-  hubs = []
-})
+const { running, hubs } = stopAfterEach()
 
 const setup = async () => {
   const hub = await startHub()

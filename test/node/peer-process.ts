@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
+import { afterEach } from "vitest"
 import { createHub, serveHub, type Hub } from "../../src/hub/index.js"
 
 /** The peer script the processes run. */
@@ -169,4 +170,18 @@ export const withFakes = (text: string | undefined, n: number, at: number): stri
     doc.entries.push({ username: i % 2 === 0 ? "aa-fake" : "zz-fake", session_id: `f${i}`, last_seen: new Date(at).toISOString(), fingerprint: `sha-256 ${hex(i)}` })
   }
   return JSON.stringify(doc)
+}
+
+/**
+ * The peers and hubs a test file starts, killed and closed after each of its tests
+ * (registered with vitest's afterEach): push what a test starts onto them.
+ */
+export const stopAfterEach = (): { readonly running: Array<PeerProcess>; readonly hubs: Array<TestHub> } => {
+  const running: Array<PeerProcess> = []
+  const hubs: Array<TestHub> = []
+  afterEach(async () => {
+    killAll(running.splice(0))
+    await Promise.all(hubs.splice(0).map((h) => h.close()))
+  })
+  return { running, hubs }
 }

@@ -3,21 +3,14 @@
  * `/quit` does: it commits what it holds if it leads, says goodbye, and exits 0. Real
  * child processes over the local hub on loopback.
  */
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
-import { killAll, PeerProcess, REPO, startHub, WAIT_MS, type TestHub } from "./peer-process.js"
+import { PeerProcess, REPO, startHub, stopAfterEach, WAIT_MS, type TestHub } from "./peer-process.js"
 
 const BRANCH = "skygit"
 const TEST_TIMEOUT_MS = 60_000
 
-let running: Array<PeerProcess> = []
-let hubs: Array<TestHub> = []
-afterEach(async () => {
-  killAll(running)
-  running = []
-  await Promise.all(hubs.map((h) => h.close()))
-  hubs = []
-})
+const { running, hubs } = stopAfterEach()
 
 /** Whether a message file on the branch holds `text`. */
 const committed = async (hub: TestHub, text: string): Promise<boolean> => {
