@@ -3,12 +3,14 @@
  * downloaded browser), a fresh profile per run, fake camera and microphone, and
  * the test page bundled with vite and served on loopback.
  */
+import { readFileSync } from "node:fs"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { createRequire } from "node:module"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { chromium, type BrowserContext } from "playwright-core"
+import { chromium, type BrowserContext, type Page } from "playwright-core"
 import { build } from "vite"
 
 /** Debian's chromium; `.ci/run` installs it. */
@@ -96,4 +98,17 @@ export const launchChromium = async (): Promise<TestBrowser> => {
       await rm(profile, { recursive: true, force: true })
     }
   }
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE })
+  const results = (await page.evaluate(() =>
+    (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<unknown> } }).axe.run(document, { resultTypes: ["violations"] })
+  )) as { violations: ReadonlyArray<{ id: string; impact: string | null; nodes: ReadonlyArray<{ target: ReadonlyArray<string> }> }> }
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
 }

@@ -8,9 +8,7 @@
  * at 375 x 667 nothing scrolls sideways and people fold into a drawer. Screenshots of
  * the main screens go to .tmp/screens (the README's come from there).
  */
-import { readFileSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
-import { createRequire } from "node:module"
 import { join, resolve } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import type { Page } from "playwright-core"
@@ -20,12 +18,11 @@ import { makePeerId } from "../../src/domain/identity.js"
 import { FAST_PEER_CONFIG } from "../../src/node/options.js"
 import { runPeer, type RunningPeer } from "../../src/main/node.js"
 import { startDemoApp, type DemoApp } from "./demo-app.js"
-import { launchChromium, type TestBrowser } from "./chromium.js"
+import { axeViolations, launchChromium, type TestBrowser } from "./chromium.js"
 
 const SHOTS = resolve(import.meta.dirname, "../../.tmp/screens")
 const WAIT_MS = 30_000
 const DAY_MS = 86_400_000
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
 let app: DemoApp
 let browser: TestBrowser
@@ -150,16 +147,6 @@ const say = async (page: Page, text: string) => {
   await page.getByTestId("composer").press("Enter")
 }
 
-/** axe-core's serious and critical violations on the page as it is now. */
-const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE })
-  const results = (await page.evaluate(() =>
-    (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<unknown> } }).axe.run(document, { resultTypes: ["violations"] })
-  )) as { violations: ReadonlyArray<{ id: string; impact: string | null; nodes: ReadonlyArray<{ target: ReadonlyArray<string> }> }> }
-  return results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
-}
 
 // Each step waits on several pages of a shared, loaded machine: generous per-step limits, no sleeps.
 describe("the client people keep open all day", { timeout: 180_000 }, () => {

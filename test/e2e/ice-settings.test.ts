@@ -6,29 +6,16 @@
  * The page's RTCPeerConnection is wrapped by an init script that records each instance and the
  * configuration it was given; nothing in the client knows about it.
  */
-import { readFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import { Effect, Exit, Scope } from "effect"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemoApp, type DemoApp } from "./demo-app.js"
 import { ICE_SETTINGS_KEY } from "../../src/web/ice-settings.js"
 import { startTurn, type Turn } from "../webrtc/turn.js"
-import { launchChromium, type TestBrowser } from "./chromium.js"
+import { axeViolations, launchChromium, type TestBrowser } from "./chromium.js"
 
 const WAIT_MS = 30_000
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
-/** Serious and critical accessibility violations on the page (axe-core). */
-const axeViolations = async (page: Page): Promise<ReadonlyArray<string>> => {
-  await page.addScriptTag({ content: AXE_SOURCE })
-  const results = (await page.evaluate(() =>
-    (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<unknown> } }).axe.run(document, { resultTypes: ["violations"] })
-  )) as { violations: ReadonlyArray<{ id: string; impact: string | null; nodes: ReadonlyArray<{ target: ReadonlyArray<string> }> }> }
-  return results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
-}
 
 let app: DemoApp
 let browser: TestBrowser

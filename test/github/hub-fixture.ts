@@ -1,5 +1,5 @@
 /** A local hub served over real HTTP on 127.0.0.1:0, and GitHub clients of its users, as scoped Effects. */
-import { Effect, type Scope } from "effect"
+import { Effect, Fiber, TestClock, type Scope, type TestServices } from "effect"
 import { githubLimits, type GitHubLimits } from "../../src/domain/budget.js"
 import { makeGitHubClient, type GitHubClient } from "../../src/adapters/github/client.js"
 import { createHub, serveHub, type Exchange, type Hub, type RepoSpec } from "../../src/hub/index.js"
@@ -50,3 +50,14 @@ export const servedHub = (
         makeGitHubClient({ baseUrl: server.url, token: hub.tokenOf(user), userAgent: "skygit-test", owner: OWNER, repo: NAME, limits })
     }))
   )
+
+/** Lets the hub's real I/O settle, then moves the test clock by `stepMs`, until `fiber` is done (at most `steps` times). */
+export const driveUntilDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, stepMs = 250, steps = 1_000): Effect.Effect<A, E, TestServices.TestServices> =>
+  Effect.gen(function* () {
+    for (let i = 0; i < steps; i++) {
+      if ((yield* Fiber.poll(fiber))._tag === "Some") break
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 2)))
+      yield* TestClock.adjust(stepMs)
+    }
+    return yield* Fiber.join(fiber)
+  })

@@ -4,25 +4,15 @@
  * Effect's Clock. The hub runs on the test clock, so the gaps measured are virtual time.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect } from "effect"
 import { effectiveKind } from "../../src/adapters/github/client.js"
 import { githubLimits } from "../../src/domain/budget.js"
 import { noChange } from "../../src/domain/presence-doc.js"
 import { createHub } from "../../src/hub/index.js"
 import { gitHubBackend } from "../../src/main/sim.js"
 import { entry, message, peer } from "../support/fixtures.js"
-import { REPO, USERS } from "./hub-fixture.js"
+import { driveUntilDone, REPO, USERS } from "./hub-fixture.js"
 
-/** Lets real I/O settle, then moves the test clock, until `fiber` is done. */
-const driveUntilDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 2_000; i++) {
-      if ((yield* Fiber.poll(fiber))._tag === "Some") break
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 2)))
-      yield* TestClock.adjust("100 millis")
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 /** A hub on the test clock recording, for every mutative request it answers, when (test clock) and what. */
 const recordingHub = Effect.gen(function* () {
@@ -56,7 +46,7 @@ it.effect("a commit's tree, commit and ref requests, and the presence write afte
       // A contents PUT right after: spaced from the ref update too, though it is another kind.
       yield* alice.presence("file").publish({ ...noChange, upsert: [entry(peer("alice", "s1"), now)] })
     })
-    yield* driveUntilDone(yield* Effect.fork(work))
+    yield* driveUntilDone(yield* Effect.fork(work), 100, 2_000)
     const kinds = new Set(mutations.map((m) => m.what))
     for (const k of ["POST /git/trees", "POST /git/commits", "POST /git/refs", "PATCH /git/refs", "PUT /contents"]) expect(kinds, k).toContain(k)
     expect(mutations.length).toBeGreaterThanOrEqual(7)
@@ -74,7 +64,7 @@ it.effect("GraphQL mutations (create the Discussion, add and edit a comment) are
       yield* presence.publish({ ...noChange, upsert: [entry(peer("alice", "s1"), now)] })
       yield* presence.publish({ ...noChange, upsert: [entry(peer("alice", "s2"), now)] })
     })
-    yield* driveUntilDone(yield* Effect.fork(work))
+    yield* driveUntilDone(yield* Effect.fork(work), 100, 2_000)
     expect(mutations.map((m) => m.what)).toEqual(["graphql SkygitCreatePresence", "graphql SkygitAddPresence", "graphql SkygitUpdatePresence"])
     for (const gap of gaps(mutations)) expect(gap).toBeGreaterThanOrEqual(githubLimits.minWriteSpacingMs)
   })

@@ -3,24 +3,14 @@
  * simulator drives them with TestClock: nothing waits in real time, nothing is skipped.
  */
 import { expect, it } from "@effect/vitest"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect } from "effect"
 import { gitHubBackend } from "../../src/main/sim.js"
 import { githubLimits } from "../../src/domain/budget.js"
 import { noChange } from "../../src/domain/presence-doc.js"
 import { createHub } from "../../src/hub/index.js"
 import { entry, peer, signal } from "../support/fixtures.js"
-import { REPO, USERS } from "./hub-fixture.js"
+import { driveUntilDone, REPO, USERS } from "./hub-fixture.js"
 
-/** Lets real I/O settle, then moves the test clock, until `fiber` is done. */
-const driveUntilDone = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 1_000; i++) {
-      if ((yield* Fiber.poll(fiber))._tag === "Some") break
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 2)))
-      yield* TestClock.adjust("250 millis")
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 it.effect("GitHub's 1 s write spacing and the CAS retries advance under TestClock", () =>
   Effect.gen(function* () {
