@@ -58,6 +58,7 @@ export const sendChat = (
       text: text.slice(0, MAX_MESSAGE_TEXT)
     })
     yield* store(ctx, ctx.store.addPending([message]), undefined)
+    yield* ctx.lead({ _tag: "PendingAdded", sentAt: [message.sentAt] })
     remember(ctx, [message])
     yield* advance(ctx, message.id, { _tag: "sending" })
     yield* PubSub.publish(ctx.messages, message)
@@ -76,20 +77,18 @@ export const sendChat = (
         to === null ||
         sameUser(p.username, to.username) ||
         sameUser(p.username, ctx.self.username) ||
-        (ctx.state.leader !== undefined && samePeer(p, ctx.state.leader))
+        (ctx.state.leadership.leader !== undefined && samePeer(p, ctx.state.leadership.leader))
     )
     yield* Effect.forEach(recipients, (p) => sendTo(ctx, p, envelope), { discard: true })
     return message
   })
 
-/** Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes. */
-export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Effect.Effect<void> =>
+/** Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes; returns how many went. */
+export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Effect.Effect<number> =>
   Effect.gen(function* () {
     const pending = (yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)).filter((m) => m.sentAt < olderThan)
-    if (pending.length === 0) return
-    const at = yield* now
-    ctx.state.lastHandoffAt = at
     for (const messages of handoffChunks(pending)) yield* sendChatTo(ctx, leader, { _tag: "handoff", messages })
+    return pending.length
   })
 
 /** Handoff envelopes stay well under the envelope limit, by count and by size. */
@@ -192,6 +191,8 @@ export const acceptMessages = (
     const held = new Set(pending.map((m) => m.id))
     const fresh = accepted.filter((m) => !held.has(m.id) && !ctx.state.recent.has(m.id))
     yield* store(ctx, ctx.store.addPending(accepted), undefined)
+    // The leader learns of what it must commit here, not by scanning the queue every tick.
+    yield* ctx.lead({ _tag: "PendingAdded", sentAt: accepted.map((m) => m.sentAt) })
     remember(ctx, accepted)
     // Another session holds each of these (the sender, and the author), so each is at least delivered.
     yield* advanceAll(ctx, accepted.map((m) => m.id), { _tag: "delivered" })
@@ -218,11 +219,8 @@ const signatureProblem = (
     return { kind: "relayed-bad-signature", detail: "its signature does not verify" }
   })
 
-/** Least time between two commits a peer's "save now" may cause on the leader. */
-export const SAVE_NOW_MIN_GAP_MS = 5_000
-
-/** Handles a chat envelope from a neighbor; `saveNow` is the leader's commit-at-once, run when a member asks. */
-export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: Effect.Effect<void>): Effect.Effect<void> =>
+/** Handles a chat envelope from a neighbor. */
+export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.Effect<void> =>
   Effect.gen(function* () {
     const p = envelope.payload
     switch (p._tag) {
@@ -254,17 +252,15 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">, saveNow: 
           p.ids.filter((id) => ctx.state.messageStates.get(id)?._tag === "sending"),
           { _tag: "delivered" }
         )
-      case "saveNow": {
-        const at = yield* now
-        if (!ctx.state.isLeader || !component(ctx).some((q) => samePeer(q, envelope.from))) return
-        if (at - ctx.state.lastSaveNowAt < SAVE_NOW_MIN_GAP_MS) return
-        ctx.state.lastSaveNowAt = at
-        return yield* saveNow
-      }
+      case "saveNow":
+        // A leader commits in the background, at most once per SAVE_NOW_MIN_GAP_MS (the asker sees the commit notice).
+        yield* ctx.lead({ _tag: "SaveNowAsked", member: component(ctx).some((q) => samePeer(q, envelope.from)) })
+        return
       case "summary":
         return yield* onSummary(ctx, envelope.from, p.since, p.ids)
       case "committed": {
-        if (ctx.state.leader === undefined || !samePeer(ctx.state.leader, envelope.from)) {
+        const leader = ctx.state.leadership.leader
+        if (leader === undefined || !samePeer(leader, envelope.from)) {
           return yield* reject(ctx, envelope.from, "commit notice from a peer that is not the leader")
         }
         const ids = new Set<string>(p.ids)

@@ -21,8 +21,6 @@ export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
 export const MAX_COMMIT_ATTEMPTS = 6
 /** Longest rate-limit wait a flush sits out itself; a longer one is left to the next tick. */
 export const MAX_INLINE_RETRY_WAIT_MS = 60_000
-/** How long a leader refused for good (protection, archived, empty) waits before trying again. */
-export const REFUSED_RETRY_MS = 10 * 60_000
 /** Ids of committed messages remembered to deduplicate later batches. */
 export const MAX_REMEMBERED_COMMITTED = 50_000
 
@@ -73,12 +71,15 @@ export const remember = (c: CommitterState, ids: Iterable<string>) => {
   }
 }
 
+/** Records a refusal for the UI on the actor: a flush runs in the background and never touches the peer's state itself. */
+const note = (ctx: PeerContext, from: string, reason: string): Effect.Effect<void> => ctx.inActor(reject(ctx, from, reason))
+
 /** Reads what was committed since the oldest of `batch` and absorbs it. */
 const resync = (ctx: PeerContext, c: CommitterState, batch: ReadonlyArray<Message>) =>
   Effect.gen(function* () {
     const since = Math.max(0, oldestOf(batch) - CLOCK_SKEW_MARGIN_MS)
     const slice = yield* ctx.repo.readSince(since)
-    for (const s of slice.skipped.slice(0, 5)) yield* reject(ctx, "repository", `skipped while reading history: ${s}`)
+    for (const s of slice.skipped.slice(0, 5)) yield* note(ctx, "repository", `skipped while reading history: ${s}`)
     // A fresh read supersedes what an older one covered.
     c.coveredSince = undefined
     absorb(c, slice, since)
@@ -96,26 +97,12 @@ const mustRead = (c: CommitterState, pending: ReadonlyArray<Message>): boolean =
   c.coveredSince === undefined || oldestOf(pending) - CLOCK_SKEW_MARGIN_MS < c.coveredSince
 
 /**
- * A write GitHub will never accept as things stand. Without push access this session steps
- * down for good and says why (its heartbeats now say it cannot push, so another is elected);
- * otherwise (protection, archived, empty) every leader would be refused alike: it says so
- * once and waits REFUSED_RETRY_MS before trying again, instead of retrying in a storm.
+ * A write GitHub will never accept as things stand: the leadership step decides (on the
+ * actor) whether this session steps down (no push access) or waits (protection, archived,
+ * empty; see `stepLeadership`).
  */
 const refusedForGood = (ctx: PeerContext, e: RepoRefused) =>
-  Effect.gen(function* () {
-    const s = ctx.state
-    const at = yield* now
-    if (e.reason === "permission") {
-      s.canPush = false
-      s.isLeader = false
-      // Beat at the next tick, so the others elect someone who can push at once.
-      s.lastBeatAt = 0
-      return yield* reject(ctx, "repository", `Stepping down as leader: ${e.detail}`, "history")
-    }
-    if (s.historyProblem !== e.detail) yield* reject(ctx, "repository", e.detail, "history")
-    s.historyProblem = e.detail
-    s.historyRetryAt = at + REFUSED_RETRY_MS
-  })
+  ctx.inActor(Effect.asVoid(ctx.lead({ _tag: "CommitRefused", reason: e.reason === "permission" ? "permission" : "other", detail: e.detail })))
 
 /** Flushes the pending queue once (serialized with every other flush). */
 export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushReport> =>
@@ -137,8 +124,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           yield* ctx.store.markCommitted([...already, ...batch])
           // Shown saved as soon as the commit landed (the notice to the others goes through the actor).
           yield* advanceAll(ctx, [...already, ...batch].map((m) => m.id), savedAt(ctx, result.right.head))
-          yield* ctx.inActor(announceCommitted(ctx, [...already, ...batch], result.right.head))
-          ctx.state.historyProblem = undefined
+          yield* ctx.inActor(Effect.zipRight(announceCommitted(ctx, [...already, ...batch], result.right.head), Effect.asVoid(ctx.lead({ _tag: "CommitLanded" }))))
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }
         const e = result.left
@@ -151,10 +137,10 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           yield* refusedForGood(ctx, e)
           break
         } else if (e._tag === "RateLimited" && e.retryAfterMs <= MAX_INLINE_RETRY_WAIT_MS) {
-          yield* reject(ctx, "repository", `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
+          yield* note(ctx, "repository", `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
           yield* Effect.sleep(e.retryAfterMs)
         } else {
-          yield* reject(ctx, "repository", `commit failed: ${e._tag}${"detail" in e ? `: ${e.detail}` : ""}`)
+          yield* note(ctx, "repository", `commit failed: ${e._tag}${"detail" in e ? `: ${e.detail}` : ""}`)
           break
         }
       }
@@ -166,7 +152,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
     })
   ).pipe(
     Effect.catchAll((e) =>
-      Effect.as(reject(ctx, "repository", `flush failed: ${"_tag" in e ? e._tag : String(e)}`), {
+      Effect.as(note(ctx, "repository", `flush failed: ${"_tag" in e ? e._tag : String(e)}`), {
         committed: [],
         alreadyCommitted: [],
         bytes: 0,
@@ -193,7 +179,3 @@ export const flushOnClose = (ctx: PeerContext, c: CommitterState): Effect.Effect
     }
     return report
   })
-
-/** Whether the oldest pending message is old enough that the leader must commit now. */
-export const flushDue = (pending: ReadonlyArray<Message>, at: number, commitAfterMs: number): boolean =>
-  pending.some((m) => at - m.sentAt >= commitAfterMs)

@@ -4,6 +4,7 @@
  */
 import { Clock, Effect, type PubSub, type Queue } from "effect"
 import type { Envelope } from "../domain/envelope.js"
+import type { LeadershipCommand, LeadershipEvent } from "../domain/leadership.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import type { ConversationId, Message } from "../domain/message.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
@@ -62,7 +63,15 @@ export interface PeerContext {
   readonly nudge: Effect.Effect<void>
   /** Messages' state changes, for the UI. */
   readonly statuses: PubSub.PubSub<MessageStatus>
+  /**
+   * Steps leadership and commit scheduling (`src/app/leader.ts`) and carries out what it
+   * decides; returns what is left to the caller. Only on the actor (`inActor` from elsewhere).
+   */
+  readonly lead: (event: LeadershipEvent) => Effect.Effect<ReadonlyArray<LeadershipOutcome>>
 }
+
+/** Commands of a leadership step left to the caller that stepped: it waits on them or answers with them. */
+export type LeadershipOutcome = Extract<LeadershipCommand, { readonly _tag: "FlushNow" | "FlushOnClose" | "NoLeader" | "AskLeader" }>
 
 /** How much slower than the base pace a Discussion is read (every read is charged: no 304s). */
 export const DISCUSSION_POLL_FACTOR = 4
@@ -73,7 +82,7 @@ export const DISCUSSION_MEMBER_POLL_FACTOR = 8
  * The slowest pace at which a peer that must answer a presence offer reads the channel:
  * an offer made through presence stays valid at least this much longer than one relayed.
  */
-export const presenceAnswerWindowMs = (ctx: PeerContext): number =>
+export const presenceAnswerWindowMs = (ctx: Pick<PeerContext, "config" | "presence">): number =>
   ctx.config.pollBaseMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
 
 /** The current time in epoch ms. */

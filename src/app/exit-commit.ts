@@ -47,7 +47,7 @@ export interface ExitCommit {
 
 /** Whether this peer commits on the way out: it leads, or would lead (still settling in). */
 export const commitsOnExit = (ctx: PeerContext): boolean =>
-  ctx.state.isLeader || Option.exists(electLeader(component(ctx).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
+  ctx.state.leadership.isLeader || Option.exists(electLeader(component(ctx).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
 
 /**
  * What an exit commit would write now, without writing: the messages held uncommitted,

@@ -127,7 +127,7 @@ export const roleComponent = (ctx: PeerContext, at: number): ReadonlyArray<PeerI
 export const mayLead =
   (ctx: PeerContext) =>
   (p: PeerId): boolean =>
-    samePeer(p, ctx.self) ? ctx.state.canPush : !ctx.state.cannotPush.has(peerKey(p))
+    samePeer(p, ctx.self) ? ctx.state.leadership.canPush : !ctx.state.cannotPush.has(peerKey(p))
 
 /**
  * The leader of this peer's component: its smallest member that answers (a silent or phantom
@@ -224,7 +224,7 @@ const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leav
       _tag: "heartbeat",
       ...(send ? { neighbors } : {}),
       ...(leaving === true ? { leaving } : {}),
-      ...(ctx.state.canPush ? {} : { readOnly: true })
+      ...(ctx.state.leadership.canPush ? {} : { readOnly: true })
     }
   }
 }

@@ -3,6 +3,7 @@
  * simulator read. Only the actor fiber mutates `PeerState`.
  */
 import type { BudgetState } from "../domain/budget.js"
+import type { Leadership } from "../domain/leadership.js"
 import type { PeerId } from "../domain/identity.js"
 import type { LinkState } from "../domain/link.js"
 import type { NeighborReport } from "../domain/mesh-view.js"
@@ -100,20 +101,10 @@ export interface PeerState {
   presenceProblem: string | undefined
   /** A permanent refusal of presence writes (no push access in the file form): no write before `until`. */
   presenceBlocked: { readonly detail: string; readonly until: number } | undefined
-  isLeader: boolean
-  /** Whether this session may push to the repository (GitHub's `permissions.push`); false never leads. */
-  canPush: boolean
+  /** Leadership and commit scheduling: replaced by each step of `stepLeadership`, on the actor only. */
+  leadership: Leadership
   /** Peers whose heartbeats say they cannot push, by peer key: they are never elected. */
   readonly cannotPush: Set<string>
-  /** Why history cannot be saved for now (a permanent refusal), and when the leader may try again. */
-  historyProblem: string | undefined
-  historyRetryAt: number
-  /** Since when this peer has been eligible to lead without interruption. */
-  eligibleSince: number | undefined
-  leader: PeerId | undefined
-  lastHandoffAt: number
-  /** The leader this peer last handed its uncommitted messages to. */
-  handedTo: string | undefined
   readonly rejections: Array<Rejection>
   /** How many items were refused, by kind (shown by the client and the Node peer). */
   readonly refused: Map<string, number>
@@ -153,8 +144,6 @@ export interface PeerState {
   readonly messageStates: Map<string, MessageState>
   /** Messages held recently, by id, oldest first (bounded: `MAX_RECENT_MESSAGES`): catch-up's window. */
   readonly recent: Map<string, Message>
-  /** When a member's "save now" last made this leader commit. */
-  lastSaveNowAt: number
 }
 
 /** What a UI (or the simulator) sees of one peer. */

@@ -6,8 +6,6 @@
 import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
-import { actsAsLeader } from "../domain/mesh-view.js"
-import { electLeader } from "../domain/election.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
 import type { TimelineDelta } from "../domain/timeline.js"
@@ -21,14 +19,16 @@ import { Presence } from "../ports/Presence.js"
 import { SignalSealer } from "../ports/SignalSealer.js"
 import { MessageSigner } from "../ports/MessageSigner.js"
 import { sealPresence } from "./sealed-presence.js"
-import { handoff, onChat, remember, sendActivity, sendChat } from "./chat.js"
+import { onChat, remember, sendActivity, sendChat } from "./chat.js"
 import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushDue, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, roleComponent, roleHolders, livePeers, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
+import { initialLeadership, type LeadershipConfig } from "../domain/leadership.js"
+import { leadershipConfig, leaderOpen, makeLead, tickEvent } from "./leader.js"
 import type { PeerState, PeerView } from "./peer-state.js"
 import { makeCallFallback } from "./call-fallback.js"
 import type { CallFallback } from "./calls-wire.js"
@@ -127,8 +127,15 @@ export interface PeerOptions {
   readonly displayed?: PubSub.PubSub<Message>
 }
 
+/** A placeholder session for a state built without one (tests of the mesh's views). */
+const NOBODY = { username: "", sessionId: "" } as PeerId
+
 /** A new session's state. */
-export const initialState = (startedAt: number): PeerState => ({
+export const initialState = (
+  startedAt: number,
+  self: PeerId = NOBODY,
+  leading: LeadershipConfig = leadershipConfig(defaultPeerConfig, defaultPeerConfig.pollBaseMs)
+): PeerState => ({
   startedAt,
   links: new Map(),
   reports: new Map(),
@@ -158,15 +165,8 @@ export const initialState = (startedAt: number): PeerState => ({
   rateNotice: undefined,
   presenceProblem: undefined,
   presenceBlocked: undefined,
-  isLeader: false,
-  canPush: true,
+  leadership: initialLeadership(self, startedAt, leading),
   cannotPush: new Set(),
-  historyProblem: undefined,
-  historyRetryAt: 0,
-  eligibleSince: undefined,
-  leader: undefined,
-  lastHandoffAt: 0,
-  handedTo: undefined,
   rejections: [],
   refused: new Map(),
   relayedOffers: new Map(),
@@ -185,8 +185,7 @@ export const initialState = (startedAt: number): PeerState => ({
   messageSeq: 0,
   closing: false,
   messageStates: new Map(),
-  recent: new Map(),
-  lastSaveNowAt: 0
+  recent: new Map()
 })
 
 /** The view a UI renders. */
@@ -195,8 +194,8 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   links: Array.from(ctx.state.links.values()).map((l) => ({ peer: l.peer, state: l.state })),
   online: onlinePeers(ctx, at),
   component: component(ctx),
-  leader: ctx.state.leader,
-  isLeader: ctx.state.isLeader,
+  leader: ctx.state.leadership.leader,
+  isLeader: ctx.state.leadership.isLeader,
   rateNotice: ctx.state.rateNotice,
   presenceProblem: ctx.state.presenceProblem,
   rejections: [...ctx.state.rejections],
@@ -204,7 +203,7 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   people: peopleOf(ctx, at),
   refused: Object.fromEntries(ctx.state.refused),
   identities: ctx.presence.identities,
-  historyNotice: ctx.state.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
+  historyNotice: ctx.state.leadership.historyProblem ?? (component(ctx).some(mayLead(ctx)) ? undefined : NOBODY_CAN_PUSH)
 })
 
 /**
@@ -287,11 +286,12 @@ export const startPeer = (
         yield* publishDue(ctx)
       })
     })
+    const presence = yield* sealedIfPossible(options.self)
     const ctx: PeerContext = {
       self: options.self,
       config,
-      state: initialState(startedAt),
-      presence: yield* sealedIfPossible(options.self),
+      state: initialState(startedAt, options.self, leadershipConfig(config, presenceAnswerWindowMs({ config, presence }))),
+      presence,
       // Messages are signed wherever the composition provides a signer (all of them do; tests may not).
       signer: Option.getOrUndefined(yield* Effect.serviceOption(MessageSigner)),
       transport: yield* PeerTransport,
@@ -312,13 +312,18 @@ export const startPeer = (
         if (nudged) return Effect.void
         nudged = true
         return Queue.offer(actor, react).pipe(Effect.asVoid)
-      })
+      }),
+      lead: (event) => Effect.suspend(() => lead(event))
     }
     const committer = initialCommitter()
+    const lead = makeLead(ctx, committer)
+    /** Runs `effect` on the actor and waits for its value. */
+    const onActor = <A>(effect: Effect.Effect<A>): Effect.Effect<A> =>
+      Effect.flatMap(Deferred.make<A>(), (done) =>
+        Effect.zipRight(ctx.inActor(Effect.flatMap(effect, (a) => Deferred.succeed(done, a))), Deferred.await(done))
+      )
     const currentView = Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length))
     const pushed = yield* pushedViews(ctx, currentView)
-    // A member's "save now": the leader commits in the background (the asker sees the commit notice).
-    const commitAtOnce: Effect.Effect<void> = ctx.fork(Effect.asVoid(flush(ctx, committer)))
 
     // Runs every `tickMs` for the whole session: everything it decides is plain code, and
     // effects run only for what is due (most ticks have nothing to do).
@@ -329,53 +334,10 @@ export const startPeer = (
       // Beat on schedule, and at once when our neighbor set changed: others route and elect from it.
       if (at - s.lastBeatAt >= config.meshHeartbeatMs || neighborsChanged(ctx)) due.push(sendHeartbeats(ctx))
       due.push(reconcile(ctx))
-      due.push(Effect.suspend(() => lead(at)))
+      due.push(Effect.suspend(() => Effect.asVoid(lead(tickEvent(ctx, at)))))
       due.push(publishDue(ctx))
       return Effect.all(due, { discard: true })
     })
-
-    /** Takes up or gives up leading, and commits or hands off what is due. */
-    const lead = (at: number): Effect.Effect<void> => {
-      const s = ctx.state
-      const comp = roleComponent(ctx, at)
-      const leader = leaderOf(ctx, at)
-      // Only the component's smallest peer can act as leader: the rest need not ask.
-      const eligible =
-        leader !== undefined &&
-        samePeer(leader, ctx.self) &&
-        actsAsLeader({
-          self: ctx.self,
-          component: comp.filter(mayLead(ctx)),
-          // A silent entry past its grace is not waited for either, nor one that cannot push.
-          online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx)),
-          upForMs: at - s.startedAt,
-          graceMs: config.leaderGraceMs + presenceAnswerWindowMs(ctx)
-        })
-      s.eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
-      const leads = eligible && (s.isLeader || at - s.eligibleSince! >= config.leaderSettleMs)
-      s.leader = leader
-      // After a permanent refusal (protection, archived, empty) the leader waits before trying again.
-      const held = at < s.historyRetryAt
-      if (leads && !s.isLeader) {
-        s.isLeader = true
-        return held ? Effect.void : ctx.fork(flush(ctx, committer))
-      }
-      if (!leads && s.isLeader) s.isLeader = false
-      if (s.isLeader && held) return Effect.void
-      if (s.isLeader) {
-        return Effect.flatMap(Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>), (pending) =>
-          flushDue(pending, at, config.commitAfterMs) ? ctx.fork(flush(ctx, committer)) : Effect.void
-        )
-      }
-      if (leader === undefined || samePeer(leader, ctx.self) || s.links.get(peerKey(leader))?.state !== "open") return Effect.void
-      // Each new leader gets everything we hold uncommitted, as soon as we can reach it;
-      // after that, only what it has left uncommitted for too long.
-      if (s.handedTo !== peerKey(leader)) {
-        s.handedTo = peerKey(leader)
-        return handoff(ctx, leader, at + 1)
-      }
-      return at - s.lastHandoffAt >= config.handoffResendMs ? handoff(ctx, leader, at - config.commitAfterMs) : Effect.void
-    }
 
     const onIncoming = (incoming: Incoming): Effect.Effect<void> => {
       if (incoming._tag === "Rejected") return reject(ctx, incoming.peer, `${incoming.error.reason}: ${incoming.error.detail}`, incoming.error.reason)
@@ -389,7 +351,7 @@ export const startPeer = (
           case "signal":
             return onMeshEnvelope(ctx, envelope, at)
           case "chat":
-            return onChat(ctx, envelope, commitAtOnce)
+            return onChat(ctx, envelope)
           case "custom":
             return PubSub.publish(ctx.custom, envelope)
         }
@@ -422,17 +384,21 @@ export const startPeer = (
     )
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
     // Whether this session can push decides whether it may lead; an adapter that cannot tell is trusted until refused.
-    if (ctx.repo.canPush !== undefined) ctx.state.canPush = yield* Effect.orElseSucceed(ctx.repo.canPush, () => true)
+    if (ctx.repo.canPush !== undefined) {
+      const canPush = yield* Effect.orElseSucceed(ctx.repo.canPush, () => true)
+      yield* ctx.inActor(Effect.asVoid(lead({ _tag: "PushKnown", canPush })))
+    }
     yield* ctx.fork(pollLoop(ctx))
     yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs, startedAt))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         ctx.state.closing = true
-        // Whoever leads, or would lead (still settling in), commits on the way out.
-        const presumptive = Option.exists(electLeader(roleComponent(ctx, yield* now).filter(mayLead(ctx))), (l) => samePeer(l, ctx.self))
-        if (ctx.state.isLeader || presumptive) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
-        else if (ctx.state.leader !== undefined) yield* handoff(ctx, ctx.state.leader, Number.MAX_SAFE_INTEGER)
+        // Whoever leads, or would lead (still settling in), commits on the way out; a member hands everything to the leader.
+        const leader = leaderOf(ctx, yield* now)
+        const presumptive = leader !== undefined && samePeer(leader, ctx.self)
+        const outcomes = yield* onActor(lead({ _tag: "Leaving", presumptive }))
+        if (outcomes.some((o) => o._tag === "FlushOnClose")) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.
         const othersWillWithdrawUs = ctx.presence.writesForOthers && component(ctx).length > 1
@@ -479,23 +445,27 @@ export const startPeer = (
         ),
       history: (conversation, limit) => Effect.orElseSucceed(ctx.store.history(conversation, limit), () => []),
       flushNow: Effect.suspend(() =>
-        ctx.state.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
+        ctx.state.leadership.isLeader ? flush(ctx, committer) : Effect.succeed({ committed: [], alreadyCommitted: [], bytes: 0, conflicts: 0 })
       ),
       // Messages nobody else holds go first: the others are also held by another peer.
       commitOnExit: (reason) =>
         Effect.flatMap(startExitCommit(ctx, committer, reason, heldByNoOneElse), ({ started, settled }) => Effect.as(ctx.fork(settled), started)),
       waitingOnExit: (online) => waitingOnExit(ctx, committer, online, heldByNoOneElse),
-      saveNow: Effect.suspend((): Effect.Effect<SaveNowOutcome> => {
-        if (ctx.state.isLeader) return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
-        const leader = ctx.state.leader
-        if (leader === undefined || samePeer(leader, ctx.self) || ctx.state.links.get(peerKey(leader))?.state !== "open") {
-          return Effect.succeed({ _tag: "no-leader" } as const)
+      // Decided on the actor; a leader's commit is waited on here, never on the actor.
+      saveNow: Effect.flatMap(
+        onActor(Effect.suspend(() => lead({ _tag: "SaveNowPressed", leaderOpen: leaderOpen(ctx) }))),
+        (outcomes): Effect.Effect<SaveNowOutcome> => {
+          const outcome = outcomes[0]
+          switch (outcome?._tag) {
+            case "FlushNow":
+              return Effect.map(flush(ctx, committer), (report) => ({ _tag: "committed", report }) as const)
+            case "AskLeader":
+              return Effect.as(ctx.inActor(sendChatTo(ctx, outcome.leader, { _tag: "saveNow" })), { _tag: "asked", leader: outcome.leader } as const)
+            default:
+              return Effect.succeed({ _tag: "no-leader" } as const)
+          }
         }
-        return Effect.as(
-          sendChatTo(ctx, leader, { _tag: "saveNow" }),
-          { _tag: "asked", leader } as const
-        )
-      }),
+      ),
       statuses: Stream.fromPubSub(ctx.statuses),
       stateOf: (message) => stateOf(ctx, message),
       state: ctx.state,

@@ -36,7 +36,7 @@ export const withoutGhosts = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at
 export const peopleOf = (ctx: PeerContext, at: number): ReadonlyArray<Person> => {
   const s = ctx.state
   const sessions = new Map<string, PersonSession>()
-  const leader = s.leader
+  const leader = s.leadership.leader
   const add = (peer: PeerId, state: PersonSession["state"]) =>
     sessions.set(peerKey(peer), { peer, state, leader: leader !== undefined && samePeer(leader, peer) })
   add(ctx.self, "self")

@@ -116,7 +116,7 @@ export class Mesh {
    */
   get shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
-      const order = [...this.running].sort((a, b) => Number(a.handle.state.isLeader) - Number(b.handle.state.isLeader))
+      const order = [...this.running].sort((a, b) => Number(a.handle.state.leadership.isLeader) - Number(b.handle.state.leadership.isLeader))
       return Effect.forEach(order, (p) => Effect.zipRight(this.stop(p), Effect.sleep("1 second")), { discard: true })
     })
   }

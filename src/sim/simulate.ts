@@ -237,7 +237,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
             yield* mesh.crash(victim)
             yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), downMs))
           })
-        const leaderOrNone = () => mesh.running.find((p) => p.handle.state.isLeader)
+        const leaderOrNone = () => mesh.running.find((p) => p.handle.state.leadership.isLeader)
         for (const e of options.schedule) {
           switch (e.kind) {
             case "crash":
@@ -316,7 +316,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         let leaders = 0
         for (const p of running) {
           const k = peerKey(p.id)
-          const leads = p.handle.state.isLeader
+          const leads = p.handle.state.leadership.isLeader
           if (leads) leaders += 1
           if (leads && wasLeader.get(k) !== true) leaderChanges += 1
           wasLeader.set(k, leads)

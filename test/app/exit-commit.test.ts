@@ -36,7 +36,7 @@ describe("commit on the way out", () => {
       Effect.gen(function* () {
         const [alice, bob, carol] = yield* Effect.forEach(["alice", "bob", "carol"], (u) => mesh.start(u))
         yield* minutes(1)
-        expect(alice!.handle.state.isLeader).toBe(true)
+        expect(alice!.handle.state.leadership.isLeader).toBe(true)
         const sent = [
           yield* alice!.handle.send(general, "from alice 👋"),
           yield* bob!.handle.send(general, "from bob"),
@@ -51,7 +51,7 @@ describe("commit on the way out", () => {
         // One commit per conversation file, before anyone else committed.
         expect(mesh.world.commits.length).toBe(commitsBefore + 2)
         yield* minutes(12)
-        expect(bob!.handle.state.isLeader).toBe(true)
+        expect(bob!.handle.state.leadership.isLeader).toBe(true)
         expectCommittedOnce(mesh, sent)
         // The successor learned they are committed instead of committing them again.
         yield* bob!.handle.flushNow
@@ -64,7 +64,7 @@ describe("commit on the way out", () => {
       Effect.gen(function* () {
         const alice = yield* mesh.start("alice")
         yield* minutes(2)
-        expect(alice.handle.state.isLeader).toBe(true)
+        expect(alice.handle.state.leadership.isLeader).toBe(true)
         const first = yield* alice.handle.send(general, "before hiding")
         expect((yield* alice.handle.commitOnExit("hidden")).carried).toBe(1)
         // A second exit write while the first is under way carries nothing again.
@@ -152,7 +152,7 @@ describe("commit on the way out", () => {
         expect(mesh.world.commits.length).toBe(before)
         yield* mesh.stop(bob!)
         yield* seconds(2)
-        expect(alice!.handle.state.isLeader).toBe(true)
+        expect(alice!.handle.state.leadership.isLeader).toBe(true)
         yield* alice!.handle.flushNow
         expectCommittedOnce(mesh, [m])
       })

@@ -26,8 +26,8 @@ describe("leadership by push permission", () => {
       Effect.gen(function* () {
         const [alice, bob, carol] = yield* Effect.forEach(["alice", "bob", "carol"], (u) => mesh.start(u))
         yield* minutes(2)
-        expect([alice!.handle.state.isLeader, bob!.handle.state.isLeader, carol!.handle.state.isLeader]).toEqual([false, true, false])
-        expect(alice!.handle.state.leader?.username).toBe("bob")
+        expect([alice!.handle.state.leadership.isLeader, bob!.handle.state.leadership.isLeader, carol!.handle.state.leadership.isLeader]).toEqual([false, true, false])
+        expect(alice!.handle.state.leadership.leader?.username).toBe("bob")
         yield* alice!.handle.send(general, "from a reader")
         yield* carol!.handle.send(general, "from carol")
         yield* minutes(10)
@@ -42,14 +42,14 @@ describe("leadership by push permission", () => {
       Effect.gen(function* () {
         const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
         yield* minutes(2)
-        expect(alice!.handle.state.isLeader).toBe(true)
+        expect(alice!.handle.state.leadership.isLeader).toBe(true)
         yield* bob!.handle.send(general, "saved by bob in the end")
         yield* minutes(10)
-        expect(alice!.handle.state.isLeader).toBe(false)
-        expect(alice!.handle.state.canPush).toBe(false)
+        expect(alice!.handle.state.leadership.isLeader).toBe(false)
+        expect(alice!.handle.state.leadership.canPush).toBe(false)
         expect(alice!.handle.state.rejections.some((r) => r.reason.startsWith("Stepping down as leader") && r.reason.includes("cannot push"))).toBe(true)
         yield* minutes(3)
-        expect(bob!.handle.state.isLeader).toBe(true)
+        expect(bob!.handle.state.leadership.isLeader).toBe(true)
         expect(committedTexts(mesh)).toEqual(["saved by bob in the end"])
         // One refused attempt, said once, not a storm.
         expect(alice!.handle.state.rejections.filter((r) => r.reason.startsWith("Stepping down")).length).toBe(1)
@@ -63,7 +63,7 @@ describe("leadership by push permission", () => {
         yield* alice!.handle.send(general, "kept on devices")
         yield* minutes(5)
         for (const p of [alice!, bob!]) {
-          expect(p.handle.state.isLeader).toBe(false)
+          expect(p.handle.state.leadership.isLeader).toBe(false)
           expect((yield* p.handle.view).historyNotice).toBe(NOBODY_CAN_PUSH)
         }
         expect(mesh.world.commits.length).toBe(0)

@@ -30,7 +30,7 @@ const committed = (mesh: Mesh) => {
   return seen
 }
 
-const leaderOf = (peers: ReadonlyArray<SimPeer>) => peers.find((p) => p.handle.state.isLeader)
+const leaderOf = (peers: ReadonlyArray<SimPeer>) => peers.find((p) => p.handle.state.leadership.isLeader)
 
 const chatter = (peers: ReadonlyArray<SimPeer>, label: string) =>
   Effect.forEach(peers, (p, i) => p.handle.send(general, `${label} ${i} ✓`))
@@ -69,14 +69,14 @@ describe("faults", () => {
         const sent: Array<Message> = [...(yield* chatter(mesh.running, "together"))]
         yield* mesh.network.partition((p) => Number(p.username.slice(1)) % 2)
         yield* minutes(2)
-        const leaders = mesh.running.filter((p) => p.handle.state.isLeader).map((p) => p.id.username)
+        const leaders = mesh.running.filter((p) => p.handle.state.leadership.isLeader).map((p) => p.id.username)
         expect(leaders.sort()).toEqual(["p0", "p1"])
         sent.push(...(yield* chatter(mesh.running, "apart")))
         yield* minutes(12)
         yield* mesh.network.heal
         sent.push(...(yield* chatter(mesh.running, "healed")))
         yield* minutes(12)
-        expect(mesh.running.filter((p) => p.handle.state.isLeader).map((p) => p.id.username)).toEqual(["p0"])
+        expect(mesh.running.filter((p) => p.handle.state.leadership.isLeader).map((p) => p.id.username)).toEqual(["p0"])
         const got = committed(mesh)
         for (const m of sent) expect(got.get(m.id)?.count).toBe(1)
         expect(got.size).toBe(sent.length)
@@ -146,7 +146,7 @@ describe("faults", () => {
         yield* minutes(2)
         const views = yield* Effect.forEach([tab1, tab2, bob], (p) => p.handle.view)
         for (const v of views) expect(v.leader && peerKey(v.leader)).toBe(peerKey(tab2.id))
-        expect(mesh.running.filter((p) => p.handle.state.isLeader).map((p) => p.id.sessionId)).toEqual(["tab-a"])
+        expect(mesh.running.filter((p) => p.handle.state.leadership.isLeader).map((p) => p.id.sessionId)).toEqual(["tab-a"])
         yield* bob.handle.send(general, "hi both tabs")
         yield* seconds(5)
         for (const tab of [tab1, tab2]) expect((yield* tab.handle.history(general, 5)).map((m) => m.text)).toEqual(["hi both tabs"])
@@ -227,7 +227,7 @@ describe("restarts", () => {
         yield* seconds(60)
         const view = yield* again.handle.view
         expect(view.links.filter((l) => l.state === "open").length).toBe(2)
-        expect(mesh.running.filter((p) => p.handle.state.isLeader).map((p) => peerKey(p.id))).toEqual([peerKey(again.id)])
+        expect(mesh.running.filter((p) => p.handle.state.leadership.isLeader).map((p) => peerKey(p.id))).toEqual([peerKey(again.id)])
       })
     ))
 })

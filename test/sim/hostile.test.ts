@@ -237,7 +237,7 @@ describe("data channel rows (a member running a modified peer)", () => {
         const view = yield* carol.handle.view
         expect(view.component.map(peerKey)).not.toContain(peerKey(phantom))
         expect(peerKey(view.leader!)).toBe(peerKey(alice.id))
-        expect(alice.handle.state.isLeader).toBe(true)
+        expect(alice.handle.state.leadership.isLeader).toBe(true)
       })
     ))
 
