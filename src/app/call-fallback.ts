@@ -3,7 +3,7 @@
  * posts a call slot for a peer it cannot reach on a data channel, and the slot goes
  * out with the peer's next presence write (entries, connection slots and call slots
  * in one request, spaced by the budget); call slots addressed to this session come
- * back from the presence poller.
+ * back from the presence poller. Every change goes through the peer's actor.
  */
 import { Effect, Option, PubSub } from "effect"
 import { peerKey, type PeerId } from "../domain/identity.js"
@@ -29,10 +29,13 @@ export const makeCallFallback = (ctx: PeerContext): CallFallback => ({
       })
     ),
   subscribe: PubSub.subscribe(ctx.callSlots),
+  // Set on the actor like every change of the peer's state; the poller is woken after it, so it sees the new pace.
   setWaiting: (waiting) =>
-    Effect.suspend(() => {
-      ctx.state.callWaiting = waiting
-      // Reconsider the pace now rather than at the end of a long sleep.
-      return waiting ? ctx.wakePoller : Effect.void
-    })
+    ctx.inActor(
+      Effect.suspend(() => {
+        ctx.state.callWaiting = waiting
+        // Reconsider the pace now rather than at the end of a long sleep.
+        return waiting ? ctx.wakePoller : Effect.void
+      })
+    )
 })
