@@ -25,7 +25,7 @@ export const makeCallFallback = (ctx: PeerContext): CallFallback => ({
     ctx.inActor(
       Effect.sync(() => {
         // A write in flight carries it anyway; the receiver applies each signal once.
-        if (!ctx.state.publishing) ctx.state.callOutbox.delete(peerKey(peer))
+        if (!ctx.state.publish.publishing) ctx.state.callOutbox.delete(peerKey(peer))
       })
     ),
   subscribe: PubSub.subscribe(ctx.callSlots),

@@ -739,7 +739,7 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     const open = openPeers(ctx)
     for (const [key, link] of s.links) {
       if (link.via !== "presence" || link.state !== "signaling" || link.attempt === undefined || !isOfferer(ctx.self, link.peer)) continue
-      const unpublished = !s.publishing && s.outbox.get(key)?.attempt === link.attempt
+      const unpublished = !s.publish.publishing && s.outbox.get(key)?.attempt === link.attempt
       // An offer through presence that is not answered yet gives way to a path through the mesh
       // (the other side may never answer: it joined a component whose smallest peer answers),
       // and an offer not written yet is dropped once this peer no longer sponsors its target

@@ -2,7 +2,7 @@
  * The state one peer's actor owns, and the view of it that the UI and the
  * simulator read. Only the actor fiber mutates `PeerState`.
  */
-import type { BudgetState } from "../domain/budget.js"
+import type { Publisher, RateNotice } from "../domain/presence-publish.js"
 import type { Leadership } from "../domain/leadership.js"
 import type { PeerId } from "../domain/identity.js"
 import type { LinkState } from "../domain/link.js"
@@ -33,11 +33,7 @@ export interface Link {
 }
 
 /** A notice the UI shows: GitHub slowed us down, until when, and why. */
-export interface RateNotice {
-  readonly limit: "primary" | "secondary"
-  readonly until: number
-  readonly detail: string
-}
+export type { RateNotice }
 
 /** A frame or presence entry that was refused, kept for the UI and tests. */
 export interface Rejection {
@@ -93,14 +89,8 @@ export interface PeerState {
   presenceVersion: number
   /** What the last full reconcile saw, and when the next one is due regardless. */
   reconciled: { readonly meshVersion: number; readonly presenceVersion: number; readonly nextDueAt: number }
-  lastOwnEntryAt: number
-  lastRefreshAt: number
-  publishing: boolean
-  budget: BudgetState
-  rateNotice: RateNotice | undefined
-  presenceProblem: string | undefined
-  /** A permanent refusal of presence writes (no push access in the file form): no write before `until`. */
-  presenceBlocked: { readonly detail: string; readonly until: number } | undefined
+  /** Presence publishing, the budget and the channel's notices: replaced by each step of `stepPublish`, on the actor only. */
+  publish: Publisher
   /** Leadership and commit scheduling: replaced by each step of `stepLeadership`, on the actor only. */
   leadership: Leadership
   /** Peers whose heartbeats say they cannot push, by peer key: they are never elected. */
@@ -119,8 +109,6 @@ export interface PeerState {
   readonly deferred: Map<string, { readonly origin: PeerId; readonly attempt: string; readonly description: Description; readonly relayedBy: PeerId | undefined }>
   /** Whether the poller should read soon to look up sessions named in the mesh. */
   presenceCheckDue: boolean
-  /** Whether the presence document was unreadable at the last read (the refresher rewrites it at once). */
-  repairDue: boolean
   /** Fingerprints seen in any good read, kept when an entry is lost (a deleted or damaged file). */
   readonly fingerprints: Map<string, string>
   /**

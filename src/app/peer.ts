@@ -5,6 +5,7 @@
  */
 import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
+import { initialPublisher } from "../domain/presence-publish.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import type { Envelope, Recipient } from "../domain/envelope.js"
 import type { ConversationId, Message } from "../domain/message.js"
@@ -158,13 +159,7 @@ export const initialState = (
   liveCache: undefined,
   presenceVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
-  lastOwnEntryAt: 0,
-  lastRefreshAt: 0,
-  publishing: false,
-  budget: emptyBudget(),
-  rateNotice: undefined,
-  presenceProblem: undefined,
-  presenceBlocked: undefined,
+  publish: initialPublisher(emptyBudget()),
   leadership: initialLeadership(self, startedAt, leading),
   cannotPush: new Set(),
   rejections: [],
@@ -175,7 +170,6 @@ export const initialState = (
   lookedUp: new Set(),
   deferred: new Map(),
   presenceCheckDue: false,
-  repairDue: false,
   fingerprints: new Map(),
   signingKeys: new Map(),
   firstKnown: new Map(),
@@ -196,8 +190,8 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
   component: component(ctx),
   leader: ctx.state.leadership.leader,
   isLeader: ctx.state.leadership.isLeader,
-  rateNotice: ctx.state.rateNotice,
-  presenceProblem: ctx.state.presenceProblem,
+  rateNotice: ctx.state.publish.rateNotice,
+  presenceProblem: ctx.state.publish.problem,
   rejections: [...ctx.state.rejections],
   waiting,
   people: peopleOf(ctx, at),

@@ -7,24 +7,19 @@
  * comment. Rate limits widen the polls and raise a notice the UI shows.
  */
 import { Duration, Effect, Option, PubSub, Queue } from "effect"
-import { nextWriteAt, pollDelayMs, record, snapshot } from "../domain/budget.js"
+import { pollDelayMs, snapshot } from "../domain/budget.js"
+import { PRESENCE_REFUSED_RETRY_MS, stepPublish, type PublishCommand, type PublishEvent, type Write } from "../domain/presence-publish.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { isGhost, staleAfterMs } from "./people.js"
-import { noChange, type PresenceCallSlot, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
-import type { PresenceError, PresenceSnapshot } from "../ports/Presence.js"
+import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/presence-doc.js"
+import type { PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
 import { component, entryRank, handleDescription, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
-
-/** A short sentence about skipped presence items: how many, of which kinds (details go to the refused items). */
-const skippedSentence = (skipped: ReadonlyArray<{ readonly detail: string }>): string => {
-  const kinds = new Set(skipped.map((k) => /^([a-z ]+?) \d+:/.exec(k.detail)?.[1] ?? "item"))
-  return `${skipped.length} unreadable presence item(s) skipped (${[...kinds].join(", ")}).`
-}
 
 /** Drops a map's oldest keys past `max`. */
 const trimMap = (m: Map<string, unknown>, max: number): void => {
@@ -58,11 +53,8 @@ export const rememberSigningKeys = (s: PeerState, entries: ReadonlyArray<Presenc
 /** Polls kept back from the primary budget for writes and what the user asks for. */
 export const POLL_RESERVE = 500
 
-/**
- * How long a peer stops writing to presence after a permanent refusal (no push access in the
- * file form, an archived repository): one attempt per period, not a refused write per tick.
- */
-export const PRESENCE_REFUSED_RETRY_MS = 10 * 60_000
+/** How long a peer stops writing to presence after a permanent refusal (see `stepPublish`). */
+export { PRESENCE_REFUSED_RETRY_MS }
 
 const entryOf = (ctx: PeerContext, peer: PeerId, at: number): PresenceEntry => {
   // A refresh never drops another session's fingerprint: what an earlier good read showed is kept.
@@ -94,7 +86,8 @@ const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INF
 /** How long to wait before the next poll. */
 export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const s = ctx.state
-  if (s.rateNotice !== undefined && at < s.rateNotice.until) return Math.max(ctx.config.pollFastMs, s.rateNotice.until - at)
+  const notice = s.publish.rateNotice
+  if (notice !== undefined && at < notice.until) return Math.max(ctx.config.pollFastMs, notice.until - at)
   // A peer still alone shortly after start polls fast: others may be writing their first entries.
   // Ghosts (entries not refreshed for a refresh period) are no one to join: they do not make it poll fast.
   const joining = component(ctx).length <= 1 && (hasLiveEntry(ctx, at) || at - s.startedAt < 2 * ctx.config.pollBaseMs)
@@ -110,7 +103,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const budgeted = pollDelayMs({
     baseMs: ctx.config.pollBaseMs,
     maxMs: ctx.config.pollMaxMs,
-    budget: snapshot(s.budget, at),
+    budget: snapshot(s.publish.budget, at),
     now: at,
     reserve: POLL_RESERVE
   })
@@ -130,48 +123,11 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
 }
 
-const noteError = (ctx: PeerContext, e: PresenceError, at: number): Effect.Effect<void> => {
-  switch (e._tag) {
-    case "RateLimited":
-      ctx.state.rateNotice = {
-        limit: e.limit,
-        until: at + e.retryAfterMs,
-        detail:
-          e.limit === "primary"
-            ? "GitHub's hourly request budget is spent: presence updates are paused until it refills."
-            : "GitHub is slowing SkyGit down (a secondary rate limit): presence updates are delayed for a while."
-      }
-      return Effect.void
-    case "PresenceMalformed":
-      // A short sentence for people; the details go to the refused items.
-      ctx.state.presenceProblem = "The presence file is damaged; SkyGit is repairing it."
-      ctx.state.repairDue = true
-      return Effect.zipRight(refuse(ctx, "presence", "presence-unreadable", e.detail), ctx.nudge)
-    case "PresenceUnavailable":
-      if (e.permanent === true) {
-        // Said once, then no write until the period is over: retrying at once cannot help.
-        ctx.state.presenceBlocked = { detail: e.detail, until: at + PRESENCE_REFUSED_RETRY_MS }
-        ctx.state.presenceProblem = e.detail
-        return Effect.void
-      }
-      ctx.state.presenceProblem = `Presence channel: ${e.detail}`
-      return Effect.void
-    case "PresenceConflict":
-      ctx.state.presenceProblem = `Presence channel: ${e.detail}`
-      return Effect.void
-  }
-}
-
 const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void> =>
   Effect.gen(function* () {
+    yield* publish(ctx, { _tag: "Read", changed: snap.changed, skipped: snap.skipped.map((k) => k.detail) })
     const at = yield* now
     const s = ctx.state
-    s.budget = record(s.budget, snap.changed ? "read" : "notModified", at)
-    if (s.rateNotice !== undefined && at >= s.rateNotice.until) s.rateNotice = undefined
-    s.repairDue = false
-    // A permanent refusal stays said while it holds; reads succeeding do not make it go.
-    s.presenceProblem = s.presenceBlocked !== undefined ? s.presenceBlocked.detail : snap.skipped.length > 0 ? skippedSentence(snap.skipped) : undefined
-    if (snap.changed) for (const k of snap.skipped.slice(0, 5)) yield* refuse(ctx, "presence", "presence-item", k.detail)
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
@@ -213,7 +169,7 @@ export const pollLoop = (ctx: PeerContext): Effect.Effect<never> => {
     lastPollAt = yield* now
     const result = yield* Effect.either(ctx.presence.read)
     yield* ctx.inActor(
-      result._tag === "Right" ? onPolled(ctx, result.right) : Effect.flatMap(now, (at) => noteError(ctx, result.left, at))
+      result._tag === "Right" ? onPolled(ctx, result.right) : publish(ctx, { _tag: "ReadFailed", error: result.left })
     )
   })
   return Effect.forever(
@@ -282,93 +238,103 @@ const offerBeingMade = (s: PeerState): boolean => {
 }
 
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
-export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
+export const publishDue = (ctx: PeerContext): Effect.Effect<void> => Effect.suspend(() => publish(ctx, { _tag: "Due", closing: ctx.state.closing }))
+
+/**
+ * The one interpreter of publishing steps (`src/domain/presence-publish.ts`), on the actor:
+ * steps `ctx.state.publish` with each event and carries out the commands, feeding back
+ * what they found (a look at the mesh, the refresh scope, a write's outcome).
+ */
+export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const at = yield* now
-    const s = ctx.state
-    if (s.publishing || s.closing) return
-    if (s.rateNotice !== undefined && at < s.rateNotice.until) return
-    if (s.presenceBlocked !== undefined && at < s.presenceBlocked.until) return
-    if (at < nextWriteAt(s.budget, at)) return
-    // A description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
-    for (const [key, o] of s.outbox) {
-      const link = s.links.get(key)
-      if ((link?.attempt !== o.attempt || link.via !== "presence") && !restartsLink(link, o.attempt)) s.outbox.delete(key)
+    const queue: Array<PublishEvent> = [event]
+    while (queue.length > 0) {
+      const at = yield* now
+      const result = stepPublish(ctx.state.publish, queue.shift()!, at)
+      ctx.state.publish = result.state
+      for (const cmd of result.commands) {
+        const next = yield* runPublish(ctx, cmd, at)
+        if (next !== undefined) queue.push(next)
+      }
     }
-    // Peers that start together would all write their first entry at once and lose
-    // compare-and-swap races, and race to create the branch (each loss is a charged write):
-    // spread them over a moment, deterministically per session. Until then only an offer or
-    // an answer is worth a write (and it carries the entry). A peer joining a mesh that was
-    // already there (an entry older than its start) is racing nobody and writes at once.
-    // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
-    const established = hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)
-    const firstEntry = s.lastOwnEntryAt === 0 && (established || at - s.startedAt >= startSpreadMs(ctx.self.sessionId))
-    if (s.lastOwnEntryAt === 0 && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0) return
-    // A first entry waits the moment an offer or answer through presence takes to be made, so both go in one write.
-    if (s.lastOwnEntryAt === 0 && offerBeingMade(s)) return
-    const scope = refreshScope(ctx, at)
-    // Due when some entry in scope is older than the refresh period (or missing), judged from the
-    // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
-    // An unreadable document is rewritten at once by the refresher (the one that watches for newcomers).
-    const refreshDue =
-      scope.length > 0 &&
-      (s.repairDue ||
-        (at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= ctx.config.presenceRefreshMs / 4 &&
-          scope.some((p) => (s.known.get(peerKey(p))?.lastSeen ?? 0) <= at - ctx.config.presenceRefreshMs)))
-    // Entries of peers that said goodbye, taken out by the refresher a little later, so that
-    // several leaving at once cost one write.
-    const remove = scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : []
-    if (!refreshDue && !firstEntry && s.outbox.size === 0 && s.callOutbox.size === 0 && remove.length === 0) return
-    // A write that goes out anyway carries our first entry too (one write, not two).
-    const upsert = refreshDue ? scope.map((p) => entryOf(ctx, p, at)) : s.lastOwnEntryAt === 0 ? [entryOf(ctx, ctx.self, at)] : []
-    const sent = Array.from(s.outbox.values())
-    const signals: Array<PresenceSignal> = sent.map((o) => ({
-      from: ctx.self,
-      to: o.to,
-      attempt: o.attempt,
-      description: { type: o.type, sdp: o.sdp },
-      at
-    }))
-    const calls: Array<PresenceCallSlot> = Array.from(s.callOutbox.values())
-    s.publishing = true
-    yield* ctx.fork(
-      Effect.either(ctx.presence.publish({ upsert, remove, signals, calls })).pipe(
-        Effect.flatMap((result) =>
-          ctx.inActor(
-            Effect.gen(function* () {
-              const t = yield* now
-              s.publishing = false
-              s.budget = record(s.budget, "write", t)
-              if (result._tag === "Left") {
-                // A refused change (a call slot out of bounds) would be refused again: its call slots go.
-                if (result.left._tag === "PresenceMalformed") for (const c of calls) s.callOutbox.delete(peerKey(c.to))
-                yield* noteError(ctx, result.left, t)
-                return yield* reject(ctx, "presence", `presence write failed: ${result.left._tag}`)
-              }
-              if (s.presenceBlocked !== undefined) {
-                // Writing works again (access granted, repository unarchived).
-                s.presenceBlocked = undefined
-                s.presenceProblem = undefined
-              }
-              for (const o of sent) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
-              for (const c of calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))
-              for (const p of remove) {
-                s.goodbyes.delete(peerKey(p))
-                s.known.delete(peerKey(p))
-              }
-              // What we wrote is the channel's content now, whether or not we read it back yet.
-              for (const e of upsert) s.known.set(peerKey({ username: e.username, sessionId: e.sessionId }), e)
-              if (upsert.length > 0) {
-                s.lastOwnEntryAt = t
-                if (refreshDue) s.lastRefreshAt = t
-              }
-              if (refreshDue) s.repairDue = false
-            })
-          )
-        )
-      )
-    )
   })
+
+/** Carries out one publishing command; what it returns is fed back into the step. */
+const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.Effect<PublishEvent | undefined> => {
+  const s = ctx.state
+  switch (cmd._tag) {
+    case "Look": {
+      // The mesh's outbox: a description whose attempt was replaced (an offer relayed through the mesh came since) is not written.
+      for (const [key, o] of s.outbox) {
+        const link = s.links.get(key)
+        if ((link?.attempt !== o.attempt || link.via !== "presence") && !restartsLink(link, o.attempt)) s.outbox.delete(key)
+      }
+      return Effect.succeed({
+        _tag: "Looked",
+        // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
+        established: hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS),
+        spreadMs: startSpreadMs(ctx.self.sessionId),
+        upForMs: at - s.startedAt,
+        offerBeingMade: s.publish.lastOwnEntryAt === 0 && offerBeingMade(s),
+        signals: s.outbox.size,
+        calls: s.callOutbox.size
+      })
+    }
+    case "Scope": {
+      const scope = refreshScope(ctx, at)
+      return Effect.succeed({
+        _tag: "Scoped",
+        firstEntry: cmd.firstEntry,
+        waiting: cmd.waiting,
+        peers: scope,
+        lastSeen: scope.map((p) => s.known.get(peerKey(p))?.lastSeen ?? 0),
+        // Entries of peers that said goodbye, taken out by the refresher a little later, so that several leaving at once cost one write.
+        departed: scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : [],
+        refreshMs: ctx.config.presenceRefreshMs
+      })
+    }
+    case "Publish": {
+      const write: Write = {
+        upsert: cmd.upsert === "self" ? [entryOf(ctx, ctx.self, at)] : cmd.upsert.map((p) => entryOf(ctx, p, at)),
+        remove: cmd.remove,
+        signals: Array.from(s.outbox.values(), (o) => ({ from: ctx.self, to: o.to, attempt: o.attempt, description: { type: o.type, sdp: o.sdp }, at })),
+        calls: Array.from(s.callOutbox.values()),
+        refresh: cmd.refresh
+      }
+      const { refresh: _, ...change } = write
+      return Effect.as(
+        ctx.fork(
+          Effect.flatMap(Effect.either(ctx.presence.publish(change)), (result) =>
+            ctx.inActor(publish(ctx, { _tag: "Written", write, error: result._tag === "Left" ? result.left : undefined }))
+          )
+        ),
+        undefined
+      )
+    }
+    case "Landed":
+      return Effect.sync(() => {
+        const w = cmd.write
+        for (const o of w.signals) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
+        for (const c of w.calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))
+        for (const p of w.remove) {
+          s.goodbyes.delete(peerKey(p))
+          s.known.delete(peerKey(p))
+        }
+        // What we wrote is the channel's content now, whether or not we read it back yet.
+        for (const e of w.upsert) s.known.set(peerKey({ username: e.username, sessionId: e.sessionId }), e)
+        return undefined
+      })
+    case "DropCalls":
+      return Effect.sync(() => {
+        for (const c of cmd.calls) s.callOutbox.delete(peerKey(c.to))
+        return undefined
+      })
+    case "Report":
+      return Effect.as(cmd.kind === undefined ? reject(ctx, "presence", cmd.detail) : reject(ctx, "presence", cmd.detail, cmd.kind), undefined)
+    case "Nudge":
+      return Effect.as(ctx.nudge, undefined)
+  }
+}
 
 /** Removes this session's entry from the presence channel (on a graceful close). */
 export const withdraw = (ctx: PeerContext): Effect.Effect<void> =>
