@@ -45,7 +45,7 @@ const round = (s: Publisher, at: number, shown: { look?: Look; scope?: Scope; cl
 
 const publishOf = (commands: ReadonlyArray<PublishCommand>) => commands.find((c) => c._tag === "Publish")
 const write = (over: Partial<Write> = {}): Write => ({ upsert: [], remove: [], signals: [], calls: [], refresh: false, ...over })
-const entry = (at: number) => ({ username: "alice", sessionId: "a1", lastSeen: at })
+const entry = (at: number) => ({ ...alice, lastSeen: at })
 
 /** A session whose first entry is written (at T0). */
 const started = (): Publisher => {
