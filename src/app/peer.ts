@@ -112,12 +112,15 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number,
     Effect.flatMap((slice) => {
       // The committer starts from the same read, should this peer come to lead.
       absorb(committer, slice, since)
-      const recent = slice.messages.filter((m) => m.sentAt >= startedAt - CATCHUP_WINDOW_MS && !ctx.state.recent.has(m.id))
-      remember(ctx, recent)
-      // Shown at once, like messages that arrive: recent ones only (older history is read when a conversation opens).
-      return Effect.zipRight(ctx.store.markCommitted(slice.messages), Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true }))
+      // Remembered and shown on the actor, like messages that arrive: recent ones only (older history is read when a conversation opens).
+      const show = Effect.suspend(() => {
+        const recent = slice.messages.filter((m) => m.sentAt >= startedAt - CATCHUP_WINDOW_MS && !ctx.state.recent.has(m.id))
+        remember(ctx, recent)
+        return Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true })
+      })
+      return Effect.zipRight(ctx.store.markCommitted(slice.messages), ctx.inActor(show))
     }),
-    Effect.catchAll((e) => reject(ctx, "repository", `could not load history: ${e._tag}`))
+    Effect.catchAll((e) => ctx.inActor(reject(ctx, "repository", `could not load history: ${e._tag}`)))
   )
 
 /** Options of one peer. */
