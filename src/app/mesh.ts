@@ -17,8 +17,37 @@ import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTarget
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
-import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link } from "./peer-state.js"
+import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
+
+/**
+ * What the mesh's selectors remember of one peer's state, each answer with the versions (and
+ * time window) it holds for. It is not part of the state: a selector recomputes when the state
+ * moved on, and nothing else reads or writes it.
+ */
+interface Memo {
+  component: { readonly version: number; readonly presenceVersion: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  neighbors: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
+  /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
+  readonly online: Map<
+    number,
+    { readonly meshVersion: number; readonly presenceVersion: number; readonly from: number; readonly until: number; readonly peers: ReadonlyArray<PeerId> }
+  >
+  /** `livePeers` for the online list and component it was computed from. */
+  live: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
+}
+
+const memos = new WeakMap<PeerState, Memo>()
+
+/** The memo of the selectors of `s`. */
+const memoOf = (s: PeerState): Memo => {
+  let memo = memos.get(s)
+  if (memo === undefined) {
+    memo = { component: undefined, neighbors: undefined, online: new Map(), live: undefined }
+    memos.set(s, memo)
+  }
+  return memo
+}
 
 /** Peers with an open connection. */
 export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
@@ -34,7 +63,7 @@ export const openPeers = (ctx: PeerContext): ReadonlyArray<PeerId> =>
  */
 export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.presenceExpiryMs): ReadonlyArray<PeerId> => {
   const s = ctx.state
-  const cached = s.onlineCache.get(expiryMs)
+  const cached = memoOf(s).online.get(expiryMs)
   if (
     cached !== undefined &&
     cached.meshVersion === s.meshVersion &&
@@ -54,7 +83,7 @@ export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.
     // Freshness flips when `at` reaches the entry's believable start or its expiry.
     for (const flip of [e.lastSeen - MAX_CLOCK_SKEW_MS, expiresAt(e.lastSeen, freshness)]) if (flip > at) until = Math.min(until, flip)
   }
-  s.onlineCache.set(expiryMs, { meshVersion: s.meshVersion, presenceVersion: s.presenceVersion, from: at, until, peers })
+  memoOf(s).online.set(expiryMs, { meshVersion: s.meshVersion, presenceVersion: s.presenceVersion, from: at, until, peers })
   return peers
 }
 
@@ -69,13 +98,14 @@ export const livePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> =
   const s = ctx.state
   const comp = component(ctx)
   const online = onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs)
-  if (s.liveCache?.online === online && s.liveCache.component === comp) return s.liveCache.peers
+  const memo = memoOf(s)
+  if (memo.live?.online === online && memo.live.component === comp) return memo.live.peers
   const members = new Set(comp.map(peerKey))
   const peers = online.filter((p) => {
     const e = s.online.get(peerKey(p))
     return !(sameUser(p.username, ctx.self.username) && !members.has(peerKey(p)) && e !== undefined && e.lastSeen < s.startedAt)
   })
-  s.liveCache = { online, component: comp, peers }
+  memo.live = { online, component: comp, peers }
   return peers
 }
 
@@ -112,12 +142,13 @@ export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: 
  */
 export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   const s = ctx.state
-  if (s.componentCache?.version !== s.meshVersion || s.componentCache.presenceVersion !== s.presenceVersion) {
+  const memo = memoOf(s)
+  if (memo.component?.version !== s.meshVersion || memo.component.presenceVersion !== s.presenceVersion) {
     const reports = new Map<string, NeighborReport>()
     for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: r.neighbors.filter((n) => believed(ctx, n)) })
-    s.componentCache = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
+    memo.component = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
   }
-  return s.componentCache.members
+  return memo.component.members
 }
 
 /** The members of this peer's component that may hold a role now. */
@@ -196,11 +227,12 @@ const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => neighbor
 /** The neighbor list this peer would send now and its order-free signature (recomputed only after a change). */
 const currentNeighbors = (ctx: PeerContext): { readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } => {
   const s = ctx.state
-  if (s.neighborsCache?.version !== s.meshVersion) {
+  const memo = memoOf(s)
+  if (memo.neighbors?.version !== s.meshVersion) {
     const neighbors = openPeers(ctx).slice(0, MAX_NEIGHBORS)
-    s.neighborsCache = { version: s.meshVersion, neighbors, signature: neighborSignature(neighbors) }
+    memo.neighbors = { version: s.meshVersion, neighbors, signature: neighborSignature(neighbors) }
   }
-  return s.neighborsCache
+  return memo.neighbors
 }
 
 /** Whether the open set differs from the neighbor list last sent. */

@@ -74,17 +74,8 @@ export interface PeerState {
   /** The neighbor list last sent in full, and when. */
   lastNeighbors: string
   lastNeighborsAt: number
-  /** Bumped whenever the open set or a neighbor list changes: the component is recomputed only then. */
+  /** Bumped whenever the open set or a neighbor list changes: the mesh's memoised selectors recompute only then. */
   meshVersion: number
-  componentCache: { readonly version: number; readonly presenceVersion: number; readonly members: ReadonlyArray<PeerId> } | undefined
-  neighborsCache: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
-  /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
-  readonly onlineCache: Map<
-    number,
-    { readonly meshVersion: number; readonly presenceVersion: number; readonly from: number; readonly until: number; readonly peers: ReadonlyArray<PeerId> }
-  >
-  /** `livePeers` for the online list and component it was computed from. */
-  liveCache: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
   /** What the last full reconcile saw, and when the next one is due regardless. */
