@@ -8,7 +8,7 @@
  * actually contained is marked committed: messages that arrive during a flush
  * stay pending for the next one.
  */
-import { Deferred, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice, RepoRefused } from "../ports/ConversationRepo.js"
 import { now, reject, type PeerContext } from "./context.js"
@@ -73,10 +73,6 @@ export const remember = (c: CommitterState, ids: Iterable<string>) => {
 /** Records a refusal for the UI on the actor: a flush runs in the background and never touches the peer's state itself. */
 const note = (ctx: PeerContext, from: string, reason: string): Effect.Effect<void> => ctx.inActor(reject(ctx, from, reason))
 
-/** Runs `effect` on the actor and waits until it ran (a flush never runs on the actor, so this cannot wait on itself). */
-const onActor = (ctx: PeerContext, effect: Effect.Effect<void>): Effect.Effect<void> =>
-  Effect.flatMap(Deferred.make<void>(), (done) => Effect.zipRight(ctx.inActor(Effect.ensuring(effect, Deferred.succeed(done, undefined))), Deferred.await(done)))
-
 /** Reads what was committed since the oldest of `batch` and absorbs it. */
 const resync = (ctx: PeerContext, c: CommitterState, batch: ReadonlyArray<Message>) =>
   Effect.gen(function* () {
@@ -127,7 +123,8 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           yield* ctx.store.markCommitted([...already, ...batch])
           // Shown saved and the others told on the actor (announceCommitted moves the states); the
           // flush waits for it, so whoever waits on the flush ("save now") sees them saved.
-          yield* onActor(ctx, Effect.zipRight(announceCommitted(ctx, [...already, ...batch], result.right.head), Effect.asVoid(ctx.lead({ _tag: "CommitLanded" }))))
+          // (A flush never runs on the actor, so this cannot wait on itself.)
+          yield* ctx.onActor(Effect.zipRight(announceCommitted(ctx, [...already, ...batch], result.right.head), Effect.asVoid(ctx.lead({ _tag: "CommitLanded" }))), undefined)
           return { committed: batch, alreadyCommitted: already, bytes: result.right.bytes, conflicts }
         }
         const e = result.left

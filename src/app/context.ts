@@ -68,6 +68,11 @@ export interface PeerContext {
    * decides; returns what is left to the caller. Only on the actor (`inActor` from elsewhere).
    */
   readonly lead: (event: LeadershipEvent) => Effect.Effect<ReadonlyArray<LeadershipOutcome>>
+  /**
+   * Runs `effect` on the actor and waits for its value; `gone` when the actor has stopped (the
+   * peer closed). Never from the actor itself: it would wait on itself.
+   */
+  readonly onActor: <A>(effect: Effect.Effect<A>, gone: A) => Effect.Effect<A>
 }
 
 /** Commands of a leadership step left to the caller that stepped: it waits on them or answers with them. */

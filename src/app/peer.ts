@@ -3,7 +3,7 @@
  * leader's committer, composed over the ports. Every change of the peer's state
  * runs on one actor fiber, so no two handlers ever interleave.
  */
-import { Deferred, Effect, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
+import { Deferred, Effect, Exit, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { initialPublisher } from "../domain/presence-publish.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
@@ -267,6 +267,8 @@ export const startPeer = (
     const actor = yield* Queue.unbounded<Effect.Effect<void>>()
     const fibers = yield* FiberSet.make()
     const wakeups = yield* Queue.sliding<void>(1)
+    // Set once the actor has stopped (the peer closed): nothing waits on it after that.
+    let actorStopped = false
     let nudged = false
     // What a change (a connection opened, a neighbor list, a presence read, a description
     // to publish) makes due: without it each step of a join waited for the next tick.
@@ -306,15 +308,24 @@ export const startPeer = (
         nudged = true
         return Queue.offer(actor, react).pipe(Effect.asVoid)
       }),
-      lead: (event) => Effect.suspend(() => lead(event))
+      lead: (event) => Effect.suspend(() => lead(event)),
+      onActor: (effect, gone) =>
+        Effect.suspend(() =>
+          // A peer whose actor has stopped (closed) answers `gone` rather than never.
+          actorStopped
+            ? Effect.succeed(gone)
+            : Effect.flatMap(Deferred.make<typeof gone>(), (done) =>
+                Effect.zipRight(
+                  // Answered whatever happens to `effect` (a defect goes on to the actor's log).
+                  ctx.inActor(Effect.onExit(effect, (exit) => Deferred.succeed(done, Exit.isSuccess(exit) ? exit.value : gone))),
+                  Deferred.await(done)
+                )
+              )
+        )
     }
+    const onActor = ctx.onActor
     const committer = initialCommitter()
     const lead = makeLead(ctx, committer)
-    /** Runs `effect` on the actor and waits for its value. */
-    const onActor = <A>(effect: Effect.Effect<A>): Effect.Effect<A> =>
-      Effect.flatMap(Deferred.make<A>(), (done) =>
-        Effect.zipRight(ctx.inActor(Effect.flatMap(effect, (a) => Deferred.succeed(done, a))), Deferred.await(done))
-      )
     const currentView = Effect.zipWith(now, Effect.orElseSucceed(ctx.store.pending, () => []), (at, pending) => viewOf(ctx, at, pending.length))
     const pushed = yield* pushedViews(ctx, currentView)
 
@@ -373,7 +384,7 @@ export const startPeer = (
             pushed.changed
           )
         )
-      )
+      ).pipe(Effect.ensuring(Effect.sync(() => void (actorStopped = true))))
     )
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))
     // Whether this session can push decides whether it may lead; an adapter that cannot tell is trusted until refused.
@@ -390,7 +401,7 @@ export const startPeer = (
         // Whoever leads, or would lead (still settling in), commits on the way out; a member hands everything to the leader.
         const leader = leaderOf(ctx, yield* now)
         const presumptive = leader !== undefined && samePeer(leader, ctx.self)
-        const outcomes = yield* onActor(lead({ _tag: "Leaving", presumptive }))
+        const outcomes = yield* onActor(lead({ _tag: "Leaving", presumptive }), [])
         if (outcomes.some((o) => o._tag === "FlushOnClose")) yield* flushOnClose(ctx, committer).pipe(Effect.timeout("30 seconds"), Effect.ignore)
         // In file form whoever refreshes the mesh's entries takes ours out after our goodbye;
         // alone (or in Discussion form, where only we can edit our comment) we do it ourselves.
@@ -446,7 +457,7 @@ export const startPeer = (
       waitingOnExit: (online) => waitingOnExit(ctx, committer, online, heldByNoOneElse),
       // Decided on the actor; a leader's commit is waited on here, never on the actor.
       saveNow: Effect.flatMap(
-        onActor(Effect.suspend(() => lead({ _tag: "SaveNowPressed", leaderOpen: leaderOpen(ctx) }))),
+        onActor(Effect.suspend(() => lead({ _tag: "SaveNowPressed", leaderOpen: leaderOpen(ctx) })), []),
         (outcomes): Effect.Effect<SaveNowOutcome> => {
           const outcome = outcomes[0]
           switch (outcome?._tag) {
