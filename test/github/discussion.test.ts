@@ -77,6 +77,29 @@ describe("Discussion presence", () => {
     })
   )
 
+  it.scopedLive("an edit of a comment deleted since is a lost race: the tab reads again and edits the comment another tab added", () =>
+    Effect.gen(function* () {
+      const s = yield* servedHub()
+      const aliceClient = yield* s.client("alice")
+      const tab1 = yield* makeGitHubDiscussionPresence(aliceClient)
+      const tab2 = yield* makeGitHubDiscussionPresence(yield* s.client("alice"))
+      yield* tab1.publish(yield* heartbeat("alice", "t1"))
+      yield* tab2.publish(yield* heartbeat("alice", "t2"))
+      // Someone deletes alice's comment by hand; tab2 finds out first and adds a new one.
+      const d = yield* locateDiscussion(aliceClient)
+      const page = yield* aliceClient.graphql<Q.CommentsPage>(Q.PRESENCE_COMMENTS, { owner: OWNER, name: NAME, number: d.number, after: null })
+      yield* aliceClient.graphql(Q.DELETE_COMMENT, { id: page.repository.discussion!.comments.nodes[0]!.id }, "mutation")
+      yield* tab2.publish(yield* heartbeat("alice", "t2"))
+      // tab1's version (the deleted comment) is gone too: it must edit tab2's comment, not add a second one.
+      yield* tab1.publish(yield* heartbeat("alice", "t1"))
+      const after = yield* aliceClient.graphql<Q.CommentsPage>(Q.PRESENCE_COMMENTS, { owner: OWNER, name: NAME, number: d.number, after: null })
+      expect(after.repository.discussion!.comments.nodes.filter((c) => c.author?.login === "alice").length).toBe(1)
+      expect(sentMutations(s.exchanges, "SkygitAddPresence")).toBe(2)
+      const bob = yield* makeGitHubDiscussionPresence(yield* s.client("bob"))
+      expect((yield* bob.read).document.entries.map((e) => e.sessionId).sort()).toEqual(["t1", "t2"])
+    })
+  )
+
   it.scopedLive("a deleted Discussion is found or created again on the next publish", () =>
     Effect.gen(function* () {
       const s = yield* servedHub()
