@@ -14,7 +14,7 @@ import { Presence, PresenceUnavailable, type PresenceError, type PresenceService
 import { Lost, publishVia, type Versioned, type VersionedStore } from "../presence-cas.js"
 import { fittedComment, overlongComment, readComments, type PresenceComment } from "../presence-comments.js"
 import { GitHub, type GitHubClient } from "./client.js"
-import { ADD_COMMENT, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, type CommentsPage } from "./discussion-queries.js"
+import { ADD_COMMENT, AddedComment, AnyData, CommentsPage, DELETE_COMMENT, PRESENCE_COMMENTS, UPDATE_COMMENT, UpdatedComment } from "./discussion-queries.js"
 import { locateDiscussion, settingsNumberRecord, type LocatedDiscussion } from "./discussion-locate.js"
 import { describe, NO_RESPONSE, GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
@@ -85,7 +85,7 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
         const out: Array<PresenceComment> = []
         let after: string | null = null
         for (let page = 0; page < MAX_COMMENT_PAGES; page++) {
-          const r: CommentsPage = yield* client.graphql<CommentsPage>(PRESENCE_COMMENTS, { owner: client.owner, name: client.repo, number: d.number, after })
+          const r: CommentsPage = yield* client.graphql(PRESENCE_COMMENTS, { owner: client.owner, name: client.repo, number: d.number, after }, CommentsPage)
           const c = r.repository.discussion?.comments
           if (c === undefined) break
           out.push(...c.nodes.map((n) => ({ id: n.id, body: n.body, author: n.author?.login, editor: n.editor?.login ?? undefined, lastEditedAt: n.lastEditedAt ?? undefined })))
@@ -128,17 +128,15 @@ export const makeGitHubDiscussionPresence = (client: GitHubClient): Effect.Effec
         const { document: next, body } = fitted
         const id =
           over.version === undefined
-            ? yield* client
-                .graphql<{ addDiscussionComment: { comment: { id: string } } }>(ADD_COMMENT, { discussionId: d.id, body }, "content")
-                .pipe(Effect.map((r) => r.addDiscussionComment.comment.id))
-            : yield* client.graphql(UPDATE_COMMENT, { commentId: over.version, body }, "content").pipe(
+            ? yield* client.graphql(ADD_COMMENT, { discussionId: d.id, body }, AddedComment, "content").pipe(Effect.map((r) => r.addDiscussionComment.comment.id))
+            : yield* client.graphql(UPDATE_COMMENT, { commentId: over.version, body }, UpdatedComment, "content").pipe(
                 Effect.as(over.version),
                 // Our comment was deleted since (by hand, or by another tab tidying up): the version
                 // is gone. Read again (another tab may have added one) before writing.
                 Effect.catchIf(isNotFound, () => Effect.zipRight(Ref.update(state, (x) => ({ ...x, everRead: false })), Effect.fail(new Lost())))
               )
         const { surplus } = yield* Ref.get(state)
-        for (const extra of surplus) yield* client.graphql(DELETE_COMMENT, { id: extra }, "mutation").pipe(Effect.ignore)
+        for (const extra of surplus) yield* client.graphql(DELETE_COMMENT, { id: extra }, AnyData, "mutation").pipe(Effect.ignore)
         yield* Ref.update(state, (x) => ({ ...x, ownId: id, surplus: [], own: next }))
       })
 

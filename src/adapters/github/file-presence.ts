@@ -8,7 +8,7 @@
  * so no write is lost silently and racing writers spread out. A corrupt or oversized document
  * fails reads with a reason and is replaced by the next publish, built on the last good version read.
  */
-import { Clock, Effect, Either, Layer, Ref } from "effect"
+import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
 import { decodeDocument, emptyDocument, encodeDocument, type PresenceDocument } from "../../domain/presence-doc.js"
 import {
@@ -25,6 +25,7 @@ import { classifyWrite, readOnlyFilePresence, type PermanentReason } from "./ref
 import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
+import { ContentsFile, ContentsWritten } from "./wire.js"
 import { Lost, publishVia, reportingWrites, type Versioned, type VersionedStore } from "../presence-cas.js"
 
 export { MAX_PUBLISH_ATTEMPTS } from "../presence-cas.js"
@@ -48,13 +49,6 @@ interface Seen {
 
 const initial: Seen = { sha: undefined, etag: undefined, snapshot: { document: emptyDocument, skipped: [], changed: false }, malformed: undefined, everRead: false }
 
-interface ContentsFile {
-  readonly sha: string
-  readonly size?: number
-  readonly content?: string
-  readonly encoding?: string
-}
-
 /** Options of the file-form adapter. */
 export interface FilePresenceOptions {
   /** SkyGit's branch; default `skygit`. */
@@ -77,11 +71,11 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
     const read: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.gen(function* () {
       const before = yield* Ref.get(seen)
       const r = yield* client
-        .request("GET /repos/{owner}/{repo}/contents/{path}", { path: PRESENCE_PATH, ref: branch.name }, before.etag === undefined ? {} : { etag: before.etag })
+        .requestIfChanged("GET /repos/{owner}/{repo}/contents/{path}", { path: PRESENCE_PATH, ref: branch.name }, ContentsFile, before.etag)
         .pipe(
           Effect.map(Either.right),
           // A missing file or branch is an empty channel, not an error.
-          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Either.left("missing" as const))),
+          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Either.left<"missing">("missing"))),
           Effect.catchAll((f) => fail(f, `reading ${PRESENCE_PATH}`))
         )
       if (Either.isLeft(r)) {
@@ -89,13 +83,12 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         yield* Ref.set(seen, { ...initial, snapshot: { ...snapshot, changed: false }, everRead: true })
         return snapshot
       }
-      const response = r.right
-      if (response.status === 304) {
+      if (Option.isNone(r.right)) {
         if (before.malformed !== undefined) return yield* malformed(before.sha ?? "unknown", before.etag, before.malformed)
         return { ...before.snapshot, changed: false }
       }
-      const file = response.data as ContentsFile
-      const etag = response.headers["etag"]
+      const file = r.right.value.data
+      const etag = r.right.value.headers["etag"]
       if (file.encoding !== "base64" || typeof file.content !== "string") {
         return yield* malformed(file.sha, etag, `${file.size ?? "?"} bytes, over the 1 MB the contents API returns inline`)
       }
@@ -156,9 +149,9 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
           content: encodeBase64Utf8(encodeDocument(next)),
           ...(over.version === undefined ? {} : { sha: over.version })
         }
-        const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, { kind: "content" }).pipe(Effect.either)
+        const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, ContentsWritten, { kind: "content" }).pipe(Effect.either)
         if (Either.isRight(outcome)) {
-          const sha = (outcome.right.data as { content?: { sha?: string } }).content?.sha
+          const sha = outcome.right.data.content.sha
           yield* Ref.set(branchSeen, true)
           yield* Ref.set(seen, { sha, etag: undefined, snapshot: { document: next, skipped: [], changed: true }, malformed: undefined, everRead: true })
           return
