@@ -96,9 +96,10 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
       world
         .request(user, "write", (now) => {
           // Checked at the host's write time, as GitHub checks the sha it is sent: a stale sha
-          // answers 409 and a missing one 422 on GitHub; both mean "lost".
+          // answers 409 and a missing one 422 on GitHub; both mean "lost". A file deleted since
+          // is created again (over the last good document this writer read).
           const file = world.presenceFile
-          if (file?.sha !== over.version || world.takeConflict()) return "lost" as const
+          if ((file !== undefined && file.sha !== over.version) || world.takeConflict()) return "lost" as const
           const text = encodeDocument(next(now))
           return { text, sha: world.writePresenceFile(text) }
         })
