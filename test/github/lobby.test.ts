@@ -6,7 +6,9 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { lobbyUnusable } from "../../src/adapters/presence-lobby-github.js"
+import { lobbyUnusable, makeGitHubLobbyPresence } from "../../src/adapters/presence-lobby-github.js"
+import { noChange } from "../../src/domain/presence-doc.js"
+import { entry, peer } from "../support/fixtures.js"
 import { LOBBY_PROBE_MS } from "../../src/adapters/presence-lobby.js"
 import { PRESENCE_PATH } from "../../src/domain/commit-layout.js"
 import { ConversationId } from "../../src/domain/message.js"
@@ -14,7 +16,7 @@ import { createHub, serveHub, type Exchange, type RepoSpec } from "../../src/hub
 import { gitHubBackend } from "../../src/main/sim.js"
 import { Mesh, type GitHubBackend } from "../../src/sim/harness.js"
 import { ExternalWork, runVirtualAsyncOrThrow } from "../../src/sim/virtual-time.js"
-import { OWNER, NAME, REPO } from "./hub-fixture.js"
+import { OWNER, NAME, REPO, servedHub } from "./hub-fixture.js"
 
 const general = ConversationId.make("general")
 
@@ -138,4 +140,21 @@ describe("the lobby: a reader in a file-form repository (hub over HTTP, read-onl
     expect(o.aliceView.presenceProblem).toBe(lobbyUnusable(OWNER, NAME, "no-category"))
     expect(o.aliceView.presenceProblem).toContain(`titled exactly "SkyGit Presence: ${REPO}"`)
   }, 120_000)
+
+  it("a lobby entry whose username is not its comment's author is skipped, with a reason", async () => {
+    const outcome = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const served = yield* servedHub({ faults: ["read-only:mallory"] })
+          const mallory = yield* makeGitHubLobbyPresence(yield* served.client("mallory"))
+          const bob = yield* makeGitHubLobbyPresence(yield* served.client("bob"))
+          // mallory (a reader) writes her comment claiming alice's session as well as her own.
+          yield* mallory.publish({ ...noChange, upsert: [entry(peer("mallory"), Date.now()), entry(peer("alice"), Date.now())] })
+          return yield* bob.read
+        })
+      )
+    )
+    expect(outcome.document.entries.map((e) => e.username)).toEqual(["mallory"])
+    expect(outcome.skipped.map((s) => s.detail)).toContain("comment by mallory claims the entry of alice")
+  }, 60_000)
 })
