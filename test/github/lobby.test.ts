@@ -55,7 +55,9 @@ const run = (options: { readonly repo?: RepoSpec; readonly faults?: ReadonlyArra
         const requests: Record<string, Array<string>> = { alice: [], bob: [] }
         hub.onExchange((e: Exchange) => {
           const auth = e.requestHeaders["authorization"] ?? ""
-          for (const u of ["alice", "bob"]) if (auth.endsWith(hub.tokenOf(u))) requests[u]!.push(`${e.method} ${new URL(e.url).pathname} ${e.status}`)
+          const query = String((e.requestBody as { query?: unknown } | undefined)?.query ?? "")
+          const kind = /^\s*mutation\b/.test(query) ? " mutation" : ""
+          for (const u of ["alice", "bob"]) if (auth.endsWith(hub.tokenOf(u))) requests[u]!.push(`${e.method} ${new URL(e.url).pathname} ${e.status}${kind}`)
         })
         // Every request a real one over a socket, tracked so virtual time waits for it.
         const overHttp = { handle: (request: Request) => work.track(() => fetch(request)), tokenOf: (u: string) => hub.tokenOf(u) }
@@ -112,10 +114,13 @@ describe("the lobby: a reader in a file-form repository (hub over HTTP, read-onl
     const withMessage = o.history.filter((c) => c.content.includes("a reader speaks"))
     expect(withMessage.length).toBe(1)
     expect(o.requests["bob"]!.some((r) => /^PATCH \/repos\/demo\/chat\/git\/refs\/heads%2Fskygit 200$/.test(r))).toBe(true)
+    expect(o.requests["bob"]!.filter((r) => r.endsWith(" mutation"))).toEqual([])
     // The reader never wrote to the repository (refused or not): only GraphQL (the lobby) and reads.
     expect(o.requests["alice"]!.filter((r) => !r.startsWith("GET ") && !r.startsWith("POST /graphql"))).toEqual([])
-    // The reader's entry landed in presence.json, written by the pusher's refresh once connected.
-    expect(o.presenceFile).toContain('"alice"')
+    // The reader's entry is in presence.json, written by the pusher's refresh once connected (the
+    // refresher is a pusher even though alice, the smallest, cannot write the file), and bob's own stays fresh.
+    const entries = (JSON.parse(o.presenceFile ?? "{}") as { entries?: Array<{ username: string; last_seen: string }> }).entries ?? []
+    expect(entries.map((e) => e.username).sort()).toEqual(["alice", "bob"])
   }, 120_000)
 
   it("works when the pusher was there first (it finds the lobby within a probe period)", async () => {
@@ -123,8 +128,10 @@ describe("the lobby: a reader in a file-form repository (hub over HTTP, read-onl
     const o = await run({ minutes: Math.ceil(LOBBY_PROBE_MS / 60_000) + 6, bobFirst: true })
     expect(o.aliceOpen).toBe(true)
     expect(o.history.some((c) => c.content.includes("a reader speaks"))).toBe(true)
-    // bob asked whether the lobby exists, without creating it: only alice created it.
+    // bob looked for the lobby and read it, but never wrote to it (alice started it): no GraphQL mutation of his.
     expect(o.requests["bob"]!.filter((r) => r.startsWith("POST /graphql")).length).toBeGreaterThan(0)
+    expect(o.requests["bob"]!.filter((r) => r.endsWith(" mutation"))).toEqual([])
+    expect(o.requests["alice"]!.filter((r) => r.endsWith(" mutation")).length).toBeGreaterThan(0)
   }, 120_000)
 
   it("with Discussions disabled the reader is told plainly what a maintainer must do; nothing is written", async () => {
