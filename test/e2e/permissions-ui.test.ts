@@ -59,6 +59,16 @@ const join_ = async (user: string, beforeJoin?: (page: Page) => Promise<void>): 
 }
 
 describe("a user without push access (Chromium, hub fault read-only:alice)", () => {
+  it("before anyone enabled SkyGit, the picker tells her that someone who can push must open it first", async () => {
+    const page = await (await browser.newContext()).newPage()
+    await page.goto(app.webUrl)
+    await page.getByTestId("demo-alice").click()
+    await page.getByTestId("repos").getByText(REPO).waitFor({ timeout: WAIT_MS })
+    await page.getByTestId("read-only-unrecorded").waitFor({ timeout: WAIT_MS })
+    await expect(page.getByTestId("read-only-file").count()).resolves.toBe(0)
+    await page.context().close()
+  }, 60_000)
+
   it("in the Discussion form, the room says that history is not being saved while nobody online can push", async () => {
     await record("discussion")
     const alice = await join_("alice", async (page) => {

@@ -105,7 +105,13 @@ export const RepoPicker = (props: {
             </Show>
           </Show>
           {/* A reader cannot write the presence file: say before joining how they are found, or why they cannot be. */}
-          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && joinForm() === "file"}>
+          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && recorded()?._tag === "none"}>
+            <p class="banner warn" data-testid="read-only-unrecorded">
+              Nobody has enabled SkyGit on {chosen()} yet, and enabling it records the choice on the <code>skygit</code> branch, which needs push
+              access: ask someone who can push to {chosen()} to open SkyGit there first.
+            </p>
+          </Show>
+          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && recorded()?._tag === "recorded" && joinForm() === "file"}>
             <Show
               when={!discussionsOff()}
               fallback={
