@@ -17,12 +17,19 @@ import { toPresenceError } from "./github/port-errors.js"
 import { makeLobbyPresence } from "./presence-lobby.js"
 
 /** What a reader is told when the lobby cannot be used, and what to do about it. */
-export const lobbyUnusable = (owner: string, repo: string, why: "disabled" | "no-category"): string => {
+export const lobbyUnusable = (owner: string, repo: string, why: "disabled" | "no-category" | "forbidden"): string => {
   const where = `${owner}/${repo}`
   const title = presenceTitle(owner, repo)
-  return why === "disabled"
-    ? `You can read ${where} but not push, so you would join through the lobby, the Discussion "${title}"; but Discussions are disabled on ${where}. A maintainer must enable them (Settings > General > Features > Discussions), or give you write access. Until then people who are not connected to you yet cannot find you.`
-    : `You can read ${where} but not push, so you would join through the lobby, the Discussion "${title}"; but it does not exist and there is no category you may start it in. A maintainer must create the Discussion titled exactly "${title}" (in any category), or give you write access. Until then people who are not connected to you yet cannot find you.`
+  const lobby = `You can read ${where} but not push, so you would join through the lobby, the Discussion "${title}"`
+  const meanwhile = "Until then people who are not connected to you yet cannot find you."
+  switch (why) {
+    case "disabled":
+      return `${lobby}; but Discussions are disabled on ${where}. A maintainer must enable them (Settings > General > Features > Discussions), or give you write access. ${meanwhile}`
+    case "no-category":
+      return `${lobby}; but it does not exist and there is no category you may start it in. A maintainer must create the Discussion titled exactly "${title}" (in any category), or give you write access. ${meanwhile}`
+    case "forbidden":
+      return `${lobby}; but GitHub does not let you start it or comment in it (an organization may keep starting discussions to triage access and above, and a locked discussion takes no comments). A maintainer must create the Discussion titled exactly "${title}" (and keep it unlocked), or give you write access. ${meanwhile}`
+  }
 }
 
 /** Whether the presence Discussion exists: never creates it. */
@@ -39,15 +46,26 @@ export const presenceDiscussionExists = (client: GitHubClient): Effect.Effect<bo
     return found.search.nodes.some((n) => n !== null && n.title === title)
   }).pipe(Effect.mapError((f) => toPresenceError(f, "looking for the presence Discussion")))
 
-/** A lobby failure in the words a reader needs: a Discussion that cannot be made is permanent. */
-const explain =
+/**
+ * A lobby failure in the words a reader needs: a Discussion that cannot be made or written in
+ * (Discussions disabled, no category to start it in, GitHub answering FORBIDDEN) is permanent.
+ */
+export const explainLobbyFailure =
   (owner: string, repo: string) =>
   (e: PresenceError): PresenceError => {
     if (e._tag !== "PresenceUnavailable") return e
-    const cause = e.cause as { readonly _tag?: unknown; readonly detail?: unknown } | undefined
-    if (cause?._tag !== "GitHubMisconfigured") return e
-    const detail = String(cause.detail)
-    const why = /discussions are disabled/i.test(detail) ? "disabled" : /may not start a discussion/i.test(detail) ? "no-category" : undefined
+    const cause = e.cause as { readonly _tag?: unknown; readonly detail?: unknown; readonly type?: unknown } | undefined
+    const detail = String(cause?.detail ?? "")
+    const why =
+      cause?._tag === "GitHubMisconfigured"
+        ? /discussions are disabled/i.test(detail)
+          ? "disabled"
+          : /may not start a discussion/i.test(detail)
+            ? "no-category"
+            : undefined
+        : cause?._tag === "GitHubHttpError" && cause.type === "FORBIDDEN"
+          ? "forbidden"
+          : undefined
     return why === undefined ? e : new PresenceUnavailable({ detail: lobbyUnusable(owner, repo, why), permanent: true, cause })
   }
 
@@ -60,7 +78,7 @@ export const makeGitHubLobbyPresence = (client: GitHubClient, options: FilePrese
       lobby: yield* makeGitHubDiscussionPresence(client),
       canPush: branch.canPush.pipe(Effect.orElseSucceed(() => true)),
       lobbyExists: presenceDiscussionExists(client),
-      explain: explain(client.owner, client.repo)
+      explain: explainLobbyFailure(client.owner, client.repo)
     })
   })
 

@@ -15,6 +15,8 @@ import {
   makeLobbyPresence,
   mergeLobby
 } from "../../src/adapters/presence-lobby.js"
+import { explainLobbyFailure, lobbyUnusable } from "../../src/adapters/presence-lobby-github.js"
+import { GitHubHttpError, GitHubMisconfigured } from "../../src/adapters/github/errors.js"
 import { emptyDocument, MAX_PRESENCE_ENTRIES, noChange, type PresenceChange, type PresenceDocument } from "../../src/domain/presence-doc.js"
 import { PresenceUnavailable, type PresenceError, type PresenceService } from "../../src/ports/Presence.js"
 import { entry, peer, signal } from "../support/fixtures.js"
@@ -177,4 +179,22 @@ it("mergeLobby: a hostile lobby's entries are bounded, newest kept, with a reaso
   expect(document.entries.length).toBe(MAX_PRESENCE_ENTRIES)
   expect(Math.min(...document.entries.map((e) => e.lastSeen))).toBe(25)
   expect(skipped.map((s) => s.detail)).toEqual([`lobby: 25 entries past the ${MAX_PRESENCE_ENTRIES} read`])
+})
+
+it("explainLobbyFailure: Discussions disabled, no category, or FORBIDDEN become one permanent sentence with what a maintainer must do; other failures pass unchanged", () => {
+  const explain = explainLobbyFailure("demo", "chat")
+  const unavailable = (cause: unknown) => new PresenceUnavailable({ detail: "raw", cause })
+  const cases = [
+    [new GitHubMisconfigured({ detail: "Discussions are disabled on demo/chat: enable them" }), "disabled"],
+    [new GitHubMisconfigured({ detail: "You may not start a discussion in any category of demo/chat" }), "no-category"],
+    [new GitHubHttpError({ status: 200, message: "Resource not accessible by integration", type: "FORBIDDEN" }), "forbidden"]
+  ] as const
+  for (const [cause, why] of cases) {
+    const e = explain(unavailable(cause)) as PresenceUnavailable
+    expect(e.detail).toBe(lobbyUnusable("demo", "chat", why))
+    expect(e.permanent).toBe(true)
+  }
+  expect(lobbyUnusable("demo", "chat", "no-category")).toContain('titled exactly "SkyGit Presence: demo/chat"')
+  const other = unavailable(new GitHubHttpError({ status: 502, message: "Bad Gateway" }))
+  expect(explain(other)).toBe(other)
 })
