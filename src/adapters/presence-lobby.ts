@@ -144,13 +144,13 @@ export const makeLobbyPresence = (parts: LobbyParts): Effect.Effect<PresenceServ
     /** Reads the lobby when due; true when what it holds changed. */
     const readLobby = (file: PresenceDocument, at: number): Effect.Effect<boolean> =>
       Effect.gen(function* () {
-        let s = yield* Ref.get(state)
+        // Fields are updated one by one (a publish may set `fastUntil` meanwhile).
+        const s = yield* Ref.get(state)
         // A pusher asks (rarely) whether a lobby exists before reading one: a read would create it.
         if (pusher && s.exists !== true) {
           if (at - s.lastProbeAt < LOBBY_PROBE_MS) return false
           const exists = yield* parts.lobbyExists.pipe(Effect.orElseSucceed(() => false))
-          s = { ...s, exists, lastProbeAt: at }
-          yield* Ref.set(state, s)
+          yield* Ref.update(state, (x) => ({ ...x, exists, lastProbeAt: at }))
           if (!exists) return false
         } else if (!pusher && s.exists === false && at - s.lastProbeAt < LOBBY_PROBE_MS) {
           return false
@@ -160,11 +160,14 @@ export const makeLobbyPresence = (parts: LobbyParts): Effect.Effect<PresenceServ
         const read = yield* Effect.either(parts.lobby.read)
         if (read._tag === "Left") {
           // Unreadable (deleted, Discussions turned off, a network failure): ask again after a probe period.
-          yield* Ref.set(state, { ...s, exists: false, lastProbeAt: at, lastReadAt: at, skipped: [{ detail: `lobby: ${read.left._tag === "RateLimited" ? "rate limited" : read.left.detail}` }] })
+          const detail = `lobby: ${read.left._tag === "RateLimited" ? "rate limited" : read.left.detail}`
+          yield* Ref.update(state, (x) => ({ ...x, exists: false, lastProbeAt: at, lastReadAt: at, skipped: [{ detail }] }))
           return false
         }
-        const next: LobbyState = { ...s, exists: true, lastReadAt: at, document: read.right.document, skipped: read.right.skipped }
-        yield* Ref.set(state, { ...next, knocking: knockingNow(next, file, at) })
+        yield* Ref.update(state, (x) => {
+          const next: LobbyState = { ...x, exists: true, lastReadAt: at, document: read.right.document, skipped: read.right.skipped }
+          return { ...next, knocking: knockingNow(next, file, at) }
+        })
         return read.right.changed
       })
 
@@ -172,9 +175,8 @@ export const makeLobbyPresence = (parts: LobbyParts): Effect.Effect<PresenceServ
       const fileSnap = yield* parts.file.read
       const at = yield* Clock.currentTimeMillis
       const lobbyChanged = yield* readLobby(fileSnap.document, at)
-      const s = yield* Ref.get(state)
       // Who knocks is judged against the latest file too: a knock stops once a refresher copied the entry.
-      yield* Ref.set(state, { ...s, knocking: knockingNow(s, fileSnap.document, at) })
+      const s = yield* Ref.updateAndGet(state, (x) => ({ ...x, knocking: knockingNow(x, fileSnap.document, at) }))
       const merged = mergeLobby(fileSnap.document, s.document)
       return {
         document: merged.document,
