@@ -11,7 +11,7 @@ import { makeSkygitBranch } from "./github/branch.js"
 import { GitHub, type GitHubClient } from "./github/client.js"
 import { presenceTitle } from "./github/discussion-locate.js"
 import { makeGitHubDiscussionPresence } from "./github/discussion-presence.js"
-import { FIND_PRESENCE, SEARCH_PRESENCE, type FoundPresence, type SearchFound } from "./github/discussion-queries.js"
+import { FIND_PRESENCE, FoundPresence, SEARCH_PRESENCE, SearchFound } from "./github/discussion-queries.js"
 import { makeGitHubFilePresence, type FilePresenceOptions } from "./github/file-presence.js"
 import { toPresenceError } from "./github/port-errors.js"
 import { makeLobbyPresence } from "./presence-lobby.js"
@@ -36,13 +36,13 @@ export const lobbyUnusable = (owner: string, repo: string, why: "disabled" | "no
 export const presenceDiscussionExists = (client: GitHubClient): Effect.Effect<boolean, PresenceError> =>
   Effect.gen(function* () {
     const title = presenceTitle(client.owner, client.repo)
-    const first = yield* client.graphql<FoundPresence>(FIND_PRESENCE, { owner: client.owner, name: client.repo, after: null })
+    const first = yield* client.graphql(FIND_PRESENCE, { owner: client.owner, name: client.repo, after: null }, FoundPresence)
     const d = first.repository.discussions
     if (!first.repository.hasDiscussionsEnabled) return false
     if (d.nodes.some((n) => n.title === title)) return true
     if (!d.pageInfo.hasNextPage) return false
     const q = `repo:${client.owner}/${client.repo} in:title ${JSON.stringify(title)}`
-    const found = yield* client.graphql<SearchFound>(SEARCH_PRESENCE, { q })
+    const found = yield* client.graphql(SEARCH_PRESENCE, { q }, SearchFound)
     return found.search.nodes.some((n) => n !== null && n.title === title)
   }).pipe(Effect.mapError((f) => toPresenceError(f, "looking for the presence Discussion")))
 
