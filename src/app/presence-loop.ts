@@ -16,7 +16,7 @@ import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/pre
 import type { PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
-import { component, entryRank, handleDescription, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
+import { component, entryRank, handleDescription, mayLead, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
@@ -188,7 +188,9 @@ const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const comp = component(ctx)
   // Only sessions that answer: a silent one neither refreshes nor is kept alive by a refresh.
   const mine = roleHolders(ctx, ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username)), at)
-  const refresher = electLeader(mine)
+  // Where one peer writes everyone's entries (file form), it is one that may push: a reader in the
+  // component (joined through the lobby) cannot write the file, so it refreshes nobody's entry there.
+  const refresher = electLeader(ctx.presence.writesForOthers ? mine.filter(mayLead(ctx)) : mine)
   return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
 }
 

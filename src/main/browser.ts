@@ -11,7 +11,7 @@ import { GitHub, layerGitHub, makeGitHubClient } from "../adapters/github/client
 import { layerGitHubConversationRepo } from "../adapters/github/conversation-repo.js"
 import { layerGitHubDiscussionPresence } from "../adapters/github/discussion-presence.js"
 import { describe, type GitHubFailure } from "../adapters/github/errors.js"
-import { layerGitHubFilePresence } from "../adapters/github/file-presence.js"
+import { layerGitHubLobbyPresence } from "../adapters/presence-lobby-github.js"
 import { makeGitHubRepoSettings } from "../adapters/github/repo-settings.js"
 import { makeBrowserMedia } from "../adapters/media/browser.js"
 import { makeWebCryptoSealer } from "../adapters/crypto/webcrypto-sealer.js"
@@ -58,7 +58,7 @@ export const startSession = async (options: SessionOptions): Promise<Session> =>
     const settled = yield* settleForm(settings, options.presence, self.username, Date.now()).pipe(
       Effect.mapError(setup("the repository's SkyGit settings could not be read or recorded"))
     )
-    const gitHubPorts = Layer.merge(settled.form === "file" ? layerGitHubFilePresence() : layerGitHubDiscussionPresence, layerGitHubConversationRepo({ apiBase: options.api })).pipe(
+    const gitHubPorts = Layer.merge(settled.form === "file" ? layerGitHubLobbyPresence() : layerGitHubDiscussionPresence, layerGitHubConversationRepo({ apiBase: options.api })).pipe(
       Layer.provide(Layer.succeedContext(github))
     )
     const store = layerIndexedDbStore(indexedDB, storeName(options.api, options.repository, options.login)).pipe(

@@ -15,7 +15,7 @@ import { whoAmI } from "../adapters/github/account.js"
 import { GitHub, layerGitHub, type GitHubClient } from "../adapters/github/client.js"
 import { layerGitHubConversationRepo } from "../adapters/github/conversation-repo.js"
 import { layerGitHubDiscussionPresence } from "../adapters/github/discussion-presence.js"
-import { layerGitHubFilePresence } from "../adapters/github/file-presence.js"
+import { layerGitHubLobbyPresence } from "../adapters/presence-lobby-github.js"
 import { layerFileStore } from "../adapters/storage/file-store.js"
 import { nodeRtc } from "../adapters/webrtc/node.js"
 import { layerWebRtc, WebRtcInternals, type WebRtcInternalsService } from "../adapters/webrtc/transport.js"
@@ -62,7 +62,8 @@ export const makeNodeServices = (options: NodePeerOptions): Effect.Effect<NodeSe
     const branch = options.branch === undefined ? {} : { branch: options.branch }
     const dataDir = options.dataDir ?? defaultDataDir(options.repository, login)
     const gitHubPorts = Layer.merge(
-      options.presence === "file" ? layerGitHubFilePresence(branch) : layerGitHubDiscussionPresence,
+      // File form with the lobby: a user who may not push joins through the presence Discussion.
+      options.presence === "file" ? layerGitHubLobbyPresence(branch) : layerGitHubDiscussionPresence,
       layerGitHubConversationRepo(branch)
     ).pipe(Layer.provide(Layer.succeedContext(github)))
     const store = layerFileStore(dataDir).pipe(Layer.mapError(setup(`the local store in ${dataDir} cannot be used (another peer of this user? pass --data)`)))

@@ -10,7 +10,7 @@ import { Effect, Layer } from "effect"
 import { makeGitHubClient, type GitHubClient } from "../adapters/github/client.js"
 import { makeGitHubConversationRepo } from "../adapters/github/conversation-repo.js"
 import { makeGitHubDiscussionPresence } from "../adapters/github/discussion-presence.js"
-import { makeGitHubFilePresence } from "../adapters/github/file-presence.js"
+import { makeGitHubLobbyPresence } from "../adapters/presence-lobby-github.js"
 import { makeConversationRepo } from "../adapters/memory/conversation-repo.js"
 import type { MemoryGitHub } from "../adapters/memory/github-world.js"
 import { makeMemoryStore, type MemoryStoreState } from "../adapters/memory/local-store.js"
@@ -133,7 +133,8 @@ export const gitHubBackend = (hub: InProcessHub, user: string, options: GitHubBa
       ...(options.limits === undefined ? {} : { limits: options.limits })
     })
     const branch = options.branch === undefined ? {} : { branch: options.branch }
-    const file = yield* makeGitHubFilePresence(client, branch)
+    // File form with the lobby (a user who may not push joins through the presence Discussion), as the other rooms.
+    const file = yield* makeGitHubLobbyPresence(client, branch)
     const discussion = yield* makeGitHubDiscussionPresence(client)
     const conversations = yield* makeGitHubConversationRepo(client, branch)
     return { presence: (form) => (form === "file" ? file : discussion), repo: conversations, client }

@@ -3,8 +3,8 @@
  * `npm start` runs it) with the hub's `read-only:alice` fault (issue 9):
  * - in the Discussion form she joins, and the room says plainly that history is not being
  *   saved while nobody online can push (`PeerView.historyNotice`), until a pusher connects;
- * - in the file form, where presence needs a commit, the picker warns her before she joins, and
- *   the room tells her why nobody can find her and what to ask a maintainer for.
+ * - in the file form, where presence needs a commit, the picker tells her she joins through the
+ *   lobby (the presence Discussion); she connects to a pusher, who saves her message.
  */
 import { Effect, Option } from "effect"
 import { chromium, type Browser, type Page } from "playwright-core"
@@ -59,6 +59,16 @@ const join_ = async (user: string, beforeJoin?: (page: Page) => Promise<void>): 
 }
 
 describe("a user without push access (Chromium, hub fault read-only:alice)", () => {
+  it("before anyone enabled SkyGit, the picker tells her that someone who can push must open it first", async () => {
+    const page = await (await browser.newContext()).newPage()
+    await page.goto(app.webUrl)
+    await page.getByTestId("demo-alice").click()
+    await page.getByTestId("repos").getByText(REPO).waitFor({ timeout: WAIT_MS })
+    await page.getByTestId("read-only-unrecorded").waitFor({ timeout: WAIT_MS })
+    await expect(page.getByTestId("read-only-file").count()).resolves.toBe(0)
+    await page.context().close()
+  }, 60_000)
+
   it("in the Discussion form, the room says that history is not being saved while nobody online can push", async () => {
     await record("discussion")
     const alice = await join_("alice", async (page) => {
@@ -76,15 +86,25 @@ describe("a user without push access (Chromium, hub fault read-only:alice)", () 
     await Promise.all([alice.context().close(), bob.context().close()])
   }, 120_000)
 
-  it("in the file form, the room says she can read but not push, and what to ask a maintainer for", async () => {
+  it("in the file form, the picker says she joins through the lobby; she connects to a pusher, who saves her message", async () => {
     await record("file")
     const alice = await join_("alice", async (page) => {
       // The picker says it before she joins.
-      await page.getByTestId("read-only-file").waitFor({ timeout: WAIT_MS })
+      const banner = page.getByTestId("read-only-file")
+      await banner.waitFor({ timeout: WAIT_MS })
+      await expect(banner.getAttribute("data-lobby")).resolves.toBe("usable")
+      await expect(banner.textContent()).resolves.toMatch(/join through the lobby/)
     })
-    const problem = alice.getByTestId("presence-problem")
-    await problem.getByText("You can read demo/chat but not push", { exact: false }).waitFor({ timeout: WAIT_MS })
-    await expect(problem.textContent()).resolves.toMatch(/Ask a maintainer to switch the repository to Discussion presence, or for write access/)
-    await alice.context().close()
-  }, 120_000)
+    const bob = await join_("bob")
+    // alice knocks in the Discussion; bob (who can push) answers through the presence file.
+    await alice.locator('[data-testid="person-bob"][data-state="open"]').waitFor({ timeout: 90_000 })
+    await expect(alice.getByTestId("presence-problem").count()).resolves.toBe(0)
+    await alice.getByTestId("composer").fill("from the lobby")
+    await alice.getByTestId("composer").press("Enter")
+    await bob.getByTestId("messages").getByText("from the lobby").waitFor({ timeout: WAIT_MS })
+    // bob leads (alice cannot push): "Save now" commits it, and alice sees it saved.
+    await bob.getByTestId("save-now").click()
+    await alice.locator('[data-testid="message"]', { hasText: "from the lobby" }).locator('[data-testid="message-state"][data-state="saved"]').waitFor({ timeout: 60_000 })
+    await Promise.all([alice.context().close(), bob.context().close()])
+  }, 180_000)
 })

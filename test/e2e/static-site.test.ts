@@ -4,7 +4,9 @@
  * Pages serves https://owner.github.io/repo/), it asks for a GitHub token and talks to
  * api.github.com, which the test answers itself: every request leaving loopback is routed,
  * so no real GitHub host is ever called. Then the token's keeping: for the tab only unless
- * the user asks, on the device when asked, and gone from both after "Forget token".
+ * the user asks, on the device when asked, and gone from both after "Forget token" (on the
+ * sign-in page, the picker, and in the room's top bar, where api.github.com is answered by an
+ * in-process local hub so that a session really starts).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { createServer, type Server } from "node:http"
@@ -14,6 +16,7 @@ import { extname, join, resolve, sep } from "node:path"
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from "playwright-core"
 import { build } from "vite"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createHub } from "../../src/hub/index.js"
 import { STATIC_MODE } from "../../src/web/config.js"
 import { tokenKey } from "../../src/web/token-store.js"
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.js"
@@ -164,4 +167,42 @@ describe("the static build (Chromium, api.github.com routed to a fake)", () => {
     await expect(third.getByTestId("login").count()).resolves.toBe(0)
     await Promise.all([page.close(), other.close(), third.close()])
   }, 60_000)
+
+  it("\"Forget token\" in the room's top bar leaves the room and clears the token from both stores", async () => {
+    // A real session needs a GitHub that answers presence and history: the local hub stands in for api.github.com.
+    const hub = await createHub({ users: [LOGIN], repos: [`${LOGIN}/project`], tokens: { [LOGIN]: GOOD_TOKEN } })
+    const ctx = await browser.newContext()
+    await ctx.route(
+      (url) => url.hostname !== "127.0.0.1",
+      async (route) => {
+        const request = route.request()
+        const url = new URL(request.url())
+        outside.push(`${request.method()} ${url.origin}${url.pathname}`)
+        if (url.host !== "api.github.com") return route.abort("blockedbyclient")
+        const body = request.postDataBuffer()
+        const answer = await hub.handle(
+          new Request(request.url(), { method: request.method(), headers: request.headers(), ...(body === null || request.method() === "GET" ? {} : { body: new Uint8Array(body) }) })
+        )
+        return route.fulfill({ status: answer.status, headers: Object.fromEntries(answer.headers), body: Buffer.from(await answer.arrayBuffer()) })
+      }
+    )
+    const page = await ctx.newPage()
+    page.on("pageerror", (e) => console.error("page error", e))
+    await page.goto(siteUrl)
+    await signIn(page, true)
+    await page.getByTestId("repos").getByText(`${LOGIN}/project`).click()
+    await page.getByTestId("join").click()
+    await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
+    await expect(stored(page)).resolves.toEqual({ tab: GOOD_TOKEN, device: GOOD_TOKEN })
+    // The room's top bar has its own "Forget token".
+    await page.getByTestId("room").getByTestId("forget-token").click()
+    await page.getByTestId("token").waitFor({ timeout: WAIT_MS })
+    await expect(page.getByTestId("room").count()).resolves.toBe(0)
+    await expect(stored(page)).resolves.toEqual({ tab: null, device: null })
+    // A reload asks again: nothing is kept.
+    await page.reload()
+    await page.getByTestId("token").waitFor({ timeout: WAIT_MS })
+    await expect(page.getByTestId("login").count()).resolves.toBe(0)
+    await ctx.close()
+  }, 90_000)
 })

@@ -4,7 +4,7 @@
  * message, comments edited by someone else skipped, bodies held to 65,536 characters.
  */
 import { expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit } from "effect"
+import { Clock, Effect, Exit, Schema } from "effect"
 import { fittedComment, makeGitHubDiscussionPresence, MAX_COMMENT_BODY_CHARS } from "../../src/adapters/github/discussion-presence.js"
 import { presenceTitle } from "../../src/adapters/github/discussion-locate.js"
 import { emptyDocument, noChange } from "../../src/domain/presence-doc.js"
@@ -51,13 +51,18 @@ it.scopedLive("a comment last edited by someone other than its author is skipped
     yield* bob.publish(yield* heartbeat("bob"))
     // carol (maintain access) rewrites alice's comment to claim bob's entry is hers.
     const carol = yield* s.client("carol")
-    const page = yield* carol.graphql<{ repository: { discussion: { comments: { nodes: Array<{ id: string; author: { login: string } }> } } } }>(
+    const page = yield* carol.graphql(
       `query { repository(owner: "${OWNER}", name: "${NAME}") { discussion(number: 1) { comments(first: 10) { nodes { id author { login } } } } } }`,
-      {}
+      {},
+      Schema.Struct({
+        repository: Schema.Struct({
+          discussion: Schema.Struct({ comments: Schema.Struct({ nodes: Schema.Array(Schema.Struct({ id: Schema.String, author: Schema.Struct({ login: Schema.String }) })) }) })
+        })
+      })
     )
     const aliceComment = page.repository.discussion.comments.nodes.find((c) => c.author.login === "alice")!
     const forged = "```json\n" + JSON.stringify({ v: 1, entries: [], signals: [] }) + "\n```"
-    yield* carol.graphql(`mutation($id: ID!, $b: String!) { updateDiscussionComment(input: {commentId: $id, body: $b}) { comment { id } } }`, { id: aliceComment.id, b: forged }, "content")
+    yield* carol.graphql(`mutation($id: ID!, $b: String!) { updateDiscussionComment(input: {commentId: $id, body: $b}) { comment { id } } }`, { id: aliceComment.id, b: forged }, Schema.Unknown, "content")
     const seen = yield* bob.read
     expect(seen.document.entries.map((e) => e.username)).toEqual(["bob"])
     expect(seen.skipped.map((x) => x.detail).join("\n")).toMatch(/comment by alice was edited by carol at .*: skipped/)

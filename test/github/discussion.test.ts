@@ -1,6 +1,6 @@
 /** The Discussion form over the hub: racing creators, one comment per user, clear setup errors. */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit } from "effect"
+import { Clock, Effect, Exit, Schema } from "effect"
 import { makeGitHubDiscussionPresence } from "../../src/adapters/github/discussion-presence.js"
 import { locateDiscussion, presenceTitle } from "../../src/adapters/github/discussion-locate.js"
 import * as Q from "../../src/adapters/github/discussion-queries.js"
@@ -16,9 +16,19 @@ const LIST = `query($owner: String!, $name: String!) {
     discussions(first: 100) { nodes { number title comments(first: 100) { nodes { author { login } } } } }
   }
 }`
-interface Listing {
-  repository: { discussions: { nodes: Array<{ number: number; title: string; comments: { nodes: Array<{ author: { login: string } | null }> } }> } }
-}
+const Listing = Schema.Struct({
+  repository: Schema.Struct({
+    discussions: Schema.Struct({
+      nodes: Schema.Array(
+        Schema.Struct({
+          number: Schema.Number,
+          title: Schema.String,
+          comments: Schema.Struct({ nodes: Schema.Array(Schema.Struct({ author: Schema.NullOr(Schema.Struct({ login: Schema.String })) })) })
+        })
+      )
+    })
+  })
+})
 
 const sentMutations = (exchanges: ReadonlyArray<{ url: string; requestBody: unknown; requestHeaders: Readonly<Record<string, string>> }>, name: string) =>
   exchanges.filter((e) => e.url.endsWith("/graphql") && JSON.stringify(e.requestBody).includes(name)).length
@@ -35,7 +45,7 @@ describe("Discussion presence", () => {
       const clients = yield* Effect.forEach(USERS, (u) => Effect.flatMap(s.client(u), makeGitHubDiscussionPresence))
       yield* Effect.forEach(clients, (c, i) => Effect.flatMap(heartbeat(USERS[i]!), c.publish), { concurrency: "unbounded" })
       const reader = yield* s.client("alice")
-      const list = yield* reader.graphql<Listing>(LIST, { owner: OWNER, name: NAME })
+      const list = yield* reader.graphql(LIST, { owner: OWNER, name: NAME }, Listing)
       const presence = list.repository.discussions.nodes.filter((d) => d.title === presenceTitle(OWNER, NAME))
       expect(presence.length).toBe(1)
       expect(presence[0]!.comments.nodes.map((c) => c.author?.login).sort()).toEqual([...USERS].sort())
@@ -77,6 +87,29 @@ describe("Discussion presence", () => {
     })
   )
 
+  it.scopedLive("an edit of a comment deleted since is a lost race: the tab reads again and edits the comment another tab added", () =>
+    Effect.gen(function* () {
+      const s = yield* servedHub()
+      const aliceClient = yield* s.client("alice")
+      const tab1 = yield* makeGitHubDiscussionPresence(aliceClient)
+      const tab2 = yield* makeGitHubDiscussionPresence(yield* s.client("alice"))
+      yield* tab1.publish(yield* heartbeat("alice", "t1"))
+      yield* tab2.publish(yield* heartbeat("alice", "t2"))
+      // Someone deletes alice's comment by hand; tab2 finds out first and adds a new one.
+      const d = yield* locateDiscussion(aliceClient)
+      const page = yield* aliceClient.graphql(Q.PRESENCE_COMMENTS, { owner: OWNER, name: NAME, number: d.number, after: null }, Q.CommentsPage)
+      yield* aliceClient.graphql(Q.DELETE_COMMENT, { id: page.repository.discussion!.comments.nodes[0]!.id }, Q.AnyData, "mutation")
+      yield* tab2.publish(yield* heartbeat("alice", "t2"))
+      // tab1's version (the deleted comment) is gone too: it must edit tab2's comment, not add a second one.
+      yield* tab1.publish(yield* heartbeat("alice", "t1"))
+      const after = yield* aliceClient.graphql(Q.PRESENCE_COMMENTS, { owner: OWNER, name: NAME, number: d.number, after: null }, Q.CommentsPage)
+      expect(after.repository.discussion!.comments.nodes.filter((c) => c.author?.login === "alice").length).toBe(1)
+      expect(sentMutations(s.exchanges, "SkygitAddPresence")).toBe(2)
+      const bob = yield* makeGitHubDiscussionPresence(yield* s.client("bob"))
+      expect((yield* bob.read).document.entries.map((e) => e.sessionId).sort()).toEqual(["t1", "t2"])
+    })
+  )
+
   it.scopedLive("a deleted Discussion is found or created again on the next publish", () =>
     Effect.gen(function* () {
       const s = yield* servedHub()
@@ -86,7 +119,7 @@ describe("Discussion presence", () => {
       yield* alice.publish(yield* heartbeat("alice"))
       yield* bob.publish(yield* heartbeat("bob"))
       const d = yield* locateDiscussion(aliceClient)
-      yield* aliceClient.graphql(Q.DELETE_DISCUSSION, { id: d.id }, "mutation")
+      yield* aliceClient.graphql(Q.DELETE_DISCUSSION, { id: d.id }, Q.AnyData, "mutation")
       yield* bob.publish(yield* heartbeat("bob"))
       expect((yield* alice.read).document.entries.map((e) => e.username)).toEqual(["bob"])
     })

@@ -1,56 +1,70 @@
 /**
  * A user who may read but not push, in the file form of presence, on the hub with
- * `read-only:alice` through the real Octokit adapters, in virtual time (issue 9): she is told
- * plainly why nobody can find her and what to ask for, and SkyGit does not send her refused
- * writes in a storm (none at all: the permission is read first); a pusher's presence works.
+ * `read-only:alice` through the real Octokit adapters, in virtual time (issue 9): she joins
+ * through the lobby (the presence Discussion), sends no write GitHub would refuse, and is
+ * connected to bob; what the lobby costs bob, the pusher, stays within its reading pace.
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { readOnlyFilePresence } from "../../src/adapters/github/refusals.js"
-import { PRESENCE_REFUSED_RETRY_MS } from "../../src/app/presence-loop.js"
+import { LOBBY_FAST_MS, LOBBY_KNOCK_FAST_FOR_MS, LOBBY_ANSWER_FAST_FOR_MS, LOBBY_SLOW_MS } from "../../src/adapters/presence-lobby.js"
 import { Mesh } from "../../src/sim/harness.js"
 import { makeHubSimulation, SIM_REPOSITORY } from "../../src/sim/hub-backend.js"
 import { ExternalWork, runVirtualAsyncOrThrow } from "../../src/sim/virtual-time.js"
 
 const MINUTES = 30
 
-describe("read-only user in the file form (hub, read-only:alice)", () => {
-  it("is told in plain words that file-form presence needs push access, and sends no write", async () => {
-    const work = new ExternalWork()
-    const outcome = await runVirtualAsyncOrThrow(
-      Effect.scoped(
-        Effect.gen(function* () {
-          const sim = yield* makeHubSimulation({ users: ["alice", "bob"], presence: "file", minutes: MINUTES, work, faults: ["read-only:alice"] })
-          const alice: Array<string> = []
-          const bob: Array<string> = []
-          sim.hub.onExchange((e) => {
-            const line = `${e.method} ${new URL(e.url).pathname} ${e.status}`
-            const auth = e.requestHeaders["authorization"] ?? ""
-            if (auth.endsWith(sim.hub.tokenOf("alice"))) alice.push(line)
-            if (auth.endsWith(sim.hub.tokenOf("bob"))) bob.push(line)
-          })
-          const mesh = yield* Mesh.make({ presence: "file", backend: sim.backend })
-          const a = yield* mesh.start("alice")
-          const b = yield* mesh.start("bob")
-          yield* Effect.sleep(`${MINUTES} minutes`)
-          return { alice, bob, aliceView: yield* a.handle.view, bobView: yield* b.handle.view, rejections: a.handle.state.rejections.map((r) => r.reason) }
+const run = (users: ReadonlyArray<string>, faults: ReadonlyArray<string>) => {
+  const work = new ExternalWork()
+  return runVirtualAsyncOrThrow(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const sim = yield* makeHubSimulation({ users, presence: "file", minutes: MINUTES, work, faults })
+        const requests = new Map(users.map((u) => [u, [] as Array<string>]))
+        sim.hub.onExchange((e) => {
+          const query = String((e.requestBody as { query?: unknown } | undefined)?.query ?? "")
+          const line = `${e.method} ${new URL(e.url).pathname} ${e.status}${/^\s*mutation\b/.test(query) ? " mutation" : ""}`
+          const auth = e.requestHeaders["authorization"] ?? ""
+          for (const u of users) if (auth.endsWith(sim.hub.tokenOf(u))) requests.get(u)!.push(line)
         })
-      ),
-      { work }
-    )
-    const [owner, repo] = SIM_REPOSITORY.split("/") as [string, string]
-    expect(outcome.aliceView.presenceProblem).toBe(readOnlyFilePresence(owner, repo))
-    expect(outcome.aliceView.presenceProblem).toMatch(/^You can read .* but not push; file-form presence needs push access/)
-    // No write at all, refused or not: the permission is read before writing.
-    const writes = outcome.alice.filter((r) => !r.startsWith("GET ") && !r.startsWith("POST /graphql"))
-    expect(writes).toEqual([])
-    // The permission is read again once per retry period, not every tick (plus the first reads of presence and history).
-    const repoReads = outcome.alice.filter((r) => r === `GET /repos/${SIM_REPOSITORY} 200`).length
-    expect(repoReads).toBeLessThanOrEqual(Math.ceil((MINUTES * 60_000) / PRESENCE_REFUSED_RETRY_MS) + 3)
-    // Said in a bounded number of refusals, not one per tick.
-    expect(outcome.rejections.filter((r) => r.includes("presence write failed")).length).toBeLessThanOrEqual(Math.ceil((MINUTES * 60_000) / PRESENCE_REFUSED_RETRY_MS) + 1)
-    // bob publishes and sees no such problem.
-    expect(outcome.bobView.presenceProblem).toBeUndefined()
-    expect(outcome.bob).toContain(`PUT /repos/${SIM_REPOSITORY}/contents/.messages%2Fpresence.json 200`)
+        const mesh = yield* Mesh.make({ presence: "file", backend: sim.backend })
+        const peers = []
+        for (const u of users) peers.push(yield* mesh.start(u))
+        yield* Effect.sleep(`${MINUTES} minutes`)
+        const views = []
+        for (const p of peers) views.push(yield* p.handle.view)
+        return { requests, views }
+      })
+    ),
+    { work }
+  )
+}
+
+const graphqlOf = (lines: ReadonlyArray<string>): number => lines.filter((r) => r.startsWith("POST /graphql")).length
+
+describe("read-only user in the file form (hub, read-only:alice)", () => {
+  it("joins through the lobby, sends no write GitHub would refuse, and connects to the pusher", async () => {
+    const { requests, views } = await run(["alice", "bob"], ["read-only:alice"])
+    const [alice, bob] = views
+    expect(alice!.presenceProblem).toBeUndefined()
+    expect(alice!.people.some((p) => p.username === "bob" && p.sessions.some((s) => s.state === "open"))).toBe(true)
+    expect(bob!.people.some((p) => p.username === "alice" && p.sessions.some((s) => s.state === "open"))).toBe(true)
+    // No REST write at all, refused or not: the permission is read before writing, and the lobby is GraphQL.
+    const aliceWrites = requests.get("alice")!.filter((r) => !r.startsWith("GET ") && !r.startsWith("POST /graphql"))
+    expect(aliceWrites).toEqual([])
+    // bob writes the file and reads the lobby at its pace: slow, plus a fast period per knock and per answer.
+    expect(requests.get("bob")).toContain(`PUT /repos/${SIM_REPOSITORY}/contents/.messages%2Fpresence.json 200`)
+    const slow = (MINUTES * 60_000) / LOBBY_SLOW_MS
+    const fast = (LOBBY_KNOCK_FAST_FOR_MS + 2 * LOBBY_ANSWER_FAST_FOR_MS) / LOBBY_FAST_MS
+    expect(graphqlOf(requests.get("bob")!)).toBeLessThanOrEqual(Math.ceil(slow + fast) + 5)
+  }, 120_000)
+
+  it("pushers alone never create the lobby, and only ask rarely whether one exists", async () => {
+    const { requests } = await run(["bob", "carol"], [])
+    for (const u of ["bob", "carol"]) {
+      const lines = requests.get(u)!
+      // At most one look per probe period (3 minutes), and never a mutation.
+      expect(graphqlOf(lines)).toBeLessThanOrEqual(MINUTES / 3 + 1)
+      expect(lines.filter((r) => r.endsWith(" mutation"))).toEqual([])
+    }
   }, 120_000)
 })

@@ -5,7 +5,8 @@
  */
 import { Effect } from "effect"
 import { GitHub } from "./client.js"
-import { GitHubHttpError, type GitHubFailure } from "./errors.js"
+import type { GitHubFailure } from "./errors.js"
+import { RepoList, User } from "./wire.js"
 
 /** A repository the token can use. */
 export interface RepoChoice {
@@ -21,14 +22,9 @@ export const REPOS_PER_PAGE = 100
 /** Pages read at most (10,000 repositories is plenty for a picker). */
 export const MAX_REPO_PAGES = 100
 
-const malformed = (what: string) => new GitHubHttpError({ status: 200, message: `${what} answered without the expected fields` })
-
 /** The login of the token's owner (`GET /user`). */
 export const whoAmI: Effect.Effect<string, GitHubFailure, GitHub> = Effect.flatMap(GitHub, (client) =>
-  Effect.flatMap(client.request("GET /user"), (r) => {
-    const login = (r.data as { login?: unknown } | undefined)?.login
-    return typeof login === "string" ? Effect.succeed(login) : Effect.fail(malformed("GET /user"))
-  })
+  Effect.map(client.request("GET /user", {}, User), (r) => r.data.login)
 )
 
 /** Every repository the token can reach, following GitHub's pagination. */
@@ -36,10 +32,8 @@ export const listRepos: Effect.Effect<ReadonlyArray<RepoChoice>, GitHubFailure, 
   const client = yield* GitHub
   const out: Array<RepoChoice> = []
   for (let page = 1; page <= MAX_REPO_PAGES; page += 1) {
-    const r = yield* client.request("GET /user/repos", { per_page: REPOS_PER_PAGE, page, sort: "pushed" })
-    if (!Array.isArray(r.data)) return yield* Effect.fail(malformed("GET /user/repos"))
-    for (const item of r.data as ReadonlyArray<{ full_name?: unknown; private?: unknown; permissions?: { push?: unknown }; has_discussions?: unknown }>) {
-      if (typeof item.full_name !== "string") continue
+    const r = yield* client.request("GET /user/repos", { per_page: REPOS_PER_PAGE, page, sort: "pushed" }, RepoList)
+    for (const item of r.data) {
       out.push({ fullName: item.full_name, private: item.private === true, canPush: item.permissions?.push !== false, hasDiscussions: item.has_discussions === true })
     }
     if (!/rel="next"/.test(r.headers["link"] ?? "")) break

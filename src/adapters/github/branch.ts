@@ -8,6 +8,7 @@
 import { Effect, Option, Ref } from "effect"
 import type { GitHubClient } from "./client.js"
 import { GitHubMisconfigured, type GitHubFailure } from "./errors.js"
+import { Ignored, Repository, WithSha } from "./wire.js"
 
 /** The branch SkyGit writes to unless configured otherwise. */
 export const DEFAULT_SKYGIT_BRANCH = "skygit"
@@ -55,9 +56,9 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
     const pushKnown = yield* Ref.make<boolean | undefined>(undefined)
 
     // One read answers both: the default branch, and whether this token may push.
-    const readRepository = client.request("GET /repos/{owner}/{repo}").pipe(
-      Effect.tap((r) => Ref.set(pushKnown, (r.data as { permissions?: { push?: unknown } }).permissions?.push !== false)),
-      Effect.map((r) => String((r.data as { default_branch?: unknown }).default_branch ?? "main")),
+    const readRepository = client.request("GET /repos/{owner}/{repo}", {}, Repository).pipe(
+      Effect.tap((r) => Ref.set(pushKnown, r.data.permissions?.push !== false)),
+      Effect.map((r) => r.data.default_branch),
       Effect.tap((b) => Ref.set(known, Option.some(b)))
     )
 
@@ -85,16 +86,12 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       Effect.gen(function* () {
         const entries = [{ path: BRANCH_README_PATH, content: BRANCH_README }, ...files].map((f) => ({ path: f.path, mode: "100644", type: "blob", content: f.content }))
         // No base_tree and no parents: the branch starts from nothing of the project.
-        const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { tree: entries }, { kind: "mutation" })
-        const commit = yield* client.request(
-          "POST /repos/{owner}/{repo}/git/commits",
-          { message, tree: String((tree.data as { sha: string }).sha), parents: [] },
-          { kind: "mutation" }
-        )
-        return String((commit.data as { sha: string }).sha)
+        const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { tree: entries }, WithSha, { kind: "mutation" })
+        const commit = yield* client.request("POST /repos/{owner}/{repo}/git/commits", { message, tree: tree.data.sha, parents: [] }, WithSha, { kind: "mutation" })
+        return commit.data.sha
       })
 
-    const exists = client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(name) }).pipe(
+    const exists = client.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(name) }, Ignored).pipe(
       Effect.as(true),
       Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(false))
     )
@@ -103,7 +100,7 @@ export const makeSkygitBranch = (client: GitHubClient, name: string = DEFAULT_SK
       if (yield* exists) return false
       yield* defaultBranch
       const sha = yield* rootCommit([], ROOT_COMMIT_MESSAGE)
-      yield* client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(name)}`, sha }, { kind: "content" }).pipe(
+      yield* client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(name)}`, sha }, Ignored, { kind: "content" }).pipe(
         // Someone created it first: that is the branch we want.
         Effect.catchIf(
           (f) => f._tag === "GitHubHttpError" && f.status === 422 && /already exists/i.test(f.message),

@@ -3,15 +3,17 @@
  * through `request`, which keeps the budget (`rate-gate.ts`), serialises mutating requests
  * (GitHub asks for serial writes), spaces every one of them a second apart (REST and GraphQL,
  * content-creating or not) on Effect's Clock, retries transient failures
- * of idempotent requests with a Schedule, and turns every outcome into a typed value.
- * Nothing it returns throws.
+ * of idempotent requests with a Schedule, and turns every outcome into a typed value: every
+ * answer is decoded with the Schema its caller names (`wire.ts`, `discussion-queries.ts`), and
+ * one of another shape is a GitHubMalformedResponse. Nothing it returns throws.
  */
 import type { Octokit } from "@octokit/rest"
-import { Clock, Context, Effect, Layer, Ref, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Option, Predicate, Ref, Schedule, Schema } from "effect"
 import { githubLimits, type GitHubLimits } from "../../domain/budget.js"
-import { GitHubHttpError, RateLimited, GRAPHQL_ERROR, isTransient, NO_RESPONSE, type GitHubFailure } from "./errors.js"
+import { GitHubHttpError, GitHubMalformedResponse, RateLimited, GRAPHQL_ERROR, isTransient, MAX_DECODE_DETAIL_CHARS, NO_RESPONSE, type GitHubFailure } from "./errors.js"
 import { makeOctokit, type OctokitOptions } from "./octokit.js"
 import { blockSecondary, clearStreak, emptyGate, nextMutationAt, observeHeaders, recordMutation, refusal, type GateState, type Resource } from "./rate-gate.js"
+import { ErrorBody, GraphQLEnvelope, OctokitFailure } from "./wire.js"
 
 /** Retries of an idempotent request after a 5xx or no answer. */
 export const TRANSIENT_RETRIES = 2
@@ -36,12 +38,26 @@ export interface GitHubClientOptions extends OctokitOptions {
   readonly limits?: GitHubLimits
 }
 
-/** A response: status 2xx or 304 (then `data` is undefined). */
-export interface GitHubResponse {
+/** Response headers, lower-case names. */
+export type Headers = Readonly<Record<string, string | undefined>>
+
+/** A 2xx response whose body was decoded as `A`. */
+export interface GitHubResponse<A> {
   readonly status: number
-  readonly data: unknown
-  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly data: A
+  readonly headers: Headers
 }
+
+/** A response as it arrived: 2xx, or 304 (then `data` is undefined). */
+type RawResponse = GitHubResponse<unknown>
+
+/** A decoder of one request's answer: the caller's Schema, its failure a GitHubMalformedResponse naming `what`. */
+export const decodeAnswer =
+  <A, I>(schema: Schema.Schema<A, I>, what: string) =>
+  (data: unknown): Effect.Effect<A, GitHubMalformedResponse> =>
+    Schema.decodeUnknown(schema)(data).pipe(
+      Effect.mapError((cause) => new GitHubMalformedResponse({ what, detail: cause.message.slice(0, MAX_DECODE_DETAIL_CHARS), cause }))
+    )
 
 /**
  * `read`: a GET or GraphQL query; `mutation`: a write that creates no content (blobs,
@@ -62,8 +78,6 @@ export const effectiveKind = (route: string, kind: RequestKind, query?: string):
 /** Options of one request. */
 export interface RequestOptions {
   readonly kind?: RequestKind
-  /** Sent as `If-None-Match`: a 304 answer is returned, and is free. */
-  readonly etag?: string
   /** Retry transient failures; default true for reads and mutations (both idempotent here). */
   readonly retry?: boolean
 }
@@ -73,10 +87,23 @@ export interface GitHubClient {
   readonly owner: string
   readonly repo: string
   readonly limits: GitHubLimits
-  /** One REST request (`"GET /repos/{owner}/{repo}/..."`; owner and repo are filled in). */
-  readonly request: (route: string, params?: Record<string, unknown>, options?: RequestOptions) => Effect.Effect<GitHubResponse, GitHubFailure>
-  /** One GraphQL document; `data` on success, errors (even with HTTP 200) as failures. */
-  readonly graphql: <A>(query: string, variables: Record<string, unknown>, kind?: RequestKind) => Effect.Effect<A, GitHubFailure>
+  /**
+   * One REST request (`"GET /repos/{owner}/{repo}/..."`; owner and repo are filled in), its
+   * answer decoded by `schema`.
+   */
+  readonly request: <A, I>(route: string, params: Record<string, unknown>, schema: Schema.Schema<A, I>, options?: RequestOptions) => Effect.Effect<GitHubResponse<A>, GitHubFailure>
+  /**
+   * A conditional read: sent with `If-None-Match: etag` when there is one; none when GitHub
+   * answered 304 (unchanged, and free), else the answer decoded by `schema`.
+   */
+  readonly requestIfChanged: <A, I>(
+    route: string,
+    params: Record<string, unknown>,
+    schema: Schema.Schema<A, I>,
+    etag: string | undefined
+  ) => Effect.Effect<Option.Option<GitHubResponse<A>>, GitHubFailure>
+  /** One GraphQL document; its `data` decoded by `schema` on success, errors (even with HTTP 200) as failures. */
+  readonly graphql: <A, I>(query: string, variables: Record<string, unknown>, schema: Schema.Schema<A, I>, kind?: RequestKind) => Effect.Effect<A, GitHubFailure>
   /** The budgets as this client last saw them. */
   readonly gate: Effect.Effect<GateState>
   /**
@@ -92,7 +119,7 @@ export interface GitHubClient {
    * allows. `path` follows `/repos/{owner}/{repo}`. The request is under way when the outer
    * effect returns (it is synchronous); the inner effect waits for the answer.
    */
-  readonly keepalive: (method: "PUT", path: string, body: string) => Effect.Effect<Effect.Effect<GitHubResponse, GitHubFailure>>
+  readonly keepalive: <A, I>(method: "PUT", path: string, body: string, schema: Schema.Schema<A, I>) => Effect.Effect<Effect.Effect<GitHubResponse<A>, GitHubFailure>>
 }
 
 /**
@@ -105,16 +132,32 @@ export const keepaliveHeaders = (token: string): Record<string, string> => ({
   "content-type": "application/json; charset=utf-8"
 })
 
+/** What a failed request threw, as far as SkyGit reads it. */
 interface OctokitError {
-  readonly status?: number
   readonly message?: string
-  readonly response?: { readonly status: number; readonly headers: Record<string, string | undefined>; readonly data: unknown }
+  readonly response?: { readonly status: number; readonly headers: Headers; readonly data: unknown }
 }
 
+/** Header values that are strings; others (none are expected) are dropped, not cast. */
+const headersOf = (raw: unknown): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {}
+  if (!Predicate.isRecord(raw)) return out
+  for (const [k, v] of Object.entries(raw)) if (typeof v === "string") out[k.toLowerCase()] = v
+  return out
+}
+
+/** Whatever Octokit (or fetch under it) threw, read with a Schema: anything else is "no response". */
+const octokitError = (thrown: unknown): OctokitError =>
+  Option.match(Schema.decodeUnknownOption(OctokitFailure)(thrown), {
+    onNone: () => ({ message: String(thrown) }),
+    onSome: (e) => ({
+      ...(e.message === undefined ? {} : { message: e.message }),
+      ...(e.response === undefined ? {} : { response: { status: e.response.status, headers: headersOf(e.response.headers), data: e.response.data } })
+    })
+  })
+
 const messageOf = (data: unknown, fallback: string): string =>
-  typeof data === "object" && data !== null && typeof (data as { message?: unknown }).message === "string"
-    ? (data as { message: string }).message
-    : fallback
+  Option.match(Schema.decodeUnknownOption(ErrorBody)(data), { onNone: () => fallback, onSome: (b) => b.message })
 
 const SECONDARY_MESSAGE = /secondary rate limit|abuse detection/i
 
@@ -150,7 +193,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
     const gate = yield* Ref.make(emptyGate(limits))
     const writeLock = yield* Effect.makeSemaphore(1)
 
-    const sendOnce = (route: string, params: Record<string, unknown>, kind: RequestKind, opts: RequestOptions) =>
+    const sendOnce = (route: string, params: Record<string, unknown>, kind: RequestKind, etag: string | undefined): Effect.Effect<RawResponse, GitHubFailure> =>
       Effect.gen(function* () {
         const resource: Resource = route === "POST /graphql" ? "graphql" : "core"
         let now = yield* Clock.currentTimeMillis
@@ -164,7 +207,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           now = yield* Clock.currentTimeMillis
           yield* Ref.update(gate, (g) => recordMutation(g, kind === "content", now))
         }
-        const headers: Record<string, string> = opts.etag === undefined ? {} : { "if-none-match": opts.etag }
+        const headers: Record<string, string> = etag === undefined ? {} : { "if-none-match": etag }
         const outcome = yield* Effect.either(
           Effect.tryPromise({
             try: (signal) =>
@@ -175,21 +218,21 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
                 headers,
                 request: { signal }
               }),
-            catch: (e) => e as OctokitError
+            catch: octokitError
           })
         )
         const after = yield* Clock.currentTimeMillis
         if (outcome._tag === "Right") {
           const r = outcome.right
-          const h = r.headers as Record<string, string | undefined>
+          const h = headersOf(r.headers)
           yield* Ref.update(gate, (g) => clearStreak(observeHeaders(g, h)))
-          return { status: r.status, data: r.data as unknown, headers: h } satisfies GitHubResponse
+          return { status: r.status, data: r.data, headers: h } satisfies RawResponse
         }
         const e = outcome.left
         if (e.response?.status === 304) {
           const h = e.response.headers
           yield* Ref.update(gate, (g) => observeHeaders(g, h))
-          return { status: 304, data: undefined, headers: h } satisfies GitHubResponse
+          return { status: 304, data: undefined, headers: h } satisfies RawResponse
         }
         const { failure, headers: h, retryAfterMs } = classify(e, after)
         yield* Ref.update(gate, (g) => {
@@ -205,20 +248,33 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         return yield* Effect.fail(failure)
       })
 
-    const request = (route: string, params: Record<string, unknown> = {}, opts: RequestOptions = {}) => {
+    const send = (route: string, params: Record<string, unknown>, opts: RequestOptions, etag: string | undefined): Effect.Effect<RawResponse, GitHubFailure> => {
       const kind = effectiveKind(route, opts.kind ?? "read", typeof params["query"] === "string" ? params["query"] : undefined)
-      const once = sendOnce(route, params, kind, opts)
+      const once = sendOnce(route, params, kind, etag)
       const serialised = kind === "read" ? once : writeLock.withPermits(1)(once)
       return (opts.retry ?? kind !== "content") ? Effect.retry(serialised, { schedule: transientRetry, while: isTransient }) : serialised
     }
 
-    const graphql = <A>(query: string, variables: Record<string, unknown>, asked: RequestKind = "read") => {
+    const decoded = <A, I>(r: RawResponse, schema: Schema.Schema<A, I>, what: string): Effect.Effect<GitHubResponse<A>, GitHubMalformedResponse> =>
+      Effect.map(decodeAnswer(schema, what)(r.data), (data) => ({ status: r.status, data, headers: r.headers }))
+
+    const request = <A, I>(route: string, params: Record<string, unknown>, schema: Schema.Schema<A, I>, opts: RequestOptions = {}) =>
+      Effect.flatMap(send(route, params, opts, undefined), (r) => decoded(r, schema, route))
+
+    const requestIfChanged = <A, I>(route: string, params: Record<string, unknown>, schema: Schema.Schema<A, I>, etag: string | undefined) =>
+      Effect.flatMap(send(route, params, {}, etag), (r) => (r.status === 304 ? Effect.succeed(Option.none()) : Effect.map(decoded(r, schema, route), Option.some)))
+
+    // A GraphQL document's name ("query SkygitPresenceComments(...)"), to say which answer did not decode.
+    const operationOf = (query: string): string => `GraphQL ${/^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "query"}`
+
+    const graphql = <A, I>(query: string, variables: Record<string, unknown>, schema: Schema.Schema<A, I>, asked: RequestKind = "read") => {
       const kind = effectiveKind("POST /graphql", asked, query)
-      return Effect.flatMap(request("POST /graphql", { query, variables }, { kind, retry: kind === "read" }), (r) =>
+      const what = operationOf(query)
+      return Effect.flatMap(send("POST /graphql", { query, variables }, { kind, retry: kind === "read" }, undefined), (r) =>
         Effect.gen(function* () {
-          const body = (r.data ?? {}) as { data?: unknown; errors?: ReadonlyArray<{ type?: string; message?: string }> }
+          const body = yield* decodeAnswer(GraphQLEnvelope, what)(r.data ?? {})
           const errors = body.errors ?? []
-          if (errors.length === 0) return body.data as A
+          if (errors.length === 0) return yield* decodeAnswer(schema, what)(body.data)
           const now = yield* Clock.currentTimeMillis
           // A secondary limit can come back as HTTP 200 with an error ("Rate limits and query
           // limits for the GraphQL API"): honour its retry-after, or back off, for every request.
@@ -252,7 +308,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
     const fetchFn = options.fetch ?? ((url: string, init: RequestInit) => globalThis.fetch(url, init))
     const repoUrl = `${options.baseUrl.replace(/\/+$/, "")}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`
 
-    const keepalive = (method: "PUT", path: string, body: string) =>
+    const keepalive = <A, I>(method: "PUT", path: string, body: string, schema: Schema.Schema<A, I>) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const refused = refusal(yield* Ref.get(gate), "core", now)
@@ -283,7 +339,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
                 } catch {
                   data = text
                 }
-                return { status: r.status, data, headers: Object.fromEntries(r.headers) as Record<string, string | undefined> }
+                return { status: r.status, data, headers: headersOf(Object.fromEntries(r.headers)) }
               },
               catch: (e) => e
             })
@@ -296,9 +352,9 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
           const r = answer.right
           if (r.status >= 200 && r.status < 300) {
             yield* Ref.update(gate, (g) => clearStreak(observeHeaders(g, r.headers)))
-            return r satisfies GitHubResponse
+            return yield* decoded(r, schema, `${method} ${path}`)
           }
-          const { failure, headers: h, retryAfterMs } = classify({ status: r.status, message: `HTTP ${r.status}`, response: r }, after)
+          const { failure, headers: h, retryAfterMs } = classify({ message: `HTTP ${r.status}`, response: r }, after)
           yield* Ref.update(gate, (g) => {
             const seen = observeHeaders(g, h)
             return failure._tag === "RateLimited" && failure.limit === "secondary" ? blockSecondary(seen, retryAfterMs, after, limits) : seen
@@ -307,7 +363,7 @@ export const makeGitHubClient = (options: GitHubClientOptions): Effect.Effect<Gi
         })
       })
 
-    return { owner: options.owner, repo: options.repo, limits, request, graphql, gate: Ref.get(gate), writeSlot, keepalive }
+    return { owner: options.owner, repo: options.repo, limits, request, requestIfChanged, graphql, gate: Ref.get(gate), writeSlot, keepalive }
   })
 
 /** The session's one GitHub client: presence (either form) and history share it, and so its budget. */

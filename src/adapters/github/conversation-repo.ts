@@ -47,6 +47,7 @@ import { encodeBase64Utf8 } from "./base64.js"
 import { contentsPutBody, keepaliveExitBudget } from "../../domain/exit-plan.js"
 import { makeGitTrees, type TreeEntry } from "./git-trees.js"
 import { toRepoError } from "./port-errors.js"
+import { ContentsWritten, GitRef, Ignored, Repository, WithSha } from "./wire.js"
 
 /** Times a flush is rebased onto a head moved by presence writes before it reports a conflict. */
 export const MAX_REBASES = 6
@@ -54,6 +55,7 @@ export const MAX_REBASES = 6
 export const REBASE_BASE_MS = 50
 /** Blob reads in flight at once during `readSince`. */
 export const READ_CONCURRENCY = 4
+const noMessages: ReadonlyArray<Message> = []
 /** Git's mode of a regular file. */
 const FILE_MODE = "100644"
 const PRESENCE_NAME = PRESENCE_PATH.slice(MESSAGES_ROOT.length + 1)
@@ -101,15 +103,16 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
     const fetchHead: Effect.Effect<Option.Option<CommitRef>, GitHubFailure> = Effect.gen(function* () {
       const before = yield* Ref.get(seenRef)
       const r = yield* client
-        .request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(branch.name) }, before.etag === undefined ? {} : { etag: before.etag })
+        .requestIfChanged("GET /repos/{owner}/{repo}/git/ref/{ref}", { ref: headsRef(branch.name) }, GitRef, before.etag)
         .pipe(Effect.map(Option.some), Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Option.none())))
       if (Option.isNone(r)) {
         yield* Ref.set(seenRef, { etag: undefined, head: Option.none() })
         return Option.none()
       }
-      if (r.value.status === 304) return before.head
-      const head = Option.some(String((r.value.data as { object: { sha: string } }).object.sha))
-      yield* Ref.set(seenRef, { etag: r.value.headers["etag"], head })
+      // Not modified (a free 304): the head seen last.
+      if (Option.isNone(r.value)) return before.head
+      const head = Option.some(r.value.value.data.object.sha)
+      yield* Ref.set(seenRef, { etag: r.value.value.headers["etag"], head })
       return head
     })
 
@@ -156,7 +159,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
             trees.blobText(f.sha).pipe(
               Effect.map((text) => parseFile(f.path, text)),
               // A blob that is not UTF-8 is skipped with its reason; GitHub failures still fail the read.
-              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: [] as ReadonlyArray<Message>, skipped: [`${f.path}: ${reason}`] }))
+              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: noMessages, skipped: [`${f.path}: ${reason}`] }))
             ),
           { concurrency: READ_CONCURRENCY }
         )
@@ -203,7 +206,7 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
             const path = `${MESSAGES_ROOT}/${conversation}/${f.key}`
             return trees.blobText(f.sha).pipe(
               Effect.map((text) => parseFile(path, text)),
-              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: [] as ReadonlyArray<Message>, skipped: [`${path}: ${reason}`] }))
+              Effect.catchIf((e): e is string => typeof e === "string", (reason) => Effect.succeed({ messages: noMessages, skipped: [`${path}: ${reason}`] }))
             )
           },
           { concurrency: READ_CONCURRENCY }
@@ -232,20 +235,16 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         if (Option.isSome(actual)) {
           const parent = actual.value
           const baseTree = (yield* trees.list(parent)).sha
-          const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, { kind: "mutation" })
-          const commit = yield* client.request(
-            "POST /repos/{owner}/{repo}/git/commits",
-            { message, tree: (tree.data as { sha: string }).sha, parents: [parent] },
-            { kind: "mutation" }
-          )
-          sha = String((commit.data as { sha: string }).sha)
+          const tree = yield* client.request("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree, tree: blobs }, WithSha, { kind: "mutation" })
+          const commit = yield* client.request("POST /repos/{owner}/{repo}/git/commits", { message, tree: tree.data.sha, parents: [parent] }, WithSha, { kind: "mutation" })
+          sha = commit.data.sha
         } else {
           // First flush: the branch starts at a parentless commit holding only `.messages/`.
           sha = yield* branch.rootCommit(files, message)
         }
         const update = Option.isSome(actual)
-          ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, { kind: "content" })
-          : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, { kind: "content" })
+          ? client.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ref: headsRef(branch.name), sha, force: false }, Ignored, { kind: "content" })
+          : client.request("POST /repos/{owner}/{repo}/git/refs", { ref: `refs/${headsRef(branch.name)}`, sha }, Ignored, { kind: "content" })
         // A 422 is a lost race unless GitHub says it never will accept it (a ruleset, protection).
         yield* update.pipe(
           Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 422 && classifyWrite(f, target)._tag !== "Permanent", () => Effect.fail(new Moved()))
@@ -272,7 +271,8 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
         return yield* Effect.fail(e)
       }).pipe(
         Effect.catchIf(
-          (e): e is GitHubFailure | GitHubMisconfigured => e._tag === "GitHubHttpError" || e._tag === "RateLimited" || e._tag === "GitHubMisconfigured",
+          (e): e is GitHubFailure | GitHubMisconfigured =>
+            e._tag === "GitHubHttpError" || e._tag === "RateLimited" || e._tag === "GitHubMalformedResponse" || e._tag === "GitHubMisconfigured",
           (f): Effect.Effect<never, RepoCommitError> => {
             // A permanent refusal is reported as such, so the leader stops instead of retrying.
             const meaning = f._tag === "GitHubMisconfigured" ? undefined : classifyWrite(f, target)
@@ -283,8 +283,8 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
 
     // GitHub's `permissions.push` for this token, read once (a read, never a write).
     const canPush = yield* Effect.cached(
-      client.request("GET /repos/{owner}/{repo}").pipe(
-        Effect.map((r) => (r.data as { permissions?: { push?: unknown } }).permissions?.push !== false),
+      client.request("GET /repos/{owner}/{repo}", {}, Repository).pipe(
+        Effect.map((r) => r.data.permissions?.push !== false),
         Effect.catchAll(readErr("reading the repository's permissions"))
       )
     )
@@ -297,13 +297,10 @@ export const makeGitHubConversationRepo = (client: GitHubClient, options: Conver
       Effect.map(
         Effect.forEach(files, (f) =>
           Effect.map(
-            client.keepalive("PUT", `/contents/${f.path.split("/").map(encodeURIComponent).join("/")}`, contentsPutBody(encodeBase64Utf8(f.content), branch.name)),
+            client.keepalive("PUT", `/contents/${f.path.split("/").map(encodeURIComponent).join("/")}`, contentsPutBody(encodeBase64Utf8(f.content), branch.name), ContentsWritten),
             (answer) =>
               answer.pipe(
-                Effect.map((r): ExitWriteOutcome => {
-                  const sha = (r.data as { commit?: { sha?: unknown } } | undefined)?.commit?.sha
-                  return { _tag: "Written", path: f.path, head: typeof sha === "string" ? sha : "" }
-                }),
+                Effect.map((r): ExitWriteOutcome => ({ _tag: "Written", path: f.path, head: r.data.commit?.sha ?? "" })),
                 Effect.catchAll((e) => Effect.succeed<ExitWriteOutcome>({ _tag: "Refused", path: f.path, detail: describe(e, `writing ${f.path} on the way out`) }))
               )
           )

@@ -10,14 +10,16 @@ import { makeSkygitBranch } from "./branch.js"
 import type { GitHubClient } from "./client.js"
 import { makeGitHubRepoSettings } from "./repo-settings.js"
 import {
+  AnyData,
   CREATE_PRESENCE,
+  CreatedPresence,
   DELETE_DISCUSSION,
   FIND_PRESENCE,
+  FoundByNumber,
+  FoundPresence,
   PRESENCE_BY_NUMBER,
   SEARCH_PRESENCE,
-  type FoundByNumber,
-  type FoundPresence,
-  type SearchFound
+  SearchFound
 } from "./discussion-queries.js"
 import { GitHubMisconfigured, type GitHubFailure } from "./errors.js"
 
@@ -42,7 +44,7 @@ interface Scan {
   readonly viewer: string
   readonly repositoryId: string
   readonly enabled: boolean
-  readonly categories: ReadonlyArray<{ readonly id: string; readonly name: string; readonly isAnswerable?: boolean }>
+  readonly categories: ReadonlyArray<{ readonly id: string; readonly name: string; readonly isAnswerable?: boolean | undefined }>
   /** Discussions with the presence title, oldest first. */
   readonly matches: ReadonlyArray<{ readonly id: string; readonly number: number }>
 }
@@ -54,12 +56,12 @@ interface Scan {
  */
 const scan = (client: GitHubClient, title: string): Effect.Effect<Scan, GitHubFailure> =>
   Effect.gen(function* () {
-    const first: FoundPresence = yield* client.graphql<FoundPresence>(FIND_PRESENCE, { owner: client.owner, name: client.repo, after: null })
+    const first = yield* client.graphql(FIND_PRESENCE, { owner: client.owner, name: client.repo, after: null }, FoundPresence)
     const d = first.repository.discussions
-    const matches = d.nodes.filter((n) => n.title === title).map((n) => ({ id: n.id, number: n.number }))
+    const matches: Array<{ readonly id: string; readonly number: number }> = d.nodes.filter((n) => n.title === title).map((n) => ({ id: n.id, number: n.number }))
     if (matches.length === 0 && d.pageInfo.hasNextPage) {
       const q = `repo:${client.owner}/${client.repo} in:title ${JSON.stringify(title)}`
-      const found = yield* client.graphql<SearchFound>(SEARCH_PRESENCE, { q })
+      const found = yield* client.graphql(SEARCH_PRESENCE, { q }, SearchFound)
       for (const n of found.search.nodes) {
         // Search matches words, not the exact title: keep exact matches only.
         if (n !== null && n.title === title && typeof n.id === "string" && typeof n.number === "number") matches.push({ id: n.id, number: n.number })
@@ -117,7 +119,7 @@ const isNotFound = (f: GitHubFailure): boolean => f._tag === "GitHubHttpError" &
 
 /** The Discussion numbered `number` when it is the presence Discussion; none when missing or another one. */
 const byNumber = (client: GitHubClient, title: string, number: number): Effect.Effect<Option.Option<LocatedDiscussion>, GitHubFailure> =>
-  client.graphql<FoundByNumber>(PRESENCE_BY_NUMBER, { owner: client.owner, name: client.repo, number }).pipe(
+  client.graphql(PRESENCE_BY_NUMBER, { owner: client.owner, name: client.repo, number }, FoundByNumber).pipe(
     Effect.map((r) => {
       const d = r.repository.discussion
       return d !== null && d.title === title ? Option.some({ id: d.id, number: d.number, viewer: r.viewer.login }) : Option.none()
@@ -163,9 +165,10 @@ export const locateDiscussion = (
         })
       )
     }
-    const created = yield* client.graphql<{ createDiscussion: { discussion: { id: string; number: number } } }>(
+    const created = yield* client.graphql(
       CREATE_PRESENCE,
       { repositoryId: first.repositoryId, categoryId: category.id, title, body: DISCUSSION_BODY },
+      CreatedPresence,
       "content"
     )
     const mine = created.createDiscussion.discussion
@@ -173,7 +176,7 @@ export const locateDiscussion = (
     const again = yield* scan(client, title)
     const chosen = again.matches[0] ?? mine
     if (chosen.number !== mine.number) {
-      yield* client.graphql(DELETE_DISCUSSION, { id: mine.id }, "mutation").pipe(Effect.ignore)
+      yield* client.graphql(DELETE_DISCUSSION, { id: mine.id }, AnyData, "mutation").pipe(Effect.ignore)
     }
     return yield* remember({ id: chosen.id, number: chosen.number, viewer: first.viewer })
   })

@@ -1,4 +1,8 @@
-/** The GraphQL documents of the Discussion form, each validated against GitHub's schema in test/github. */
+/**
+ * The GraphQL documents of the Discussion form, each validated against GitHub's schema in
+ * test/github, and the shapes of their answers as Schemas (the client decodes every answer).
+ */
+import { Schema } from "effect"
 
 /** Discussions and comments per page: GitHub's maximum. */
 export const PAGE_SIZE = 100
@@ -25,11 +29,14 @@ export const PRESENCE_BY_NUMBER = `query SkygitPresenceByNumber($owner: String!,
   }
 }`
 
+const Viewer = Schema.Struct({ login: Schema.String })
+const DiscussionRef = Schema.Struct({ id: Schema.String, number: Schema.Number, title: Schema.String })
+
 /** Wire shape of a by-number answer. */
-export interface FoundByNumber {
-  readonly viewer: { readonly login: string }
-  readonly repository: { readonly discussion: { readonly id: string; readonly number: number; readonly title: string } | null }
-}
+export const FoundByNumber = Schema.Struct({
+  viewer: Viewer,
+  repository: Schema.Struct({ discussion: Schema.NullOr(DiscussionRef) })
+})
 
 /**
  * Discussions whose title holds the presence title: one request whatever the number of
@@ -41,10 +48,14 @@ export const SEARCH_PRESENCE = `query SkygitSearchPresence($q: String!) {
   }
 }`
 
-/** Wire shape of a search answer. */
-export interface SearchFound {
-  readonly search: { readonly nodes: ReadonlyArray<{ readonly id?: string; readonly number?: number; readonly title?: string } | null> }
-}
+/** Wire shape of a search answer (a node that is not a Discussion has no fields). */
+export const SearchFound = Schema.Struct({
+  search: Schema.Struct({
+    nodes: Schema.Array(
+      Schema.NullOr(Schema.Struct({ id: Schema.optional(Schema.String), number: Schema.optional(Schema.Number), title: Schema.optional(Schema.String) }))
+    )
+  })
+})
 
 /** Creates the presence Discussion. */
 export const CREATE_PRESENCE = `mutation SkygitCreatePresence($repositoryId: ID!, $categoryId: ID!, $title: String!, $body: String!) {
@@ -86,36 +97,54 @@ export const DELETE_COMMENT = `mutation SkygitDeletePresence($id: ID!) {
   deleteDiscussionComment(input: {id: $id}) { comment { id } }
 }`
 
-/** Wire shapes of the answers. */
-export interface FoundPresence {
-  readonly viewer: { readonly login: string }
-  readonly repository: {
-    readonly id: string
-    readonly hasDiscussionsEnabled: boolean
-    readonly discussionCategories: { readonly nodes: ReadonlyArray<{ readonly id: string; readonly name: string; readonly isAnswerable?: boolean }> }
-    readonly discussions: {
-      readonly nodes: ReadonlyArray<{ readonly id: string; readonly number: number; readonly title: string }>
-      readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
-    }
-  }
-}
+const PageInfo = Schema.Struct({ hasNextPage: Schema.Boolean, endCursor: Schema.NullOr(Schema.String) })
 
-/** One page of comments. */
-export interface CommentsPage {
-  readonly repository: {
-    readonly discussion: {
-      readonly id: string
-      readonly comments: {
-        readonly nodes: ReadonlyArray<{
-          readonly id: string
-          readonly body: string
-          readonly author: { readonly login: string } | null
-          /** Who last edited it (null when never edited): a maintainer can edit anyone's comment. */
-          readonly editor?: { readonly login: string } | null
-          readonly lastEditedAt?: string | null
-        }>
-        readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null }
-      }
-    } | null
-  }
-}
+/** Wire shape of a scan: the viewer, the repository's Discussions setup and one page of discussions. */
+export const FoundPresence = Schema.Struct({
+  viewer: Viewer,
+  repository: Schema.Struct({
+    id: Schema.String,
+    hasDiscussionsEnabled: Schema.Boolean,
+    discussionCategories: Schema.Struct({
+      nodes: Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String, isAnswerable: Schema.optional(Schema.Boolean) }))
+    }),
+    discussions: Schema.Struct({ nodes: Schema.Array(DiscussionRef), pageInfo: PageInfo })
+  })
+})
+
+/** Wire shape of one page of comments (`discussion` null when it is gone). */
+export const CommentsPage = Schema.Struct({
+  repository: Schema.Struct({
+    discussion: Schema.NullOr(
+      Schema.Struct({
+        id: Schema.String,
+        comments: Schema.Struct({
+          nodes: Schema.Array(
+            Schema.Struct({
+              id: Schema.String,
+              body: Schema.String,
+              author: Schema.NullOr(Viewer),
+              /** Who last edited it (null when never edited): a maintainer can edit anyone's comment. */
+              editor: Schema.optional(Schema.NullOr(Viewer)),
+              lastEditedAt: Schema.optional(Schema.NullOr(Schema.String))
+            })
+          ),
+          pageInfo: PageInfo
+        })
+      })
+    )
+  })
+})
+export type CommentsPage = typeof CommentsPage.Type
+
+/** Wire shape of a created discussion. */
+export const CreatedPresence = Schema.Struct({ createDiscussion: Schema.Struct({ discussion: Schema.Struct({ id: Schema.String, number: Schema.Number }) }) })
+
+/** Wire shape of an added comment. */
+export const AddedComment = Schema.Struct({ addDiscussionComment: Schema.Struct({ comment: Schema.Struct({ id: Schema.String }) }) })
+
+/** Wire shape of an edited comment. */
+export const UpdatedComment = Schema.Struct({ updateDiscussionComment: Schema.Struct({ comment: Schema.Struct({ id: Schema.String }) }) })
+
+/** An answer whose data SkyGit does not use (a deletion). */
+export const AnyData = Schema.Unknown

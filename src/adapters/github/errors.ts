@@ -1,8 +1,9 @@
 /**
  * What a GitHub request can fail with, before an adapter maps it to its port's error:
- * an HTTP (or GraphQL) refusal with its status, or a rate limit with when to retry.
+ * an HTTP (or GraphQL) refusal with its status, a rate limit with when to retry, or an
+ * answer that does not have the shape SkyGit reads (decoded with Schema, never cast).
  */
-import { Data } from "effect"
+import { Data, type ParseResult } from "effect"
 import { RateLimited } from "../../ports/errors.js"
 
 export { RateLimited }
@@ -20,9 +21,19 @@ export class GitHubHttpError extends Data.TaggedError("GitHubHttpError")<{
   readonly type?: string
 }> {}
 
+/** How much of a decode error's explanation goes into `detail` (the whole of it stays in `cause`). */
+export const MAX_DECODE_DETAIL_CHARS = 400
+
+/** GitHub (or something in its place) answered, but not in the shape SkyGit reads: `cause` is the Schema's ParseError. */
+export class GitHubMalformedResponse extends Data.TaggedError("GitHubMalformedResponse")<{
+  /** The request, e.g. `GET /repos/{owner}/{repo}/contents/{path}` or a GraphQL operation. */
+  readonly what: string
+  readonly detail: string
+  readonly cause: ParseResult.ParseError
+}> {}
 
 /** Any failure of one GitHub request. */
-export type GitHubFailure = GitHubHttpError | RateLimited
+export type GitHubFailure = GitHubHttpError | RateLimited | GitHubMalformedResponse
 
 /** Whether a failure is worth retrying at once: no answer, or a server error. */
 export const isTransient = (f: GitHubFailure): boolean =>
@@ -32,7 +43,9 @@ export const isTransient = (f: GitHubFailure): boolean =>
 export const describe = (f: GitHubFailure, what: string): string =>
   f._tag === "RateLimited"
     ? `${what}: ${f.limit} rate limit, retry in ${f.retryAfterMs} ms`
-    : f.status === NO_RESPONSE
+    : f._tag === "GitHubMalformedResponse"
+      ? `${what}: GitHub's answer to ${f.what} does not have the expected shape (${f.detail})`
+      : f.status === NO_RESPONSE
       ? `${what}: GitHub could not be reached (${f.message})`
       : `${what}: HTTP ${f.status}${f.type === undefined ? "" : ` ${f.type}`}: ${f.message}`
 

@@ -1,15 +1,16 @@
 /**
  * Presence, file form: `.messages/presence.json` on SkyGit's branch, read with a
  * conditional GET (a 304 is free and returns the cached document) and written with
- * compare-and-swap on the blob sha. Every attempt waits for its write slot, reads the
- * latest version (free when unchanged), applies its change to it and writes; a writer that
- * loses anyway (409 stale sha, 422 missing sha) retries on a jittered Schedule, so no
- * write is lost silently and racing writers spread out. A corrupt or oversized document
+ * compare-and-swap on the blob sha: a versioned store under the one loop of every presence
+ * adapter (`../presence-cas.ts`). Every attempt waits for its write slot, reads the latest
+ * version (free when unchanged), and the loop merges the change into it and writes; a writer
+ * that loses anyway (409 stale sha, 422 missing sha) retries on the loop's jittered Schedule,
+ * so no write is lost silently and racing writers spread out. A corrupt or oversized document
  * fails reads with a reason and is replaced by the next publish, built on the last good version read.
  */
-import { Clock, Effect, Either, Layer, Ref } from "effect"
+import { Clock, Effect, Either, Layer, Option, Ref } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
-import { applyChange, changeProblem, decodeDocument, emptyDocument, encodeDocument, holds, type PresenceChange } from "../../domain/presence-doc.js"
+import { decodeDocument, emptyDocument, encodeDocument, type PresenceDocument } from "../../domain/presence-doc.js"
 import {
   Presence,
   PresenceMalformed,
@@ -24,7 +25,8 @@ import { classifyWrite, readOnlyFilePresence, type PermanentReason } from "./ref
 import { GitHub, type GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { toPresenceError } from "./port-errors.js"
-import { Lost, publishByCas } from "../presence-cas.js"
+import { ContentsFile, ContentsWritten } from "./wire.js"
+import { Lost, publishVia, reportingWrites, type Versioned, type VersionedStore } from "../presence-cas.js"
 
 export { MAX_PUBLISH_ATTEMPTS } from "../presence-cas.js"
 
@@ -46,13 +48,6 @@ interface Seen {
 }
 
 const initial: Seen = { sha: undefined, etag: undefined, snapshot: { document: emptyDocument, skipped: [], changed: false }, malformed: undefined, everRead: false }
-
-interface ContentsFile {
-  readonly sha: string
-  readonly size?: number
-  readonly content?: string
-  readonly encoding?: string
-}
 
 /** Options of the file-form adapter. */
 export interface FilePresenceOptions {
@@ -76,11 +71,11 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
     const read: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.gen(function* () {
       const before = yield* Ref.get(seen)
       const r = yield* client
-        .request("GET /repos/{owner}/{repo}/contents/{path}", { path: PRESENCE_PATH, ref: branch.name }, before.etag === undefined ? {} : { etag: before.etag })
+        .requestIfChanged("GET /repos/{owner}/{repo}/contents/{path}", { path: PRESENCE_PATH, ref: branch.name }, ContentsFile, before.etag)
         .pipe(
           Effect.map(Either.right),
           // A missing file or branch is an empty channel, not an error.
-          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Either.left("missing" as const))),
+          Effect.catchIf((f) => f._tag === "GitHubHttpError" && f.status === 404, () => Effect.succeed(Either.left<"missing">("missing"))),
           Effect.catchAll((f) => fail(f, `reading ${PRESENCE_PATH}`))
         )
       if (Either.isLeft(r)) {
@@ -88,13 +83,12 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         yield* Ref.set(seen, { ...initial, snapshot: { ...snapshot, changed: false }, everRead: true })
         return snapshot
       }
-      const response = r.right
-      if (response.status === 304) {
+      if (Option.isNone(r.right)) {
         if (before.malformed !== undefined) return yield* malformed(before.sha ?? "unknown", before.etag, before.malformed)
         return { ...before.snapshot, changed: false }
       }
-      const file = response.data as ContentsFile
-      const etag = response.headers["etag"]
+      const file = r.right.value.data
+      const etag = r.right.value.headers["etag"]
       if (file.encoding !== "base64" || typeof file.content !== "string") {
         return yield* malformed(file.sha, etag, `${file.size ?? "?"} bytes, over the 1 MB the contents API returns inline`)
       }
@@ -119,44 +113,45 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
     const branchSeen = yield* Ref.make(false)
 
     /**
-     * One compare-and-swap write. It waits for its write slot first, then reads (a 304 is
-     * free), so the sha it writes over is as fresh as can be: reading first and then
-     * waiting a second for the slot lost most races when peers started together. A change
-     * the latest document already holds is not written again. A missing file on a missing
-     * branch creates the branch first, instead of a PUT that is refused 404.
+     * The version a write goes over. It waits for its write slot first, then reads (a 304 is
+     * free), so the sha it writes over is as fresh as can be: reading first and then waiting
+     * a second for the slot lost most races when peers started together. A missing file on a
+     * missing branch creates the branch first, instead of a PUT that is refused 404.
      */
-    const attempt = (change: PresenceChange): Effect.Effect<void, PresenceError | Lost> =>
+    const current: Effect.Effect<Versioned<string>, PresenceError | Lost> = Effect.gen(function* () {
+      yield* client.writeSlot.pipe(Effect.catchAll((f) => fail(f, `writing ${PRESENCE_PATH}`)))
+      yield* reread
+      const s = yield* Ref.get(seen)
+      if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
+        const created = yield* branch.ensure.pipe(
+          Effect.catchAll((e) => {
+            const meaning = e._tag === "GitHubMisconfigured" ? undefined : classifyWrite(e, { owner: client.owner, repo: client.repo, branch: branch.name })
+            return meaning?._tag === "Permanent" ? Effect.fail(permanentlyRefused(meaning, client.owner, client.repo, e)) : fail(e, `creating branch ${branch.name}`)
+          })
+        )
+        yield* Ref.set(branchSeen, true)
+        // Creating it spent the write slot: wait for the next one and read again before writing.
+        if (created) return yield* Effect.fail(new Lost())
+      }
+      // Over a corrupt document, the last good version this client read (its snapshot) is the base:
+      // the repair keeps everyone's entries and fingerprints it can.
+      return { version: s.sha, document: s.snapshot.document, intact: s.malformed === undefined }
+    })
+
+    /** One PUT over `over.version`; a stale or missing sha is a loss, and the next attempt reads again. */
+    const write = (over: Versioned<string>, merged: (now: number) => PresenceDocument): Effect.Effect<void, PresenceError | Lost> =>
       Effect.gen(function* () {
-        yield* client.writeSlot.pipe(Effect.catchAll((f) => fail(f, `writing ${PRESENCE_PATH}`)))
-        yield* reread
-        const s = yield* Ref.get(seen)
-        const now = yield* Clock.currentTimeMillis
-        // Over a corrupt document, the last good version this client read (its snapshot) is the base:
-        // the repair keeps everyone's entries and fingerprints it can.
-        const base = s.snapshot.document
-        if (s.malformed === undefined && s.sha !== undefined && holds(base, change)) return
-        if (s.sha === undefined && !(yield* Ref.get(branchSeen))) {
-          const created = yield* branch.ensure.pipe(
-            Effect.catchAll((e) => {
-              const meaning = e._tag === "GitHubMisconfigured" ? undefined : classifyWrite(e, { owner: client.owner, repo: client.repo, branch: branch.name })
-              return meaning?._tag === "Permanent" ? Effect.fail(permanentlyRefused(meaning, client.owner, client.repo, e)) : fail(e, `creating branch ${branch.name}`)
-            })
-          )
-          yield* Ref.set(branchSeen, true)
-          // Creating it spent the write slot: wait for the next one and read again before writing.
-          if (created) return yield* Effect.fail(new Lost())
-        }
-        const next = applyChange(base, change, now)
+        const next = merged(yield* Clock.currentTimeMillis)
         const params = {
           path: PRESENCE_PATH,
           branch: branch.name,
           message: PRESENCE_COMMIT_MESSAGE,
           content: encodeBase64Utf8(encodeDocument(next)),
-          ...(s.sha === undefined ? {} : { sha: s.sha })
+          ...(over.version === undefined ? {} : { sha: over.version })
         }
-        const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, { kind: "content" }).pipe(Effect.either)
+        const outcome = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, ContentsWritten, { kind: "content" }).pipe(Effect.either)
         if (Either.isRight(outcome)) {
-          const sha = (outcome.right.data as { content?: { sha?: string } }).content?.sha
+          const sha = outcome.right.data.content.sha
           yield* Ref.set(branchSeen, true)
           yield* Ref.set(seen, { sha, etag: undefined, snapshot: { document: next, skipped: [], changed: true }, malformed: undefined, everRead: true })
           return
@@ -175,27 +170,25 @@ export const makeGitHubFilePresence = (client: GitHubClient, options: FilePresen
         return yield* fail(f, `writing ${PRESENCE_PATH}`)
       })
 
-    const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-      Effect.gen(function* () {
-        const problem = changeProblem(change)
-        if (problem !== undefined) return yield* Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
+    const store: VersionedStore<string> = {
+      path: PRESENCE_PATH,
+      prepare: Effect.gen(function* () {
         // Never write before knowing the branch is not the default one.
         yield* branch.defaultBranch.pipe(Effect.catchAll((e) => fail(e, "reading the repository")))
         // A user who may not push is told so, without a write GitHub would refuse (from the same read).
         if (!(yield* branch.canPush.pipe(Effect.catchAll((e) => fail(e, "reading the repository"))))) {
           return yield* Effect.fail(new PresenceUnavailable({ detail: readOnlyFilePresence(client.owner, client.repo), permanent: true }))
         }
-        yield* publishByCas(attempt(change), PRESENCE_PATH)
-      })
+      }),
+      current,
+      write
+    }
 
     // A write reads the file too (right before it writes); what such a read fetched is still news
     // to the poller, which must not take the 304 that follows for "nothing changed".
-    const delivered = yield* Ref.make<PresenceSnapshot["document"]>(emptyDocument)
-    const poll: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.flatMap(read, (snap) =>
-      Effect.map(Ref.getAndSet(delivered, snap.document), (before) => ({ ...snap, changed: snap.changed || before !== snap.document }))
-    )
+    const poll = reportingWrites(read)
 
-    return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll } satisfies PresenceService
+    return { form: "file", identities: "claimed", writesForOthers: true, publish: publishVia(store), read: poll } satisfies PresenceService
   })
 
 /** A permanent refusal as the presence error; a permission refusal is told in the file form's words. */

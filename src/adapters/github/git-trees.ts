@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import type { GitHubClient } from "./client.js"
 import type { GitHubFailure } from "./errors.js"
 import { decodeBase64Utf8 } from "./base64.js"
+import { GitBlob, GitTree } from "./wire.js"
 
 /** Listings kept; the oldest go first (a listing is a few hundred bytes per entry). */
 export const MAX_CACHED_TREES = 2_048
@@ -32,11 +33,6 @@ export interface GitTrees {
   readonly blobText: (sha: string) => Effect.Effect<string, GitHubFailure | string>
 }
 
-interface WireTree {
-  readonly sha: string
-  readonly tree: ReadonlyArray<{ readonly path: string; readonly type: string; readonly sha: string }>
-}
-
 /** Tree and blob reads with a bounded cache. */
 export const makeGitTrees = (client: GitHubClient): GitTrees => {
   const cache = new Map<string, TreeListing>()
@@ -48,9 +44,9 @@ export const makeGitTrees = (client: GitHubClient): GitTrees => {
   const list = (treeish: string): Effect.Effect<TreeListing, GitHubFailure> => {
     const hit = cache.get(treeish)
     if (hit !== undefined) return Effect.succeed(hit)
-    return client.request("GET /repos/{owner}/{repo}/git/trees/{tree_sha}", { tree_sha: treeish }).pipe(
+    return client.request("GET /repos/{owner}/{repo}/git/trees/{tree_sha}", { tree_sha: treeish }, GitTree).pipe(
       Effect.map((r) => {
-        const wire = r.data as WireTree
+        const wire = r.data
         const listing: TreeListing = {
           sha: wire.sha,
           entries: wire.tree.map((e) => ({ name: e.path, type: e.type === "tree" ? "tree" : e.type === "commit" ? "commit" : "blob", sha: e.sha }))
@@ -63,10 +59,10 @@ export const makeGitTrees = (client: GitHubClient): GitTrees => {
   }
 
   const blobText = (sha: string): Effect.Effect<string, GitHubFailure | string> =>
-    client.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", { file_sha: sha }).pipe(
+    client.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", { file_sha: sha }, GitBlob).pipe(
       Effect.flatMap((r) =>
         Effect.try({
-          try: () => decodeBase64Utf8(String((r.data as { content?: unknown }).content ?? "")),
+          try: () => decodeBase64Utf8(r.data.content),
           catch: (e) => `blob ${sha}: not UTF-8 text (${String(e)})`
         })
       )

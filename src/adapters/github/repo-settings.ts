@@ -10,6 +10,7 @@ import { decodeBase64Utf8, encodeBase64Utf8 } from "./base64.js"
 import { makeSkygitBranch, SKIP_CI } from "./branch.js"
 import { makeGitHubClient, type GitHubClient, type GitHubClientOptions } from "./client.js"
 import { describe, type GitHubFailure, type GitHubMisconfigured } from "./errors.js"
+import { ContentsFile, ContentsWritten } from "./wire.js"
 
 /** The commit message of a settings write. */
 export const SETTINGS_COMMIT_MESSAGE = `SkyGit: repository settings ${SKIP_CI}`
@@ -31,12 +32,12 @@ export const makeGitHubRepoSettings = (client: GitHubClient, options: { readonly
     const branch = yield* makeSkygitBranch(client, options.branch)
 
     // The last answer and its etag: watching for a change costs nothing while it is unchanged (a 304).
-    const last = yield* Ref.make<{ readonly etag: string; readonly value: Option.Option<{ sha: string; content?: string; encoding?: string }> } | undefined>(undefined)
+    const last = yield* Ref.make<{ readonly etag: string; readonly value: Option.Option<ContentsFile> } | undefined>(undefined)
 
     const read: RepoSettingsService["read"] = Effect.gen(function* () {
       const before = yield* Ref.get(last)
       const r = yield* client
-        .request("GET /repos/{owner}/{repo}/contents/{path}", { path: SETTINGS_PATH, ref: branch.name }, before === undefined ? {} : { etag: before.etag })
+        .requestIfChanged("GET /repos/{owner}/{repo}/contents/{path}", { path: SETTINGS_PATH, ref: branch.name }, ContentsFile, before?.etag)
         .pipe(
         Effect.map(Option.some),
         // No branch or no file: nobody chose yet.
@@ -47,8 +48,11 @@ export const makeGitHubRepoSettings = (client: GitHubClient, options: { readonly
         yield* Ref.set(last, undefined)
         return Option.none()
       }
-      const fresh = r.value.status === 304 && before !== undefined ? before.value : Option.some(r.value.data as { sha: string; content?: string; encoding?: string })
-      if (r.value.status !== 304 && r.value.headers["etag"] !== undefined) yield* Ref.set(last, { etag: r.value.headers["etag"], value: fresh })
+      const answer = r.value
+      // Not modified (a free 304): what the last answer held.
+      const fresh = Option.isNone(answer) ? (before?.value ?? Option.none()) : Option.some(answer.value.data)
+      const etag = Option.isSome(answer) ? answer.value.headers["etag"] : undefined
+      if (etag !== undefined) yield* Ref.set(last, { etag, value: fresh })
       if (Option.isNone(fresh)) return Option.none()
       const file = fresh.value
       let text: string
@@ -73,14 +77,14 @@ export const makeGitHubRepoSettings = (client: GitHubClient, options: { readonly
           content: encodeBase64Utf8(encodeSettings(settings)),
           ...Option.match(over, { onNone: () => ({}), onSome: (sha) => ({ sha }) })
         }
-        const r = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, { kind: "content" }).pipe(
+        const r = yield* client.request("PUT /repos/{owner}/{repo}/contents/{path}", params, ContentsWritten, { kind: "content" }).pipe(
           Effect.catchIf(
             (f) => f._tag === "GitHubHttpError" && (f.status === 409 || f.status === 422),
             () => Effect.fail(new SettingsConflict({ detail: "the settings were recorded or changed by someone else first" }))
           ),
           Effect.mapError((e) => (e._tag === "SettingsConflict" ? e : unavailable(`writing ${SETTINGS_PATH}`)(e)))
         )
-        return { settings, version: String((r.data as { content?: { sha?: string } }).content?.sha ?? "") }
+        return { settings, version: r.data.content.sha }
       })
 
     return { read, write }

@@ -1,23 +1,16 @@
 /**
- * Presence on the in-memory GitHub, in both forms.
- * File form: one shared document, written with compare-and-swap on its blob sha,
- * so simultaneous writers conflict exactly as on the contents API; the loser
- * re-reads, merges its change and retries. Discussion form: one comment per user
- * whose author the host sets; edits never conflict.
+ * Presence on the in-memory GitHub, in both forms: each is a versioned store under the one
+ * compare-and-swap and merge loop of every presence adapter (`../presence-cas.ts`).
+ * File form: one shared document whose version is its blob sha, so simultaneous writers
+ * conflict exactly as on the contents API; the loser re-reads, merges its change and
+ * retries on the GitHub adapter's jittered backoff. Discussion form: one comment per user
+ * whose author the host sets, decoded and merged as on GitHub (`../presence-comments.ts`);
+ * its version is the user's comment, which nobody else edits here, so edits never lose.
  */
 import { Effect, Either } from "effect"
 import { PRESENCE_PATH } from "../../domain/commit-layout.js"
-import {
-  applyChange,
-  changeProblem,
-  decodeDocument,
-  emptyDocument,
-  encodeDocument,
-  mergeAuthored,
-  type PresenceChange,
-  type PresenceDocument,
-  type Skipped
-} from "../../domain/presence-doc.js"
+import { normalizeLogin } from "../../domain/identity.js"
+import { decodeDocument, emptyDocument, encodeDocument, type PresenceDocument } from "../../domain/presence-doc.js"
 import {
   PresenceMalformed,
   PresenceUnavailable,
@@ -25,18 +18,13 @@ import {
   type PresenceService,
   type PresenceSnapshot
 } from "../../ports/Presence.js"
-import { Lost, publishByCas } from "../presence-cas.js"
+import { Lost, publishVia, reportingWrites, type VersionedStore } from "../presence-cas.js"
+import { fittedComment, overlongComment, readComments } from "../presence-comments.js"
 import type { MemoryGitHub, WorldFailure } from "./github-world.js"
 
 
 const toPresenceError = (f: WorldFailure): PresenceError =>
   f._tag === "RateLimited" ? f : new PresenceUnavailable({ detail: f.detail, cause: f })
-
-/** A refusal of a change that would not be readable, before any request; undefined when it may go. */
-const refuseUnreadable = (change: PresenceChange): Effect.Effect<never, PresenceMalformed> | undefined => {
-  const problem = changeProblem(change)
-  return problem === undefined ? undefined : Effect.fail(new PresenceMalformed({ detail: `change refused: ${problem}` }))
-}
 
 
 /**
@@ -87,56 +75,48 @@ export const makeFilePresence = (world: MemoryGitHub, user: string): PresenceSer
     }
   )
 
-  const attempt = (change: PresenceChange): Effect.Effect<void, PresenceError | Lost> =>
-    world
-      .request(user, "write", (now) => {
-        // What this writer believes is current: its cached copy (or nothing). A stale
-        // sha answers 409 and a missing one 422 on GitHub; both mean "lost".
-        const base: PresenceDocument = cached?.snapshot.document ?? emptyDocument
+  // Re-read after a loss; a corrupt document is replaced by this writer's change over the last
+  // good version it read (the repair loses no one's entry).
+  const reread = read.pipe(
+    Effect.asVoid,
+    Effect.catchTag("PresenceMalformed", () =>
+      Effect.sync(() => {
         const file = world.presenceFile
-        if ((file !== undefined && cached?.sha !== file.sha) || world.takeConflict()) return "lost" as const
-        const text = encodeDocument(applyChange(base, change, now))
-        return { text, sha: world.writePresenceFile(text) }
+        cached = file && { sha: file.sha, snapshot: { document: cached?.snapshot.document ?? emptyDocument, skipped: [], changed: true } }
       })
-      .pipe(
-        Effect.mapError(toPresenceError),
-        Effect.flatMap((r) => {
-          if (r === "lost") {
-            world.statsOf(user).conflicts += 1
-            // Re-read before retrying; a corrupt document is replaced by this writer's change.
-            return Effect.zipRight(
-              read.pipe(
-                Effect.catchTag("PresenceMalformed", () =>
-                  Effect.sync(() => {
-                    // Keep what the last good version held: the repair loses no one's entry.
-                    const file = world.presenceFile
-                    cached = file && { sha: file.sha, snapshot: { document: cached?.snapshot.document ?? emptyDocument, skipped: [], changed: true } }
-                  })
-                )
-              ),
-              Effect.fail(new Lost())
-            )
-          }
-          cached = { sha: r.sha, snapshot: { document: Either.getOrThrow(decode(r.text, r.sha)).document, skipped: [], changed: true } }
-          return Effect.void
+    )
+  )
+
+  // The version is the blob sha this writer last saw (a read, its own write, or the re-read after
+  // a loss): the in-memory GitHub costs no request to know it, as a 304 costs GitHub nothing.
+  const store: VersionedStore<string> = {
+    path: PRESENCE_PATH,
+    current: Effect.sync(() => ({ version: cached?.sha, document: cached?.snapshot.document ?? emptyDocument, intact: true })),
+    write: (over, next) =>
+      world
+        .request(user, "write", (now) => {
+          // Checked at the host's write time, as GitHub checks the sha it is sent: a stale sha
+          // answers 409 and a missing one 422 on GitHub; both mean "lost". A file deleted since
+          // is created again (over the last good document this writer read).
+          const file = world.presenceFile
+          if ((file !== undefined && file.sha !== over.version) || world.takeConflict()) return "lost" as const
+          const text = encodeDocument(next(now))
+          return { text, sha: world.writePresenceFile(text) }
         })
-      )
+        .pipe(
+          Effect.mapError(toPresenceError),
+          Effect.flatMap((r) => {
+            if (r === "lost") {
+              world.statsOf(user).conflicts += 1
+              return Effect.zipRight(reread, Effect.fail(new Lost()))
+            }
+            cached = { sha: r.sha, snapshot: { document: Either.getOrThrow(decode(r.text, r.sha)).document, skipped: [], changed: true } }
+            return Effect.void
+          })
+        )
+  }
 
-  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-    refuseUnreadable(change) ??
-    publishByCas(attempt(change), PRESENCE_PATH)
-
-  // A write reads the file too when it loses a race; what that read fetched (and what the
-  // write itself made) is still news to the poller, which must not take the unchanged read
-  // that follows for "nothing changed". The GitHub adapter does the same.
-  let delivered: PresenceSnapshot["document"] = emptyDocument
-  const poll: Effect.Effect<PresenceSnapshot, PresenceError> = Effect.map(read, (snap) => {
-    const before = delivered
-    delivered = snap.document
-    return { ...snap, changed: snap.changed || before !== snap.document }
-  })
-
-  return { form: "file", identities: "claimed", writesForOthers: true, publish, read: poll }
+  return { form: "file", identities: "claimed", writesForOthers: true, publish: publishVia(store), read: reportingWrites(read) }
 }
 
 /** Presence in Discussion form for `user` on `world`: one comment per user, author set by the host. */
@@ -144,6 +124,7 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
   let seenEtag = -1
   let last: PresenceSnapshot = { document: emptyDocument, skipped: [], changed: false }
   let own: PresenceDocument = emptyDocument
+  let ownId: string | undefined
   let everRead = false
 
   const read: Effect.Effect<PresenceSnapshot, PresenceError> = world
@@ -160,40 +141,44 @@ export const makeDiscussionPresence = (world: MemoryGitHub, user: string): Prese
       Effect.mapError(toPresenceError),
       Effect.map((r) => {
         if (r === undefined) return { ...last, changed: false }
-        const skipped: Array<Skipped> = []
-        const docs = r.comments.flatMap((c) =>
-          Either.match(decodeDocument(c.body), {
-            onLeft: (e) => (skipped.push({ detail: `comment by ${c.author}: ${e.detail}` }), []),
-            onRight: ({ document, skipped: s }) => (skipped.push(...s), [{ author: c.author, document }])
-          })
-        )
-        const merged = mergeAuthored(docs)
+        const seen = readComments(r.comments, user)
         seenEtag = r.etag
         everRead = true
-        last = { document: merged.document, skipped: [...skipped, ...merged.skipped], changed: true }
-        const mine = docs.find((d) => d.author.toLowerCase() === user.toLowerCase())
-        if (mine !== undefined) own = mine.document
+        last = seen.snapshot
+        if (seen.ownId !== undefined) {
+          own = seen.own
+          ownId = seen.ownId
+        }
         return last
       })
     )
 
   // Learn this user's existing comment (another tab's sessions, a crashed predecessor's signing
   // key) before the first write, as the GitHub adapter does: a blind first write replaced them.
-  const write = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-    world
-      .request(user, "write", (now) => {
-        const next = applyChange(own, change, now)
-        world.putComment(user, encodeDocument(next))
-        return next
-      })
-      .pipe(
-        Effect.mapError(toPresenceError),
-        Effect.map((next) => {
-          own = next
+  const store: VersionedStore<string> = {
+    path: "the presence Discussion",
+    current: Effect.suspend(() => {
+      const here = Effect.sync(() => ({ version: ownId, document: own, intact: true }))
+      return everRead ? here : Effect.zipRight(read, here)
+    }),
+    write: (_over, next) =>
+      world
+        .request(user, "write", (now) => {
+          const fitted = fittedComment(next(now))
+          if (fitted === undefined) return undefined
+          world.putComment(user, fitted.body)
+          return fitted.document
         })
-      )
-  const publish = (change: PresenceChange): Effect.Effect<void, PresenceError> =>
-    refuseUnreadable(change) ?? (everRead ? write(change) : Effect.zipRight(read, Effect.suspend(() => write(change))))
+        .pipe(
+          Effect.mapError(toPresenceError),
+          Effect.flatMap((written) => {
+            if (written === undefined) return Effect.fail(new PresenceUnavailable({ detail: overlongComment }))
+            own = written
+            ownId = world.comments.get(normalizeLogin(user))?.id
+            return Effect.void
+          })
+        )
+  }
 
-  return { form: "discussion", identities: "verified", writesForOthers: false, publish, read }
+  return { form: "discussion", identities: "verified", writesForOthers: false, publish: publishVia(store), read }
 }

@@ -104,12 +104,30 @@ export const RepoPicker = (props: {
               }}
             </Show>
           </Show>
-          {/* A reader cannot write the presence file: say so before joining, not only after. */}
-          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && joinForm() === "file"}>
-            <p class="banner warn" data-testid="read-only-file">
-              You can read {chosen()} but not push, and {chosen()} uses the presence file, which needs push access: people not connected to you yet
-              cannot find you. Ask a maintainer to switch {chosen()} to Discussion presence, or for write access.
+          {/* A reader cannot write the presence file: say before joining how they are found, or why they cannot be. */}
+          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && recorded()?._tag === "none"}>
+            <p class="banner warn" data-testid="read-only-unrecorded">
+              Nobody has enabled SkyGit on {chosen()} yet, and enabling it records the choice on the <code>skygit</code> branch, which needs push
+              access: ask someone who can push to {chosen()} to open SkyGit there first.
             </p>
+          </Show>
+          <Show when={!recorded.loading && chosenRepo() !== undefined && !chosenRepo()!.canPush && recorded()?._tag === "recorded" && joinForm() === "file"}>
+            <Show
+              when={!discussionsOff()}
+              fallback={
+                <p class="banner warn" data-testid="read-only-file" data-lobby="unusable">
+                  You can read {chosen()} but not push, and {chosen()} uses the presence file, which needs push access. You would join through the lobby,
+                  the Discussion "SkyGit Presence: {chosen()}", but Discussions are disabled on {chosen()}: people not connected to you yet cannot find
+                  you. A maintainer must enable them (Settings → General → Features → Discussions), or give you write access.
+                </p>
+              }
+            >
+              <p class="banner info" data-testid="read-only-file" data-lobby="usable">
+                You can read {chosen()} but not push, so you will join through the lobby: your presence goes to your own comment in the Discussion
+                "SkyGit Presence: {chosen()}" (SkyGit starts it if it does not exist), and a member who can push connects to you and saves your
+                messages to the repository. If you may not start a discussion in {chosen()}, the room says so, and what a maintainer must do.
+              </p>
+            </Show>
           </Show>
         </Show>
         <button class="primary" data-testid="join" disabled={chosen() === undefined || recorded.loading} onClick={() => props.onJoin(chosen()!, joinForm())}>
