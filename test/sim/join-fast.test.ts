@@ -43,4 +43,31 @@ describe("joining an existing mesh, file form", () => {
         })
       )
     ), 120_000)
+
+  // Regression: a joiner whose name is smaller than every member's sponsors the others (it offers
+  // to all of them through presence), but only the mesh's smallest member answers presence offers
+  // and only two unanswered ones may be in flight. Offered in link order, two other members held
+  // both slots and the joiner took minutes (sim, 10 peers, file seed 1: full mesh p50 233 s).
+  it("a joiner named smaller than every member reaches the mesh through the member that answers, within 10 s", () =>
+    runVirtualOrThrow(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const mesh = yield* Mesh.make({ presence: "file" })
+          const members: Array<SimPeer> = []
+          // The member that answers (m1, the smallest) is not the first in the presence document.
+          for (const u of ["m4", "m5", "m3", "m2", "m1"]) members.push(yield* mesh.start(u))
+          yield* Effect.sleep("3 minutes")
+          for (const m of members) expect(yield* openToAll(mesh, m)).toBe(true)
+          const start = yield* Clock.currentTimeMillis
+          const joiner = yield* mesh.start("a0")
+          let meshedAt: number | undefined
+          while (meshedAt === undefined && (yield* Clock.currentTimeMillis) - start < 120_000) {
+            yield* Effect.sleep("100 millis")
+            if (yield* openToAll(mesh, joiner)) meshedAt = (yield* Clock.currentTimeMillis) - start
+          }
+          expect(meshedAt).toBeDefined()
+          expect(meshedAt!).toBeLessThanOrEqual(10_000)
+        })
+      )
+    ), 120_000)
 })
