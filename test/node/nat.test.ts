@@ -31,6 +31,12 @@ const SERVICE_WAIT_MS = 30_000
 const RESTART_WAIT_MS = 45_000
 /** Peer processes take seconds to boot (tsx) on a loaded machine: first contact may take this long. */
 const OPEN_WAIT_MS = 60_000
+/**
+ * With UDP between the homes dropped, a first attempt can fail and be retried (seen: failed
+ * after 20 s, signaling again 4 s later, still connecting 40 s after that), and the previous
+ * test's sessions are still in presence as ghosts. The wait bounds a hang; it measures nothing.
+ */
+const RELAY_OPEN_WAIT_MS = 150_000
 const TEST_TIMEOUT_MS = 180_000
 
 let net: SmallInternet | undefined
@@ -219,7 +225,7 @@ describe("NAT traversal between two homes (network namespaces)", () => {
       n.blockUdpBetweenHomes()
       const alice = spawnPeer(n.a.ns, "alice", "a2", true)
       const bob = spawnPeer(n.b.ns, "bob", "b2", true)
-      await Promise.all([alice.waitOpen(["bob/b2"], OPEN_WAIT_MS), bob.waitOpen(["alice/a2"], OPEN_WAIT_MS)])
+      await Promise.all([alice.waitOpen(["bob/b2"], RELAY_OPEN_WAIT_MS), bob.waitOpen(["alice/a2"], RELAY_OPEN_WAIT_MS)])
       const [seenByAlice, seenByBob] = await Promise.all([pathOf(alice, "bob/b2"), pathOf(bob, "alice/a2")])
       // Through the relay on one side at least (a relay candidate reaches the other's mapping).
       expect(types(seenByAlice)).toContain("relay")
