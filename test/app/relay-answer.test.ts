@@ -9,12 +9,11 @@ import { describe, expect, it } from "vitest"
 import { Effect, Stream } from "effect"
 import type { Description, Envelope } from "../../src/domain/envelope.js"
 import { peerKey, type PeerId } from "../../src/domain/identity.js"
-import { defaultPeerConfig } from "../../src/app/config.js"
-import type { PeerContext } from "../../src/app/context.js"
 import { handleDescription } from "../../src/app/mesh.js"
 import { initialState } from "../../src/app/peer.js"
 import type { PeerTransportService } from "../../src/ports/PeerTransport.js"
 import { peer } from "../support/fixtures.js"
+import { meshContext } from "../support/mesh-context.js"
 
 const alice = peer("alice", "a1")
 const bob = peer("bob", "b1")
@@ -41,17 +40,7 @@ const carolWithBob = () => {
   state.known.set(peerKey(alice), { ...alice, lastSeen: 0, fingerprint: "sha-256 A1:1C" })
   // Bob's last heartbeat to carol was sent before bob connected to alice: it does not list her.
   state.reports.set(peerKey(bob), { peer: bob, neighbors: [carol], heardAt: 0 })
-  const ctx = {
-    self: carol,
-    config: defaultPeerConfig,
-    state,
-    transport,
-    presence: { form: "file" },
-    inActor: (effect: Effect.Effect<void>) => effect,
-    fork: (effect: Effect.Effect<void, unknown>) => Effect.ignore(effect),
-    wakePoller: Effect.void,
-    nudge: Effect.void
-  } as unknown as PeerContext
+  const ctx = meshContext(carol, state, transport)
   return { ctx, sent }
 }
 

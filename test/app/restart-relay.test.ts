@@ -12,13 +12,12 @@ import { describe, expect, it } from "vitest"
 import { Effect, Stream } from "effect"
 import type { Description, Envelope, EnvelopeOf } from "../../src/domain/envelope.js"
 import { peerKey, type PeerId } from "../../src/domain/identity.js"
-import { defaultPeerConfig } from "../../src/app/config.js"
-import type { PeerContext } from "../../src/app/context.js"
 import { onChannel, onMeshEnvelope } from "../../src/app/mesh.js"
 import { initialState } from "../../src/app/peer.js"
 import type { Link } from "../../src/app/peer-state.js"
 import type { PeerTransportService } from "../../src/ports/PeerTransport.js"
 import { peer } from "../support/fixtures.js"
+import { meshContext } from "../support/mesh-context.js"
 
 const alice = peer("alice", "a1")
 const bob = peer("bob", "b1")
@@ -73,17 +72,7 @@ const peerWith = (self: PeerId, open: ReadonlyArray<readonly [PeerId, string]>, 
   }
   for (const [p, neighbors] of reports) state.reports.set(peerKey(p), { peer: p, neighbors: [...neighbors], heardAt: 0 })
   let woken = 0
-  const ctx = {
-    self,
-    config: defaultPeerConfig,
-    state,
-    transport,
-    presence: { form: "file" },
-    inActor: (effect: Effect.Effect<void>) => effect,
-    fork: (effect: Effect.Effect<void, unknown>) => Effect.ignore(effect),
-    wakePoller: Effect.sync(() => void (woken += 1)),
-    nudge: Effect.void
-  } as unknown as PeerContext
+  const ctx = meshContext(self, state, transport, Effect.sync(() => void (woken += 1)))
   return { ctx, record, woken: () => woken }
 }
 
