@@ -1,11 +1,14 @@
 /**
  * `npm run sim:soak -- --schedules N [--from S] [--peers P] [--minutes M]
- *   [--presence file|discussion|both] [--workers W] [--json]`
+ *   [--presence file|discussion|both] [--workers W] [--deadline SECONDS] [--json]`
  * Runs N seeded random fault schedules (seeds S..S+N-1, each in every presence form
  * asked for) in parallel child processes, and checks the targets of every run: no
  * message lost, none committed twice, none unseen, and no commit wait longer than
- * 10 minutes plus the time GitHub refused writes. For every failing schedule it prints
- * the `npm run sim` command that reproduces it. Exit code 1 when any schedule fails.
+ * 10 minutes plus the time GitHub refused writes. A schedule that does not finish within
+ * its deadline (real seconds) fails too: its worker is killed and a fresh one takes the
+ * next schedule, so one runaway schedule cannot stall the soak. For every failing
+ * schedule it prints the `npm run sim` command that reproduces it. Exit code 1 when any
+ * schedule fails.
  */
 import { fork } from "node:child_process"
 import { availableParallelism } from "node:os"
@@ -23,6 +26,11 @@ const COMMIT_PROMISE_MS = 10 * 60_000
  */
 const DEFAULT_PEERS = 4
 const DEFAULT_MINUTES = 20
+/**
+ * Real seconds one schedule may take before it counts as a runaway. The default
+ * schedule takes about one CPU second; the margin covers a loaded machine.
+ */
+const DEFAULT_DEADLINE_S = 300
 /** Most schedules one soak accepts. */
 const MAX_SCHEDULES = 100_000
 
@@ -39,6 +47,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: String(DEFAULT_MINUTES) },
     presence: { type: "string", default: "both" },
     workers: { type: "string", default: String(Math.max(1, Math.min(2, availableParallelism()))) },
+    deadline: { type: "string", default: String(DEFAULT_DEADLINE_S) },
     json: { type: "boolean", default: false }
   }
 })
@@ -52,6 +61,7 @@ const from = int("from", values.from, 0, 2 ** 31 - 1 - schedules)
 const peers = int("peers", values.peers, 2, 50)
 const minutes = int("minutes", values.minutes, 10, 24 * 60)
 const workers = int("workers", values.workers, 1, 64)
+const deadlineMs = int("deadline", values.deadline, 1, 24 * 3600) * 1000
 const forms: ReadonlyArray<"file" | "discussion"> =
   values.presence === "both" ? ["file", "discussion"] : values.presence === "file" || values.presence === "discussion" ? [values.presence] : fail(`--presence must be file, discussion or both`)
 
@@ -92,48 +102,78 @@ const startedAt = Date.now()
 const workerPath = fileURLToPath(new URL("./sim-soak-worker.ts", import.meta.url))
 let next = 0
 let done = 0
+
+/** Records one finished (or abandoned) schedule. */
+const record = (answer: SoakAnswer) => {
+  const t = totals.get(answer.job.presence)!
+  t.schedules += 1
+  done += 1
+  const schedule = describeSchedule(randomSchedule(answer.job.seed, answer.job.minutes))
+  if ("error" in answer) {
+    t.failing += 1
+    failures.push({ job: answer.job, problems: [`the run failed: ${answer.error.split("\n")[0]}`], command: replay(answer.job), schedule })
+  } else {
+    const r = answer.report
+    t.sent += r.messagesSent
+    t.lost += r.messagesLost
+    t.duplicates += r.duplicatesCommitted
+    t.unseen += r.messagesUnseen
+    t.maxCommitWaitMs = Math.max(t.maxCommitWaitMs, r.maxCommitLatencyMs)
+    t.maxOverPromiseMs = Math.max(t.maxOverPromiseMs, r.maxCommitLatencyMs - COMMIT_PROMISE_MS - refusedMs(randomSchedule(answer.job.seed, answer.job.minutes)))
+    t.cpuMs += answer.cpuMs
+    const wrong = problems(answer.job, r)
+    if (wrong.length > 0) {
+      t.failing += 1
+      failures.push({ job: answer.job, problems: wrong, command: replay(answer.job), schedule })
+    }
+  }
+  if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${done}/${jobs.length} schedules, ${failures.length} failing`)
+}
+
 await new Promise<void>((resolve) => {
-  let alive = Math.min(workers, jobs.length)
-  for (let w = 0; w < Math.min(workers, jobs.length); w++) {
+  let alive = 0
+  /** One worker process; when it must be killed for a runaway schedule, another replaces it. */
+  const startWorker = () => {
+    alive += 1
     const child = fork(workerPath, [], { execArgv: ["--max-semi-space-size=128", "--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] })
+    let current: SoakJob | undefined
+    let timer: NodeJS.Timeout | undefined
     const give = () => {
-      if (next < jobs.length) child.send(jobs[next++]!)
-      else child.disconnect()
+      if (next < jobs.length) {
+        current = jobs[next++]!
+        const job = current
+        timer = setTimeout(() => {
+          current = undefined
+          record({ job, error: `did not finish within ${deadlineMs / 1000} s of real time` })
+          child.kill("SIGKILL")
+          startWorker()
+        }, deadlineMs)
+        child.send(job)
+      } else child.disconnect()
     }
     child.on("message", (answer: SoakAnswer) => {
-      const t = totals.get(answer.job.presence)!
-      t.schedules += 1
-      done += 1
-      if ("error" in answer) {
-        t.failing += 1
-        failures.push({ job: answer.job, problems: [`the run failed: ${answer.error.split("\n")[0]}`], command: replay(answer.job), schedule: describeSchedule(randomSchedule(answer.job.seed, answer.job.minutes)) })
-      } else {
-        const r = answer.report
-        t.sent += r.messagesSent
-        t.lost += r.messagesLost
-        t.duplicates += r.duplicatesCommitted
-        t.unseen += r.messagesUnseen
-        t.maxCommitWaitMs = Math.max(t.maxCommitWaitMs, r.maxCommitLatencyMs)
-        t.maxOverPromiseMs = Math.max(t.maxOverPromiseMs, r.maxCommitLatencyMs - COMMIT_PROMISE_MS - refusedMs(randomSchedule(answer.job.seed, answer.job.minutes)))
-        t.cpuMs += answer.cpuMs
-        const wrong = problems(answer.job, r)
-        if (wrong.length > 0) {
-          t.failing += 1
-          failures.push({ job: answer.job, problems: wrong, command: replay(answer.job), schedule: describeSchedule(randomSchedule(answer.job.seed, answer.job.minutes)) })
-        }
-      }
-      if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${done}/${jobs.length} schedules, ${failures.length} failing`)
+      clearTimeout(timer)
+      current = undefined
+      record(answer)
       give()
     })
-    child.on("exit", () => {
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer)
+      // A worker that dies of itself (out of memory, say) fails the schedule it held, and another takes its place.
+      if (current !== undefined) {
+        record({ job: current, error: `the worker exited (${signal ?? `code ${code}`})` })
+        current = undefined
+        startWorker()
+      }
       alive -= 1
       if (alive === 0) resolve()
     })
     give()
   }
+  for (let w = 0; w < Math.min(workers, jobs.length); w++) startWorker()
 })
 if (!values.json && process.stderr.isTTY) process.stderr.write("\n")
-if (done < jobs.length) fail(`only ${done} of ${jobs.length} schedules ran (a worker died)`)
+if (done < jobs.length) fail(`only ${done} of ${jobs.length} schedules ran`)
 
 failures.sort((a, b) => a.job.presence.localeCompare(b.job.presence) || a.job.seed - b.job.seed)
 const wallMs = Date.now() - startedAt
