@@ -1,7 +1,7 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--joins 5] [--presence file|discussion] [--raw] [--trace FILE]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--bulk-bytes N] [--joins 5] [--presence file|discussion] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
@@ -41,6 +41,8 @@ const rttSamples = arg("raw-rtt", 500)
  */
 const bulkCount = arg("bulk", 2000)
 const transfers = arg("transfers", 3)
+/** A fixed payload per bulk envelope; by default each envelope fills one frame (src/node/bench-mesh.ts). */
+const bulkBytes = process.argv.includes("--bulk-bytes") ? arg("bulk-bytes", 65_536) : undefined
 const joins = process.argv.includes("--joins") ? Math.max(0, Number(process.argv[process.argv.indexOf("--joins") + 1]) || 0) : 5
 const peers = arg("peers", 6)
 const meshRtt = arg("rtt", 200)
@@ -133,7 +135,7 @@ const rawRun = () => Effect.runPromise(Effect.scoped(bench))
 
 const main = async () => {
   if (rawOnly) return rawRun()
-  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, joins, fast, presence, ...(trace === undefined ? {} : { trace }) })
+  const mesh = await runMeshBench({ peers, rttSamples: meshRtt, bulkCount, transfers, joins, fast, presence, ...(bulkBytes === undefined ? {} : { bulkBytes }), ...(trace === undefined ? {} : { trace }) })
   return withRaw ? { ...mesh, raw: await rawRun() } : mesh
 }
 

@@ -14,7 +14,7 @@ import { defaultPeerConfig } from "../app/config.js"
 import { FAST_PEER_CONFIG } from "./options.js"
 import { runRawBench, type RawBenchResult } from "./bench-raw.js"
 
-/** Payload of one bulk envelope. */
+/** Frame size the bulk bytes of one raw transfer are counted in when the platform says nothing else. */
 export const BULK_ENVELOPE_BYTES = 64 * 1024
 /** Throughput transfers per run by default (the figure is their median). */
 export const DEFAULT_TRANSFERS = 3
@@ -32,6 +32,13 @@ export interface MeshBenchOptions {
   readonly rttSamples: number
   /** Bulk envelopes for one throughput transfer. */
   readonly bulkCount: number
+  /**
+   * Payload of one bulk envelope. By default each envelope fills exactly one frame of the size
+   * the bare loop sends (the connection's), so both move the same frames and the ratio is what
+   * SkyGit's framing, encoding and validation cost per frame. A payload of a whole frame
+   * (`65536`) makes every envelope a full frame plus a small second one.
+   */
+  readonly bulkBytes?: number
   /**
    * Transfers on the same channel, one after another; the figure is their median. One
    * transfer lasts a second or two, and one SCTP retransmission stall can decide it.
@@ -212,8 +219,10 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
     if (first !== undefined && second !== undefined) {
       for (let i = 0; i < Math.max(1, options.transfers ?? DEFAULT_TRANSFERS); i++) {
         // Raw and mesh transfers alternate, with the mesh's peers running, so both see the same load.
-        raws.push(await runRawBench({ bytes: options.bulkCount * BULK_ENVELOPE_BYTES, transfers: 1 }))
-        bulks.push(await first.ask(`/bulk ${meshed[1]!.key} ${options.bulkCount} ${BULK_ENVELOPE_BYTES}`, "bulk", COMMAND_TIMEOUT_MS))
+        const raw = await runRawBench({ bytes: options.bulkCount * (options.bulkBytes ?? BULK_ENVELOPE_BYTES), transfers: 1 })
+        raws.push(raw)
+        const size = options.bulkBytes === undefined ? `${raw.frameBytes} envelope` : `${options.bulkBytes} payload`
+        bulks.push(await first.ask(`/bulk ${meshed[1]!.key} ${options.bulkCount} ${size}`, "bulk", COMMAND_TIMEOUT_MS))
       }
     }
     const rawMBps = raws.map((r) => r.rawThroughputMBps)
@@ -251,7 +260,13 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
         bulk:
           bulks.length === 0
             ? null
-            : { envelopes: bulks.map((b) => b.received), envelopeBytes: BULK_ENVELOPE_BYTES, ms: bulks.map((b) => round(Number(b.ms))), transferMBps },
+            : {
+                envelopes: bulks.map((b) => b.received),
+                sizing: options.bulkBytes === undefined ? "one frame per envelope" : "fixed payload",
+                payloadBytes: Number(bulks[0]!.bytes),
+                ms: bulks.map((b) => round(Number(b.ms))),
+                transferMBps
+              },
         rssMBMax: round(Math.max(...rss)),
         // Issue 10's target: throughputMBps at least 0.8 of the bare loop's.
         throughputOverRaw: rawMBps.length === 0 ? null : round(percentile(transferMBps, 50) / Math.max(0.1, percentile(rawMBps, 50)), 2),

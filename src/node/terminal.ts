@@ -187,7 +187,8 @@ export const startTerminal = (
               if (samples._tag === "Left") return out("error", { line, detail: samples.left.detail }, samples.left.detail)
               return out("rtt", { to: args[0], samples: samples.right }, `rtt p50 ${percentile(samples.right, 50).toFixed(3)} ms`)
             }
-            const result = yield* Effect.either(peer.bench.bulk(to, Number(args[1] ?? 100), Number(args[2] ?? 65_536)))
+            // `/bulk PEER COUNT BYTES [payload|envelope]`: BYTES per payload, or per whole envelope.
+            const result = yield* Effect.either(peer.bench.bulk(to, Number(args[1] ?? 100), Number(args[2] ?? 65_536), args[3] === "envelope" ? "envelope" : "payload"))
             if (result._tag === "Left") return out("error", { line, detail: result.left.detail }, result.left.detail)
             return out("bulk", { to: args[0], ...result.right }, `${result.right.mbps.toFixed(1)} MB/s`)
           }
