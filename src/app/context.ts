@@ -90,8 +90,11 @@ export const DISCUSSION_MEMBER_POLL_FACTOR = 8
 export const presenceAnswerWindowMs = (ctx: Pick<PeerContext, "config" | "presence">): number =>
   ctx.config.pollBaseMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
 
-/** The current time in epoch ms. */
-export const now = Clock.currentTimeMillis
+/**
+ * The current time in whole epoch ms, as `Date.now` gives it: messages and presence carry it,
+ * and their schemas take integers. The simulator's clock can stand between two milliseconds.
+ */
+export const now = Effect.map(Clock.currentTimeMillis, Math.floor)
 
 /** Remembers a refused frame, entry or signal for the UI (bounded), counted under `kind`. */
 export const reject = (ctx: PeerContext, from: PeerId | string, reason: string, kind = "other"): Effect.Effect<void> =>
