@@ -11,7 +11,8 @@
  * which costs no GitHub write). Media needs the connection: an accepted leg with no
  * connection yet waits for one (`CONNECT_WAIT_MS`) before its media starts.
  */
-import { Chunk, Clock, Data, Effect, Option, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { Chunk, Data, Effect, Option, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { now as wholeMillis } from "./context.js"
 import { appendToSlot, signalsToApply, travelsByPresence } from "../domain/call-slot.js"
 import type { PresenceCallSlot } from "../domain/presence-doc.js"
 import {
@@ -160,7 +161,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
 
     const sendSignal = (cmd: Extract<CallCommand, { _tag: "Send" }>) =>
       Effect.gen(function* () {
-        const at = yield* Clock.currentTimeMillis
+        const at = yield* wholeMillis
         sequence += 1
         const held: HeldSignal = { id: `${self.sessionId}.call.${at.toString(36)}.${sequence.toString(36)}`, at, signal: cmd.signal }
         if (yield* sendDirect(cmd.to, held)) return
@@ -244,7 +245,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
             Effect.catchAll((e) =>
               e.reason === "no-connection" && fallback !== undefined
                 ? // Accepted through the presence channel: media starts when the connection opens.
-                  Effect.map(Clock.currentTimeMillis, (at) => {
+                  Effect.map(wholeMillis, (at) => {
                     awaitingConnection.set(peerKey(cmd.peer), { peer: cmd.peer, until: at + connectWaitMs })
                     return []
                   })
@@ -310,7 +311,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
         const queue: Array<CallInput> = [input]
         while (queue.length > 0) {
           const next = queue.shift()!
-          const at = yield* Clock.currentTimeMillis
+          const at = yield* wholeMillis
           const result = step(state, next, at)
           state = result.state
           for (const cmd of result.commands) queue.push(...(yield* run(cmd)))
@@ -370,7 +371,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
       yield* pump(Effect.map(Queue.takeBetween(slotsIn, 1, 64), Chunk.toReadonlyArray), (slot) =>
         lock.withPermits(1)(
           Effect.gen(function* () {
-            const at = yield* Clock.currentTimeMillis
+            const at = yield* wholeMillis
             const { apply } = signalsToApply(self, slot, (from, id) => seen.has(from, id), at, ringTimeoutMs)
             for (const s of apply) {
               seen.add(s.from, s.id)
@@ -384,7 +385,7 @@ export const makeCalls = (options: CallsOptions): Effect.Effect<CallsService, ne
     /** The clock: ring deadlines, slots whose grace is over, legs that waited too long for a connection. */
     const tick = lock.withPermits(1)(
       Effect.gen(function* () {
-        const at = yield* Clock.currentTimeMillis
+        const at = yield* wholeMillis
         yield* postDue(at)
         for (const [key, { peer, until }] of awaitingConnection) {
           if (at < until) continue

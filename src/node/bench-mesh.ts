@@ -14,7 +14,7 @@ import { defaultPeerConfig } from "../app/config.js"
 import { FAST_PEER_CONFIG } from "./options.js"
 import { runRawBench, type RawBenchResult } from "./bench-raw.js"
 
-/** Frame size the bulk bytes of one raw transfer are counted in when the platform says nothing else. */
+/** Bytes per bulk envelope that size one raw transfer (`bulkCount` times this), unless `bulkBytes` is given. */
 export const BULK_ENVELOPE_BYTES = 64 * 1024
 /** Throughput transfers per run by default (the figure is their median). */
 export const DEFAULT_TRANSFERS = 3
