@@ -503,6 +503,11 @@ export const onChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<
 const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
   Effect.flatMap(now, (at) => {
     const link = linkOf(ctx, event.peer, at)
+    // An event of an attempt this peer no longer holds is history: the attempt was failed here
+    // (past its deadline, or refused) and closed, which the transport reports as "closed"; or a
+    // newer attempt replaced it. Acting on it would count one failure twice (doubling the wait
+    // before the next try) or fail the newer attempt.
+    if (link.attempt !== event.attempt) return Effect.void
     touch(ctx)
     switch (event.state) {
       case "restarting":

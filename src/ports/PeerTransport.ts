@@ -33,6 +33,12 @@ export type ChannelState = "connecting" | "open" | "restarting" | "closed" | "fa
 /** A state change of the connection to one peer. */
 export interface ChannelEvent {
   readonly peer: PeerId
+  /**
+   * The attempt whose connection changed state. Events are delivered after the fact: by then the
+   * app may have given the attempt up (and closed it, which reports "closed") or started another,
+   * so it acts only on events of the attempt it holds.
+   */
+  readonly attempt: string
   readonly state: ChannelState
   /**
    * On the offering side of a "restarting" connection, once made: the ICE restart's offer,

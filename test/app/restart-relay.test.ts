@@ -82,7 +82,7 @@ describe("an ICE restart whose path is lost", () => {
   it("is signaled through a third peer both ways, on the same connection, without the presence channel", () => {
     // Alice: connected to bob (path just lost) and to carol, whose heartbeat lists bob.
     const a = peerWith(alice, [[bob, CONNECTION], [carol, "a1.4"]], [[carol, [alice, bob]]])
-    Effect.runSync(onChannel(a.ctx, { peer: bob, state: "restarting", restartOffer: { attempt: RESTART, description: restartOffer } }))
+    Effect.runSync(onChannel(a.ctx, { peer: bob, attempt: CONNECTION, state: "restarting", restartOffer: { attempt: RESTART, description: restartOffer } }))
     expect(a.ctx.state.links.get(peerKey(bob))?.state).toBe("reconnecting")
     expect(a.ctx.state.outbox.size).toBe(0)
     expect(a.woken()).toBe(0)
@@ -125,7 +125,7 @@ describe("an ICE restart whose path is lost", () => {
   it("with no neighbor that reaches the other side, goes to the presence channel", () => {
     // Carol's heartbeat does not list bob: nobody can relay.
     const a = peerWith(alice, [[bob, CONNECTION], [carol, "a1.4"]], [[carol, [alice]]])
-    Effect.runSync(onChannel(a.ctx, { peer: bob, state: "restarting", restartOffer: { attempt: RESTART, description: restartOffer } }))
+    Effect.runSync(onChannel(a.ctx, { peer: bob, attempt: CONNECTION, state: "restarting", restartOffer: { attempt: RESTART, description: restartOffer } }))
     expect(a.record.sent.filter((s) => signalPayload(s.envelope)?._tag === "description")).toHaveLength(0)
     expect(a.ctx.state.outbox.get(peerKey(bob))).toMatchObject({ to: bob, attempt: RESTART, sdp: restartOffer.sdp, type: "offer" })
     expect(a.woken()).toBe(1)

@@ -220,7 +220,7 @@ export class MemoryNetwork {
         ep.links.set(peerKey(remote), { remote, attempt, state, lastDue: 0 })
         return Effect.zipRight(
           old !== undefined && old.state === "open" ? this.dropRemote(ep.self, old) : Effect.void,
-          PubSub.publish(ep.events, { peer: remote, state: "connecting" } satisfies ChannelEvent)
+          PubSub.publish(ep.events, { peer: remote, attempt, state: "connecting" } satisfies ChannelEvent)
         )
       })
 
@@ -280,8 +280,8 @@ export class MemoryNetwork {
       mine.state = "open"
       theirs.state = "open"
       return Effect.zipRight(
-        PubSub.publish<ChannelEvent>(ep.events, { peer: remote, state: "open" }),
-        PubSub.publish<ChannelEvent>(other.events, { peer: ep.self, state: "open" })
+        PubSub.publish<ChannelEvent>(ep.events, { peer: remote, attempt: mine.attempt, state: "open" }),
+        PubSub.publish<ChannelEvent>(other.events, { peer: ep.self, attempt: theirs.attempt, state: "open" })
       )
     })
   }
@@ -370,7 +370,7 @@ export class MemoryNetwork {
     return Effect.suspend(() => {
       if (ep.links.get(peerKey(link.remote)) !== link) return Effect.void
       ep.links.delete(peerKey(link.remote))
-      return PubSub.publish<ChannelEvent>(ep.events, { peer: link.remote, state })
+      return PubSub.publish<ChannelEvent>(ep.events, { peer: link.remote, attempt: link.attempt, state })
     })
   }
 

@@ -134,21 +134,21 @@ export const makeWebRtcTransport = (
             onState: (state) => {
               if (connections.get(key) !== conn) return
               if (state === "closed" || state === "failed") connections.delete(key)
-              publish(PubSub.publish(events, { peer: remote.peer, state } satisfies ChannelEvent))
+              publish(PubSub.publish(events, { peer: remote.peer, attempt, state } satisfies ChannelEvent))
             },
             onIncoming: (item) => {
               if (connections.get(key) === conn) publish(PubSub.publish(incoming, item))
             },
             onRestartOffer: (restart, description) => {
               if (connections.get(key) !== conn) return
-              publish(PubSub.publish(events, { peer: remote.peer, state: "restarting", restartOffer: { attempt: restart, description } } satisfies ChannelEvent))
+              publish(PubSub.publish(events, { peer: remote.peer, attempt, state: "restarting", restartOffer: { attempt: restart, description } } satisfies ChannelEvent))
             }
           }
         },
         runtime
       )
       connections.set(key, conn)
-      publish(PubSub.publish(events, { peer: remote.peer, state: "connecting" } satisfies ChannelEvent))
+      publish(PubSub.publish(events, { peer: remote.peer, attempt, state: "connecting" } satisfies ChannelEvent))
       return conn
     }
 
