@@ -505,8 +505,8 @@ const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void
     const link = linkOf(ctx, event.peer, at)
     // An event of an attempt this peer no longer holds is history: the attempt was failed here
     // (past its deadline, or refused) and closed, which the transport reports as "closed"; or a
-    // newer attempt replaced it. Acting on it would count one failure twice (doubling the wait
-    // before the next try) or fail the newer attempt.
+    // newer attempt replaced it, or the offer was withdrawn (back to "discovered"). Acting on it
+    // would count one failure twice (doubling the wait before the next try) or fail the newer attempt.
     if (link.attempt !== event.attempt) return Effect.void
     touch(ctx)
     switch (event.state) {
@@ -537,7 +537,7 @@ const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void
       case "closed":
       case "failed":
         ctx.state.reports.delete(peerKey(event.peer))
-        return link.state === "discovered" ? Effect.void : failLink(ctx, link, at)
+        return failLink(ctx, link, at)
     }
   })
 
