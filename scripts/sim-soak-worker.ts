@@ -4,7 +4,7 @@
  * answers each with its report.
  */
 import { randomSchedule } from "../src/sim/fault-schedule.js"
-import { simulate, type SimReport } from "../src/sim/simulate.js"
+import { simulate, simulationLimitMs, type SimReport } from "../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../src/sim/virtual-time.js"
 
 /** One schedule to run. */
@@ -23,7 +23,8 @@ process.on("message", (job: SoakJob) => {
   let answer: SoakAnswer
   try {
     const report = runVirtualOrThrow(
-      simulate({ peers: job.peers, minutes: job.minutes, presence: job.presence, seed: job.seed, history: 0, faults: [], schedule: randomSchedule(job.seed, job.minutes) })
+      simulate({ peers: job.peers, minutes: job.minutes, presence: job.presence, seed: job.seed, history: 0, faults: [], schedule: randomSchedule(job.seed, job.minutes) }),
+      { limitMs: simulationLimitMs(job.minutes) }
     )
     const used = process.cpuUsage(started)
     answer = { job, report, cpuMs: Math.round((used.user + used.system) / 1000) }

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util"
 import { runHubSimulation } from "../src/sim/hub-backend.js"
 import { parseFault } from "../src/hub/index.js"
-import { simulate, type Fault, type SimOptions, type SimReport } from "../src/sim/simulate.js"
+import { simulate, simulationLimitMs, type Fault, type SimOptions, type SimReport } from "../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../src/sim/virtual-time.js"
 import { describeSchedule, randomSchedule } from "../src/sim/fault-schedule.js"
 import { MAX_PRESENCE_ENTRIES } from "../src/domain/presence-doc.js"
@@ -78,7 +78,7 @@ if (github === "hub") {
 }
 
 const report: SimReport & { readonly hub?: Awaited<ReturnType<typeof runHubSimulation>>["hub"] } =
-  github === "hub" ? await runHubSimulation(options, hubFaults) : runVirtualOrThrow(simulate(withSchedule))
+  github === "hub" ? await runHubSimulation(options, hubFaults) : runVirtualOrThrow(simulate(withSchedule), { limitMs: simulationLimitMs(options.minutes) })
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`)

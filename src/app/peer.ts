@@ -227,8 +227,7 @@ const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
         watchers += 1
         if (refresher) return Effect.void
         refresher = true
-        // Forked from an acquire (uninterruptible): the refresher itself must stay interruptible.
-        return ctx.fork(Effect.interruptible(Effect.forever(Effect.zipRight(Queue.take(wake), refresh))))
+        return ctx.fork(Effect.forever(Effect.zipRight(Queue.take(wake), refresh)))
       }),
       () => Effect.sync(() => void (watchers -= 1))
     )
@@ -293,8 +292,11 @@ export const startPeer = (
       repo: yield* ConversationRepo,
       store: yield* LocalStore,
       inActor: (effect) => Queue.offer(actor, effect).pipe(Effect.asVoid),
+      // Interruptible whoever forks it: a task forked from a finalizer (a closing leader's flush)
+      // or an acquire would inherit its uninterruptible region, and closing the peer then waited
+      // forever on a task blocked on a peer that never answers (the sim froze after a crash).
       fork: (effect) =>
-        FiberSet.run(fibers, Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause))).pipe(Effect.asVoid),
+        FiberSet.run(fibers, Effect.interruptible(Effect.catchAllCause(effect, (cause) => Effect.logWarning("background task failed", cause)))).pipe(Effect.asVoid),
       messages: options.displayed ?? (yield* PubSub.unbounded<Message>()),
       statuses: yield* PubSub.unbounded<MessageStatus>(),
       custom: yield* PubSub.unbounded<Envelope>(),

@@ -101,6 +101,13 @@ interface Session {
   meshedAt: number | undefined
 }
 
+/**
+ * The most virtual time a run of `minutes` may take: the run, then everyone's goodbye
+ * (a second each, and a closing leader's flush within its own bound). A run past it is
+ * stuck (`runVirtual`'s `limitMs`), and fails rather than spinning for ever.
+ */
+export const simulationLimitMs = (minutes: number): number => (minutes + 30) * MINUTE
+
 /** The login of the i-th simulated user. */
 export const userName = (i: number) => `user${String(i).padStart(3, "0")}`
 
@@ -174,6 +181,13 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           return peer
         })
       const sessionOf = (peer: SimPeer) => sessions.find((s) => s.peer === peer)!
+      // Runs `effect` on its own, interruptible whatever region starts it: a crash inside a leader's
+      // commit is started from the committer, maybe inside a closing peer's finalizer, and a device
+      // that came back from there inherited the uninterruptible region: its fibers could never be
+      // interrupted, and crashing it later froze the run (seed 100 of the soak).
+      const detached = (effect: Effect.Effect<unknown>) => Effect.asVoid(Effect.forkDaemon(Effect.interruptible(effect)))
+      /** The device of `user` comes back (a new session from its store) after `downMs`. */
+      const comeBack = (user: string, downMs: number) => detached(Effect.delay(startUser(user), downMs))
 
       // Joins spread over the first minutes, in a seeded order.
       const joins = Array.from({ length: options.peers }, (_, i) => ({ user: userName(i), at: Math.floor(random() * JOIN_WINDOW_MS) })).sort(
@@ -200,7 +214,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
               const victim = running[pickLeader && leaderIdx >= 0 ? leaderIdx : Math.floor(pick * running.length)]!
               sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
               yield* mesh.crash(victim)
-              yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), downFor))
+              yield* comeBack(victim.id.username, downFor)
             })
           )
         }
@@ -235,7 +249,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           Effect.gen(function* () {
             sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
             yield* mesh.crash(victim)
-            yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), downMs))
+            yield* comeBack(victim.id.username, downMs)
           })
         const leaderOrNone = () => mesh.running.find((p) => p.handle.state.leadership.isLeader)
         for (const e of options.schedule) {
@@ -259,7 +273,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
                   leader.power.afterCommit = () => {
                     leader.power.afterCommit = undefined
                     leader.power.on = false
-                    return Effect.asVoid(Effect.forkDaemon(crashAndReturn(leader, e.downMs)))
+                    return detached(crashAndReturn(leader, e.downMs))
                   }
                 })
               )
@@ -272,7 +286,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
                   const victim = running[Math.floor(e.pick * running.length)]!
                   sessionOf(victim).end = yield* Effect.clockWith((c) => c.currentTimeMillis)
                   yield* mesh.stop(victim)
-                  yield* Effect.forkDaemon(Effect.delay(Effect.asVoid(startUser(victim.id.username)), e.downMs))
+                  yield* comeBack(victim.id.username, e.downMs)
                 })
               )
               break

@@ -68,11 +68,26 @@ export class VirtualClock implements Clock.Clock {
 /** Most scheduler steps between two clock advances before the run is declared livelocked. */
 const MAX_STEPS_PER_INSTANT = 1_000_000
 
+/** Options of `runVirtual`. */
+export interface VirtualOptions {
+  /** Epoch ms the clock starts at. */
+  readonly start?: number
+  /**
+   * Most virtual time the run may take. A program that never ends while its fibers keep
+   * time moving (one waits forever, the others tick) would otherwise run for ever: it
+   * fails with a defect instead.
+   */
+  readonly limitMs?: number
+}
+
 /**
  * Runs `effect` to completion in virtual time starting at `start` (epoch ms).
- * Fails with a defect if every fiber is blocked and no timer is pending (a deadlock).
+ * Fails with a defect if every fiber is blocked and no timer is pending (a deadlock),
+ * or if the clock passes `limitMs`.
  */
-export const runVirtual = <A, E>(effect: Effect.Effect<A, E>, start = Date.UTC(2026, 0, 1)): Exit.Exit<A, E> => {
+export const runVirtual = <A, E>(effect: Effect.Effect<A, E>, options: VirtualOptions = {}): Exit.Exit<A, E> => {
+  const start = options.start ?? Date.UTC(2026, 0, 1)
+  const limit = start + (options.limitMs ?? Number.POSITIVE_INFINITY)
   const clock = new VirtualClock(start)
   const scheduler = new Scheduler.ControlledScheduler()
   const fiber = Effect.runFork(Effect.withClock(effect, clock), { scheduler })
@@ -85,14 +100,15 @@ export const runVirtual = <A, E>(effect: Effect.Effect<A, E>, start = Date.UTC(2
   drain()
   while (fiber.unsafePoll() === null) {
     if (!clock.advance()) return Exit.die(new Error("virtual time: every fiber is blocked and no timer is pending (deadlock)"))
+    if (clock.now > limit) return Exit.die(new Error(`virtual time: still running after ${options.limitMs} ms (a fiber waits for ever while others keep time moving)`))
     drain()
   }
   return fiber.unsafePoll()!
 }
 
 /** Runs `effect` in virtual time and returns its value, or throws its failure. */
-export const runVirtualOrThrow = <A, E>(effect: Effect.Effect<A, E>, start?: number): A => {
-  const exit = runVirtual(effect, start)
+export const runVirtualOrThrow = <A, E>(effect: Effect.Effect<A, E>, options?: VirtualOptions): A => {
+  const exit = runVirtual(effect, options)
   if (Exit.isSuccess(exit)) return exit.value
   throw new Error(`simulation failed: ${String(exit.cause)}`)
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
 import { DEFAULT_BRANCH, makeHubSimulation, runHubSimulation, SIM_REPOSITORY, SKYGIT_BRANCH } from "../../src/sim/hub-backend.js"
 import { simulate, type SimOptions } from "../../src/sim/simulate.js"
-import { ExternalWork, runVirtualAsync, runVirtualAsyncOrThrow } from "../../src/sim/virtual-time.js"
+import { ExternalWork, runVirtual, runVirtualAsync, runVirtualAsyncOrThrow } from "../../src/sim/virtual-time.js"
 
 const short: SimOptions = { peers: 3, minutes: 15, presence: "file", seed: 7, history: 0, faults: [] }
 
@@ -71,5 +71,14 @@ describe("simulator on the hub", () => {
   it("the async driver reports a deadlock instead of hanging", async () => {
     const exit = await runVirtualAsync(Effect.never)
     expect(exit._tag).toBe("Failure")
+  })
+
+  it("the driver stops a run that waits for ever while another fiber keeps time moving", () => {
+    const ticking = Effect.forever(Effect.sleep("1 second"))
+    const exit = runVirtual(Effect.zipRight(Effect.forkDaemon(ticking), Effect.never), { limitMs: 60_000 })
+    expect(exit._tag).toBe("Failure")
+    expect(String(exit._tag === "Failure" ? exit.cause : "")).toContain("still running after 60000 ms")
+    // Within its limit a run ends as usual.
+    expect(runVirtual(Effect.as(Effect.sleep("59 seconds"), "done"), { limitMs: 60_000 })).toMatchObject({ _tag: "Success", value: "done" })
   })
 })

@@ -190,7 +190,8 @@ export class MemoryNetwork {
         alive: true
       }
       this.endpoints.set(peerKey(self), ep)
-      const courier = yield* FiberSet.run(this.fibers, this.courier(ep))
+      // Interruptible whoever attaches (a session may be started from an uninterruptible region).
+      const courier = yield* FiberSet.run(this.fibers, Effect.interruptible(this.courier(ep)))
       yield* Effect.addFinalizer(() => Effect.zipRight(this.detach(ep), Fiber.interrupt(courier)))
       return this.service(ep)
     })
@@ -399,6 +400,6 @@ export class MemoryNetwork {
   }
 
   private later(ms: number, effect: () => Effect.Effect<void>): Effect.Effect<void> {
-    return Effect.asVoid(FiberSet.run(this.fibers, Effect.zipRight(Effect.sleep(ms), Effect.suspend(effect))))
+    return Effect.asVoid(FiberSet.run(this.fibers, Effect.interruptible(Effect.zipRight(Effect.sleep(ms), Effect.suspend(effect)))))
   }
 }
