@@ -117,6 +117,13 @@ export const remember = (set: Set<string>, key: string, max: number): void => {
   if (set.size > max) set.delete(set.values().next().value!)
 }
 
+/** Sets `key` to `value` in a map that keeps at most `max` keys (the least recently set go first). */
+export const rememberAt = <V>(map: Map<string, V>, key: string, value: V, max: number): void => {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > max) map.delete(map.keys().next().value!)
+}
+
 /**
  * Records one event of `key` at `at` and tells whether it stays within `max` per `windowMs`
  * (a sliding window). Keys whose window emptied are dropped, so the map stays small.

@@ -16,7 +16,7 @@ import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.j
 import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, withinRate, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
 
@@ -184,6 +184,7 @@ const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
       deadline: 0,
       failures: 0,
       retryAt: 0,
+      meshRetryAt: 0,
       heardAt: 0
     }
     ctx.state.links.set(key, link)
@@ -269,10 +270,14 @@ export const sendHeartbeats = (ctx: PeerContext, leaving?: boolean): Effect.Effe
     return Effect.forEach(openPeers(ctx), (p) => sendTo(ctx, p, envelope), { discard: true })
   })
 
-/** How long ago an open link to `peer` was lost, if one ever was. */
-const sinceLost = (ctx: PeerContext, peer: PeerId, at: number): number | undefined => {
-  const lostAt = ctx.state.lost.get(peerKey(peer))
-  return lostAt === undefined ? undefined : at - lostAt
+/**
+ * How long ago `peer` last showed it was alive and reachable by signaling: an open link to it
+ * was lost, or it answered an offer. Undefined when neither ever happened.
+ */
+const sinceContact = (ctx: PeerContext, peer: PeerId, at: number): number | undefined => {
+  const key = peerKey(peer)
+  const last = Math.max(ctx.state.lost.get(key) ?? Number.NEGATIVE_INFINITY, ctx.state.answered.get(key) ?? Number.NEGATIVE_INFINITY)
+  return last === Number.NEGATIVE_INFINITY ? undefined : at - last
 }
 
 /** Marks a connection attempt failed and schedules the next one. */
@@ -283,11 +288,11 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1
   link.state = stateAfterFailure(link.failures)
+  link.meshRetryAt = at + reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs)
   link.retryAt =
-    at +
-    (link.via === "presence"
-      ? presenceRetryDelayMs(link.failures, ctx.config.presenceRetryBaseMs, ctx.config.presenceRetryMaxMs, sinceLost(ctx, link.peer, at))
-      : reconnectDelayMs(link.failures, ctx.config.reconnectBaseMs, ctx.config.reconnectMaxMs))
+    link.via === "presence"
+      ? at + presenceRetryDelayMs(link.failures, ctx.config.presenceRetryBaseMs, ctx.config.presenceRetryMaxMs, sinceContact(ctx, link.peer, at))
+      : link.meshRetryAt
   link.attempt = undefined
   link.via = undefined
   return wasLive ? ctx.transport.close(link.peer) : Effect.void
@@ -456,16 +461,22 @@ export const handleDescription = (
       }
       return refuse(ctx, origin, "no-fingerprint", `${description.type} from a session with no published fingerprint`)
     }
-    ctx.state.handled.add(key)
-    if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     const link = linkOf(ctx, origin, at)
     // An ICE restart repairs the open connection in place, whoever would answer a first contact.
-    if (restartsLink(link, attempt)) return handleRestart(ctx, link, attempt, description, relayedBy)
+    const restart = restartsLink(link, attempt)
+    // A first contact through presence is answered by the smallest member of this peer's component
+    // only. Left unmarked, an offer another member is to answer is looked at again at the next read:
+    // should the role move here meanwhile (that member left, or the mesh split), this peer answers it.
+    if (!restart && description.type === "offer" && via === "presence" && !isOfferer(ctx.self, origin) && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) {
+      return Effect.void
+    }
+    ctx.state.handled.add(key)
+    if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
+    if (restart) return handleRestart(ctx, link, attempt, description, relayedBy)
     if (relayedBy !== undefined && !samePeer(relayedBy, origin)) link.relayVia = relayedBy
     const remote = { peer: origin, fingerprint: fingerprintOf(ctx, origin) }
     if (description.type === "offer") {
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
-      if (via === "presence" && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) return Effect.void
       if (link.state === "open" && link.attempt === attempt) return Effect.void
       if (link.attempt === undefined && link.state !== "open" && attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT && !ctx.state.firstOpen.has(peerKey(origin))) {
         return refuse(ctx, origin, "attempts-bound", `offer refused: ${MAX_ATTEMPTS_IN_FLIGHT} connection attempts already in flight`)
@@ -489,6 +500,7 @@ export const handleDescription = (
     }
     if (link.attempt !== attempt || link.state !== "signaling") return Effect.void
     link.state = "connecting"
+    rememberAt(ctx.state.answered, peerKey(origin), at, MAX_LOOKED_UP)
     return ctx.fork(
       Effect.catchAll(ctx.transport.complete(remote, attempt, description), (e) =>
         ctx.inActor(Effect.zipRight(reject(ctx, origin, `answer refused: ${e.reason}: ${e.detail}`), link.attempt === attempt ? failLink(ctx, link, at) : Effect.void))
@@ -614,7 +626,7 @@ const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolea
   const link = ctx.state.links.get(peerKey(peer))
   if (link === undefined) return true
   if (link.via === "presence" && link.state === "signaling") return true
-  return link.state !== "open" && link.attempt === undefined && at >= link.retryAt
+  return link.state !== "open" && link.attempt === undefined && at >= link.meshRetryAt
 }
 
 /**
@@ -749,7 +761,7 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
     s.reconciled = {
       meshVersion: s.meshVersion,
       presenceVersion: s.presenceVersion,
-      nextDueAt: Math.min(at + RECONCILE_EVERY_MS, ...Array.from(s.links.values(), (l) => (l.attempt === undefined ? l.retryAt : l.deadline + 1)).filter((t) => t > at))
+      nextDueAt: Math.min(at + RECONCILE_EVERY_MS, ...Array.from(s.links.values(), (l) => (l.attempt === undefined ? Math.min(l.retryAt, l.meshRetryAt) : l.deadline + 1)).filter((t) => t > at))
     }
     const comp = component(ctx)
     const online = onlinePeers(ctx, at)
@@ -790,6 +802,7 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
         link.attempt = undefined
         link.via = undefined
         link.retryAt = 0
+        link.meshRetryAt = 0
       }
     }
     // Whatever presence or neighbors say, only a few attempts are in flight at once;
@@ -801,7 +814,8 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
         s.links.delete(key)
         continue
       }
-      if (link.state === "open" || link.attempt !== undefined || at < link.retryAt) continue
+      if (link.state === "open" || link.attempt !== undefined) continue
+      if (at < link.retryAt && (at < link.meshRetryAt || Option.isNone(relayTo(link.peer, open, s.reports)))) continue
       candidates.push([key, link])
     }
     if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b, at) - priority(ctx, a, at))

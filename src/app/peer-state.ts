@@ -25,7 +25,14 @@ export interface Link {
   /** Until when the current signaling attempt may take. */
   deadline: number
   failures: number
+  /** When the next attempt may start (after a failure through presence, the presence backoff). */
   retryAt: number
+  /**
+   * When the next attempt signaled through the mesh may start. Mesh signaling writes nothing to
+   * GitHub, so it waits out only the reconnect backoff: a route that appears (a partition heals,
+   * a neighbor bridges) is used at once, not after minutes of presence backoff.
+   */
+  meshRetryAt: number
   /** Last time anything arrived from this peer. */
   heardAt: number
   /** Since when the open connection's path is being repaired by an ICE restart (the transport says "restarting"). */
@@ -58,6 +65,12 @@ export interface PeerState {
    * it expires, and joiners would wait for it.
    */
   readonly lost: Map<string, number>
+  /**
+   * Sessions whose answer to one of this peer's offers arrived, and when. Such a session is
+   * alive and answers: when its connection then fails, the network cut it (a partition, a
+   * NAT), so retries stay brisk as after a lost link (`presenceRetryDelayMs`).
+   */
+  readonly answered: Map<string, number>
   /** Peers that said goodbye, and when: the refresher takes their entries out (file form). */
   readonly goodbyes: Map<string, number>
   /** Since when each online peer has been outside this peer's component (for the patient bridge). */

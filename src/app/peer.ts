@@ -146,6 +146,7 @@ export const initialState = (
   online: new Map(),
   known: new Map(),
   lost: new Map(),
+  answered: new Map(),
   outsideSince: new Map(),
   goodbyes: new Map(),
   handled: new Set(),

@@ -17,10 +17,11 @@ export const reconnectDelayMs = (failures: number, baseMs: number, maxMs: number
 export const stateAfterFailure = (failures: number): LinkState => (failures >= FAILED_AFTER ? "failed" : "reconnecting")
 
 /**
- * How soon after losing an open link the presence channel is tried again at a brisker
- * pace, and the longest wait between tries meanwhile. A link lost while its session's
- * entry goes on being refreshed was cut by the network (a partition, a Wi-Fi blip):
- * the session is alive and will answer once the network heals. Waiting the full
+ * How soon after losing an open link (or after the session last answered an offer) the
+ * presence channel is tried again at a brisker pace, and the longest wait between tries
+ * meanwhile. A link lost while its session's entry goes on being refreshed, or a session
+ * that answers but whose connections fail, was cut by the network (a partition, a Wi-Fi
+ * blip, a NAT): the session is alive and will answer once the network heals. Waiting the full
  * presence backoff (up to ten minutes) would keep the mesh split, and each side blind
  * to what the other says, long after the heal. A crashed session is not affected: its
  * entry is not refreshed after the loss, so nobody offers to it at all.
@@ -31,7 +32,7 @@ export const REJOIN_MAX_DELAY_MS = 2 * 60_000
 /**
  * The wait before presence attempt `failures` to a session: the presence backoff,
  * capped at `REJOIN_MAX_DELAY_MS` within `REJOIN_WINDOW_MS` of losing an open link to it
- * (`sinceLostMs`, undefined when none was ever lost).
+ * (`sinceLostMs`: since the link was lost or the session last answered; undefined when neither happened).
  */
 export const presenceRetryDelayMs = (failures: number, baseMs: number, maxMs: number, sinceLostMs: number | undefined): number => {
   const delay = reconnectDelayMs(failures, baseMs, maxMs)

@@ -35,7 +35,7 @@ const carolWithBob = () => {
     events: Effect.succeed(Stream.empty)
   }
   const state = initialState(0)
-  state.links.set(peerKey(bob), { peer: bob, state: "open", attempt: "b1.1", via: "presence", relayVia: undefined, deadline: 0, failures: 0, retryAt: 0, heardAt: 0 })
+  state.links.set(peerKey(bob), { peer: bob, state: "open", attempt: "b1.1", via: "presence", relayVia: undefined, deadline: 0, failures: 0, retryAt: 0, meshRetryAt: 0, heardAt: 0 })
   // Alice's entry publishes her fingerprint (an offer from a session without one is refused).
   state.known.set(peerKey(alice), { ...alice, lastSeen: 0, fingerprint: "sha-256 A1:1C" })
   // Bob's last heartbeat to carol was sent before bob connected to alice: it does not list her.

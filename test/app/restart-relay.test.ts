@@ -45,6 +45,7 @@ const openLink = (p: PeerId, attempt: string): Link => ({
   deadline: 0,
   failures: 0,
   retryAt: 0,
+  meshRetryAt: 0,
   heardAt: 0
 })
 

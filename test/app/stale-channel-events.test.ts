@@ -39,7 +39,7 @@ const carolAnswering = () => {
     events: Effect.succeed(Stream.empty)
   }
   const state = initialState(0)
-  state.links.set(peerKey(bob), { peer: bob, state: "open", attempt: "b1.1", via: "presence", relayVia: undefined, deadline: 0, failures: 0, retryAt: 0, heardAt: 0 })
+  state.links.set(peerKey(bob), { peer: bob, state: "open", attempt: "b1.1", via: "presence", relayVia: undefined, deadline: 0, failures: 0, retryAt: 0, meshRetryAt: 0, heardAt: 0 })
   state.known.set(peerKey(alice), { ...alice, lastSeen: 0, fingerprint: "sha-256 A1:1C" })
   const ctx = meshContext(carol, state, transport)
   const link = () => ctx.state.links.get(peerKey(alice))
