@@ -365,6 +365,10 @@ export const startPeer = (
       })
     }
 
+    // What the device held uncommitted when this session started belongs to its catch-up window,
+    // committed or not: should this session commit it before its links open (it leads at once
+    // after a crash), catch-up still brings it to the peers that never saw it.
+    remember(ctx, yield* Effect.orElseSucceed(ctx.store.pending, () => [] as ReadonlyArray<Message>))
     // The transport's subscriptions are live when they return, before the ticks and the
     // poller (the only sources of connections) start: no event is missed.
     const incoming = yield* Stream.toPull(yield* ctx.transport.incoming)
