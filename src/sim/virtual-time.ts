@@ -34,7 +34,10 @@ export class VirtualClock implements Clock.Clock {
   }
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const timer: Timer = { at: this.now + Math.max(0, Duration.toMillis(duration)), seq: this.seq++, wake: () => resume(Effect.void) }
+      // Whole milliseconds, as a real clock reads: a jittered sleep of 123.4 ms wakes at the next
+      // millisecond. A fractional clock put fractional timestamps in relayed envelopes, which
+      // every receiver refused as malformed (soak, file seed 791).
+      const timer: Timer = { at: this.now + Math.ceil(Math.max(0, Duration.toMillis(duration))), seq: this.seq++, wake: () => resume(Effect.void) }
       this.insert(timer)
       return Effect.sync(() => {
         this.timers = this.timers.filter((t) => t !== timer)

@@ -245,7 +245,11 @@ describe("losses found by the soak", () => {
     // A leader crashed inside its commit: the device came back from the committer's uninterruptible
     // region, so its session's fibers could not be interrupted, and its next crash froze the run
     // (file seed 100 ran for ever). Background fibers are interruptible whoever forks them.
-    { presence: "file", seed: 100 }
+    { presence: "file", seed: 100 },
+    // The simulated clock went fractional after a jittered sleep: a relay stamped the envelope it
+    // forwarded with that time, and every receiver refused it as malformed, so a restarted leader
+    // never reached two members through the mesh (file seed 791). Virtual timers fire on whole ms.
+    { presence: "file", seed: 791 }
   ] as const)("every message is seen by every user and committed once ($presence seed $seed)", ({ presence, seed }) => {
     const report = runVirtualOrThrow(simulate({ peers: 4, minutes: 20, presence, seed, history: 0, faults: [], schedule: randomSchedule(seed, 20) }), {
       limitMs: simulationLimitMs(20)

@@ -4,7 +4,7 @@
  * `[skip ci]`, the requests are real ones the hub counted, and runs are reproducible.
  */
 import { describe, expect, it } from "vitest"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { DEFAULT_BRANCH, makeHubSimulation, runHubSimulation, SIM_REPOSITORY, SKYGIT_BRANCH } from "../../src/sim/hub-backend.js"
 import { simulate, type SimOptions } from "../../src/sim/simulate.js"
 import { ExternalWork, runVirtual, runVirtualAsync, runVirtualAsyncOrThrow } from "../../src/sim/virtual-time.js"
@@ -71,6 +71,14 @@ describe("simulator on the hub", () => {
   it("the async driver reports a deadlock instead of hanging", async () => {
     const exit = await runVirtualAsync(Effect.never)
     expect(exit._tag).toBe("Failure")
+  })
+
+  it("virtual time moves in whole milliseconds, as a real clock reads", () => {
+    const times = runVirtual(
+      Effect.forEach([0.4, 123.4, 1], (ms) => Effect.zipRight(Effect.sleep(ms), Clock.currentTimeMillis))
+    )
+    const start = Date.UTC(2026, 0, 1)
+    expect(times).toMatchObject({ _tag: "Success", value: [start + 1, start + 125, start + 126] })
   })
 
   it("the driver stops a run that waits for ever while another fiber keeps time moving", () => {
