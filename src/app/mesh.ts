@@ -283,7 +283,10 @@ const sinceContact = (ctx: PeerContext, peer: PeerId, at: number): number | unde
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
   touch(ctx)
-  if (link.state === "open" || link.restartingSince !== undefined) ctx.state.lost.set(peerKey(link.peer), at)
+  if (link.state === "open" || link.restartingSince !== undefined) {
+    ctx.state.lost.set(peerKey(link.peer), at)
+    if (!ctx.state.goodbyes.has(peerKey(link.peer))) ctx.state.cutAt = at
+  }
   link.restartingSince = undefined
   const wasLive = link.attempt !== undefined || link.state === "open"
   link.failures += 1

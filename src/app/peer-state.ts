@@ -71,6 +71,12 @@ export interface PeerState {
    * NAT), so retries stay brisk as after a lost link (`presenceRetryDelayMs`).
    */
   readonly answered: Map<string, number>
+  /**
+   * When this peer last lost an open link to a session it did not see leave (a partition, a
+   * crash on the other side). The other side stops counting this peer's entry until it is
+   * refreshed after its own loss: the refresher refreshes soon after a cut (`Scope.cutAt`).
+   */
+  cutAt: number | undefined
   /** Peers that said goodbye, and when: the refresher takes their entries out (file form). */
   readonly goodbyes: Map<string, number>
   /** Since when each online peer has been outside this peer's component (for the patient bridge). */

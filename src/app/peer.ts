@@ -147,6 +147,7 @@ export const initialState = (
   known: new Map(),
   lost: new Map(),
   answered: new Map(),
+  cutAt: undefined,
   outsideSince: new Map(),
   goodbyes: new Map(),
   handled: new Set(),

@@ -292,7 +292,8 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         lastSeen: scope.map((p) => s.known.get(peerKey(p))?.lastSeen ?? 0),
         // Entries of peers that said goodbye, taken out by the refresher a little later, so that several leaving at once cost one write.
         departed: scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : [],
-        refreshMs: ctx.config.presenceRefreshMs
+        refreshMs: ctx.config.presenceRefreshMs,
+        cutAt: s.cutAt
       })
     }
     case "Publish": {

@@ -77,6 +77,13 @@ export interface Scope {
   readonly departed: ReadonlyArray<PeerId>
   /** How often entries are refreshed. */
   readonly refreshMs: number
+  /**
+   * When this peer last lost an open link to a session it did not see leave, if ever. Each side
+   * of a cut stops counting the other's entries until they are refreshed after it, so the
+   * refresher refreshes soon after one (a quarter period after its last write at the earliest):
+   * when the network heals, both sides already count each other, and rejoin within minutes.
+   */
+  readonly cutAt?: number | undefined
 }
 
 /** What can happen to publishing. */
@@ -237,10 +244,10 @@ const scoped = (s: Publisher, e: Extract<PublishEvent, { _tag: "Scoped" }>, at: 
   // Due when some entry in scope is older than the refresh period (or missing), judged from the
   // document itself: a new refresher (after a leader change) does not rewrite fresh entries.
   // An unreadable document is rewritten at once by the refresher (the one that watches for newcomers).
+  const lastWrite = Math.max(s.lastRefreshAt, s.lastOwnEntryAt)
+  const cutSince = e.cutAt !== undefined && e.cutAt > lastWrite
   const refresh =
-    refresher &&
-    (s.repairDue ||
-      (at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) >= e.refreshMs / 4 && e.lastSeen.some((seen) => seen <= at - e.refreshMs)))
+    refresher && (s.repairDue || (at - lastWrite >= e.refreshMs / 4 && (cutSince || e.lastSeen.some((seen) => seen <= at - e.refreshMs))))
   if (!refresh && !e.firstEntry && !e.waiting && e.departed.length === 0) return done(s)
   // A write that goes out anyway carries this session's first entry too (one write, not two).
   const upsert = refresh ? e.peers : s.lastOwnEntryAt === 0 ? "self" : []

@@ -249,7 +249,11 @@ describe("losses found by the soak", () => {
     // The simulated clock went fractional after a jittered sleep: a relay stamped the envelope it
     // forwarded with that time, and every receiver refused it as malformed, so a restarted leader
     // never reached two members through the mesh (file seed 791). Virtual timers fire on whole ms.
-    { presence: "file", seed: 791 }
+    { presence: "file", seed: 791 },
+    // A partition healed 6 minutes before the end and the two sides were still apart at the end:
+    // each counted the other's entries only once refreshed after the cut, a refresh period later,
+    // and Discussion reads are slow (Discussion seed 536). The refresher refreshes soon after a cut.
+    { presence: "discussion", seed: 536 }
   ] as const)("every message is seen by every user and committed once ($presence seed $seed)", ({ presence, seed }) => {
     const report = runVirtualOrThrow(simulate({ peers: 4, minutes: 20, presence, seed, history: 0, faults: [], schedule: randomSchedule(seed, 20) }), {
       limitMs: simulationLimitMs(20)

@@ -98,6 +98,21 @@ describe("presence publishing step", () => {
     expect(round(s, T0 + REFRESH_MS, { scope: scope() }).commands).toEqual([])
   })
 
+  // Regression (soak, Discussion seed 536): after a cut each side stops counting the other's
+  // entries until they are refreshed after it, so a partition that healed 6 minutes before the end
+  // was still split at the end, waiting for a refresh period and the charged reads.
+  it("the refresher refreshes soon after a cut (a link lost with no goodbye), not a refresh period later", () => {
+    const s = started()
+    const members = { peers: [alice, bob], lastSeen: [T0, T0] }
+    const cut = scope({ ...members, cutAt: T0 + 10_000 })
+    expect(round(s, T0 + REFRESH_MS / 4 - 1, { scope: cut }).commands).toEqual([])
+    expect(publishOf(round(s, T0 + REFRESH_MS / 4, { scope: cut }).commands)).toEqual({ _tag: "Publish", upsert: [alice, bob], remove: [], refresh: true })
+    // A cut the last write already followed makes nothing due.
+    expect(round(s, T0 + REFRESH_MS / 4, { scope: scope({ ...members, cutAt: T0 - 1 }) }).commands).toEqual([])
+    // Nor does a cut for a session that is not the refresher.
+    expect(round(s, T0 + REFRESH_MS / 4, { scope: scope({ cutAt: T0 + 10_000 }) }).commands).toEqual([])
+  })
+
   it("a damaged document is reported, acted on at once, and rewritten by the refresher at its next write", () => {
     const read = stepPublish(started(), { _tag: "ReadFailed", error: { _tag: "PresenceMalformed", detail: "not JSON" } }, T0 + 5_000)
     expect(read.state.repairDue).toBe(true)
