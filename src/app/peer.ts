@@ -3,7 +3,7 @@
  * leader's committer, composed over the ports. Every change of the peer's state
  * runs on one actor fiber, so no two handlers ever interleave.
  */
-import { Deferred, Effect, Exit, FiberSet, Option, PubSub, Queue, Stream, SubscriptionRef, type Scope } from "effect"
+import { Deferred, Effect, Exit, FiberSet, Option, PubSub, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { initialPublisher } from "../domain/presence-publish.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
@@ -103,12 +103,19 @@ export type SaveNowOutcome =
   | { readonly _tag: "asked"; readonly leader: PeerId }
   | { readonly _tag: "no-leader" }
 
+/** How a failed history load is tried again: 10 s, doubling, at most every 5 minutes, while the session runs. */
+const HISTORY_RETRY = Schedule.union(Schedule.exponential("10 seconds"), Schedule.spaced("5 minutes"))
+
 /**
  * Brings what was committed since `since` into the device's history, so a new
  * browser shows recent history too (and knows those messages are committed).
  */
 const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number, startedAt: number): Effect.Effect<void> =>
   ctx.repo.readSince(since).pipe(
+    // A session that starts while GitHub refuses (a rate limit, an outage) loads its history once
+    // GitHub answers again: it shows what was committed while it was away (soak, Discussion seed 924).
+    Effect.tapError((e) => ctx.inActor(reject(ctx, "repository", `could not load history, trying again: ${e._tag}`))),
+    Effect.retry(HISTORY_RETRY),
     Effect.flatMap((slice) => {
       // The committer starts from the same read, should this peer come to lead.
       absorb(committer, slice, since)

@@ -1,7 +1,8 @@
 /** Issue 8: catch-up when a link opens, message states, "save now" (virtual time, memory adapters). */
 import { describe, expect, it } from "vitest"
-import { Effect, Fiber, Stream } from "effect"
-import { ConversationId, directConversation, type Message } from "../../src/domain/message.js"
+import { Clock, Effect, Fiber, Stream } from "effect"
+import { ConversationId, directConversation, makeMessageId, type Message } from "../../src/domain/message.js"
+import { layoutBatch } from "../../src/domain/commit-layout.js"
 import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
 import type { MessageStatus } from "../../src/app/message-state.js"
@@ -77,6 +78,25 @@ describe("catch-up when a link opens", () => {
         expect((yield* shown(bob)).has(lonely.id)).toBe(true)
       })
     ))
+
+  // Regression (soak, Discussion seed 924): a session started while GitHub refused every request
+  // could not load the history, never tried again, and never showed what was committed while its
+  // device was away (its peers had committed it, so catch-up did not bring it either).
+  it.each(["file", "discussion"] as const)("a session started during a rate limit loads its history once GitHub answers (%s)", (presence) =>
+    scenario({ presence }, (mesh) =>
+      Effect.gen(function* () {
+        const t = yield* Clock.currentTimeMillis
+        const earlier: Message = { id: makeMessageId("carol-s1", t - 60_000, 1), conversation: general, author: "carol" as Message["author"], session: "s1" as Message["session"], sentAt: t - 60_000, text: "said while you were away" }
+        mesh.world.appendCommit("carol", t - 30_000, layoutBatch([earlier], t - 30_000))
+        mesh.world.faults.rateLimitedUntil = t + 3 * 60_000
+        const alice = yield* mesh.start("alice")
+        yield* seconds(60)
+        expect((yield* shown(alice)).has(earlier.id)).toBe(false)
+        yield* Effect.sleep("6 minutes")
+        expect((yield* shown(alice)).has(earlier.id)).toBe(true)
+      })
+    )
+  )
 
   // Regression (soak, file seed 134): a crashed leader came back from its device store and,
   // leading at once, committed what the store held before its links opened. Catch-up offered
@@ -253,7 +273,10 @@ describe("losses found by the soak", () => {
     // A partition healed 6 minutes before the end and the two sides were still apart at the end:
     // each counted the other's entries only once refreshed after the cut, a refresh period later,
     // and Discussion reads are slow (Discussion seed 536). The refresher refreshes soon after a cut.
-    { presence: "discussion", seed: 536 }
+    { presence: "discussion", seed: 536 },
+    // A session started during a rate limit never loaded the history committed while its device
+    // was away (Discussion seed 924). A failed history load is tried again.
+    { presence: "discussion", seed: 924 }
   ] as const)("every message is seen by every user and committed once ($presence seed $seed)", ({ presence, seed }) => {
     const report = runVirtualOrThrow(simulate({ peers: 4, minutes: 20, presence, seed, history: 0, faults: [], schedule: randomSchedule(seed, 20) }), {
       limitMs: simulationLimitMs(20)
