@@ -17,7 +17,7 @@ import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTarget
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
-import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState } from "./peer-state.js"
+import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState, type WaitingOffer } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
 
 /**
@@ -415,7 +415,11 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   )
 }
 
-/** Most offers one neighbor may relay to this peer per minute (a real mesh needs one per joiner). */
+/**
+ * Most offers one neighbor may relay to this peer per minute from sessions this peer does not
+ * believe (not in presence, never heard from). Offers from believed sessions are not counted: a
+ * joiner of a mesh of 50 gets one from every member through its first neighbor within seconds.
+ */
 export const MAX_RELAYED_OFFERS_PER_MINUTE = 10
 /** Most names from neighbor lists remembered as looked up in presence. */
 export const MAX_LOOKED_UP = 1_000
@@ -432,6 +436,32 @@ const requestPresenceCheck = (ctx: PeerContext): Effect.Effect<void> => {
   ctx.state.presenceCheckDue = true
   return ctx.wakePoller
 }
+
+/** Most offers held while `MAX_ATTEMPTS_IN_FLIGHT` attempts are in flight (as many as entries a peer considers). */
+export const MAX_WAITING_OFFERS = 64
+
+/**
+ * The offers that waited for a free attempt, answered while attempts are free; one older than an
+ * offer's validity is dropped (its offerer gave up and will offer again).
+ */
+const answerWaiting = (ctx: PeerContext, at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const waiting = ctx.state.waiting
+    if (waiting.size === 0) return Effect.void
+    const ready: Array<WaitingOffer> = []
+    let free = MAX_ATTEMPTS_IN_FLIGHT - attemptsInFlight(ctx)
+    for (const [key, w] of waiting) {
+      // Dropped once its offerer gave up, or once the link moved on without it.
+      const link = ctx.state.links.get(key)
+      if (at - w.at >= ctx.config.signalTimeoutMs || link === undefined || link.state === "open" || link.attempt !== undefined) waiting.delete(key)
+      else if (free > 0) {
+        waiting.delete(key)
+        ready.push(w)
+        free -= 1
+      }
+    }
+    return Effect.forEach(ready, (w) => handleDescription(ctx, w.origin, w.attempt, w.description, w.via, w.relayedBy), { discard: true })
+  })
 
 /** After a presence read: the offers that waited for it are acted on, or refused when their sender still publishes no fingerprint. */
 export const replayDeferred = (ctx: PeerContext): Effect.Effect<void> =>
@@ -473,6 +503,24 @@ export const handleDescription = (
     if (!restart && description.type === "offer" && via === "presence" && !isOfferer(ctx.self, origin) && !answersPresenceOffer(ctx.self, roleComponent(ctx, at), origin)) {
       return Effect.void
     }
+    // A new contact while the attempts in flight are at their bound waits for one to settle (not
+    // marked handled, so it is acted on then), unless too many already wait: the offerer retries later.
+    if (
+      !restart &&
+      description.type === "offer" &&
+      !isOfferer(ctx.self, origin) &&
+      link.attempt === undefined &&
+      link.state !== "open" &&
+      !ctx.state.firstOpen.has(peerKey(origin)) &&
+      attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT
+    ) {
+      const waiting = ctx.state.waiting
+      if (waiting.has(peerKey(origin)) || waiting.size < MAX_WAITING_OFFERS) {
+        waiting.set(peerKey(origin), { origin, attempt, description, via, relayedBy, at })
+        return Effect.void
+      }
+      return refuse(ctx, origin, "attempts-bound", `offer refused: ${MAX_ATTEMPTS_IN_FLIGHT} connection attempts in flight and ${MAX_WAITING_OFFERS} waiting`)
+    }
     ctx.state.handled.add(key)
     if (ctx.state.handled.size > MAX_HANDLED_SIGNALS) ctx.state.handled.delete(ctx.state.handled.values().next().value!)
     if (restart) return handleRestart(ctx, link, attempt, description, relayedBy)
@@ -481,9 +529,6 @@ export const handleDescription = (
     if (description.type === "offer") {
       if (isOfferer(ctx.self, origin)) return reject(ctx, origin, "offer from a peer whose role is to answer")
       if (link.state === "open" && link.attempt === attempt) return Effect.void
-      if (link.attempt === undefined && link.state !== "open" && attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT && !ctx.state.firstOpen.has(peerKey(origin))) {
-        return refuse(ctx, origin, "attempts-bound", `offer refused: ${MAX_ATTEMPTS_IN_FLIGHT} connection attempts already in flight`)
-      }
       if (link.state === "open") touch(ctx)
       link.state = "signaling"
       link.attempt = attempt
@@ -610,8 +655,9 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       return sendTo(ctx, p.target, { ...envelope, id: envelopeId(ctx, at), from: ctx.self, timestamp: at })
     }
     if (p._tag === "description") {
-      // Offers relayed by one neighbor are bounded per minute: invented senders cost little.
-      if (p.description.type === "offer" && !withinRate(ctx.state.relayedOffers, peerKey(from), at, MAX_RELAYED_OFFERS_PER_MINUTE, 60_000)) {
+      // Offers relayed by one neighbor from sessions this peer does not believe are bounded per
+      // minute: invented senders cost little. A believed one costs at most an attempt, and those are bounded.
+      if (p.description.type === "offer" && !believed(ctx, p.origin) && !withinRate(ctx.state.relayedOffers, peerKey(from), at, MAX_RELAYED_OFFERS_PER_MINUTE, 60_000)) {
         return refuse(ctx, from, "relayed-offer-rate", `more than ${MAX_RELAYED_OFFERS_PER_MINUTE} relayed offers in a minute`)
       }
       return handleDescription(ctx, p.origin, p.attempt, p.description, "mesh", from)
@@ -715,7 +761,8 @@ export const reconcile = (ctx: PeerContext, options: { readonly expire: boolean 
     // Runs every tick: the checks are plain code, effects only when something is due.
     const at = clock.unsafeCurrentTimeMillis()
     const stuck = options.expire ? expired(ctx, at) : undefined
-    if (stuck === undefined && settled(ctx, at)) return Effect.void
+    // Offers waiting for a free attempt are looked at every tick, settled or not.
+    if (stuck === undefined && settled(ctx, at)) return answerWaiting(ctx, at)
     return reconcileNow(ctx, at, stuck ?? [])
   })
 
@@ -758,6 +805,7 @@ const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>):
       if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
       yield* failLink(ctx, link, at)
     }
+    yield* answerWaiting(ctx, at)
     // The rest only matters when the mesh or the presence channel changed, when an attempt
     // may start again, or now and then (freshness windows move with time).
     if (settled(ctx, at)) return

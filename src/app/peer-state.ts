@@ -42,6 +42,16 @@ export interface Link {
 /** A notice the UI shows: GitHub slowed us down, until when, and why. */
 export type { RateNotice }
 
+/** An offer held until a connection attempt is free, with when it came. */
+export interface WaitingOffer {
+  readonly origin: PeerId
+  readonly attempt: string
+  readonly description: Description
+  readonly via: "presence" | "mesh"
+  readonly relayedBy: PeerId | undefined
+  readonly at: number
+}
+
 /** A frame or presence entry that was refused, kept for the UI and tests. */
 export interface Rejection {
   readonly at: number
@@ -117,6 +127,11 @@ export interface PeerState {
   readonly lookedUp: Set<string>
   /** Relayed offers waiting for a presence read that may publish their sender's fingerprint. */
   readonly deferred: Map<string, { readonly origin: PeerId; readonly attempt: string; readonly description: Description; readonly relayedBy: PeerId | undefined }>
+  /**
+   * Offers that came while `MAX_ATTEMPTS_IN_FLIGHT` attempts were in flight, by origin, answered
+   * as attempts settle (a joiner of a large mesh gets one from every member at once).
+   */
+  readonly waiting: Map<string, WaitingOffer>
   /** Whether the poller should read soon to look up sessions named in the mesh. */
   presenceCheckDue: boolean
   /** Fingerprints seen in any good read, kept when an entry is lost (a deleted or damaged file). */

@@ -177,6 +177,7 @@ export const initialState = (
   chatExcess: new Map(),
   lookedUp: new Set(),
   deferred: new Map(),
+  waiting: new Map(),
   presenceCheckDue: false,
   fingerprints: new Map(),
   signingKeys: new Map(),
