@@ -187,10 +187,9 @@ export const acceptMessages = (
     for (const m of outsiders) yield* reject(ctx, from, `message ${m.id} in ${m.conversation}, a conversation its author is not in`)
     if (outsiders.length > 0) accepted = accepted.filter((m) => !outsiders.includes(m))
     if (accepted.length === 0) return
-    const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
-    const held = new Set(pending.map((m) => m.id))
-    const fresh = accepted.filter((m) => !held.has(m.id) && !ctx.state.recent.has(m.id))
-    yield* store(ctx, ctx.store.addPending(accepted), undefined)
+    // What the device did not hold, and this session has not shown, is new to the page.
+    const added = yield* store(ctx, ctx.store.addPending(accepted), accepted)
+    const fresh = added.filter((m) => !ctx.state.recent.has(m.id))
     // The leader learns of what it must commit here, not by scanning the queue every tick.
     yield* ctx.lead({ _tag: "PendingAdded", sentAt: accepted.map((m) => m.sentAt) })
     remember(ctx, accepted)

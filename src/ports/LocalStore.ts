@@ -13,8 +13,12 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", w
 export interface LocalStoreService {
   /** Every message held but not yet seen committed, in `MessageOrder`. */
   readonly pending: Effect.Effect<ReadonlyArray<Message>, StoreError>
-  /** Adds messages to the pending queue and the history (idempotent by id; ids already seen committed are ignored). */
-  readonly addPending: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>
+  /**
+   * Adds messages to the pending queue and the history (idempotent by id; ids already seen
+   * committed are ignored). Answers the messages new to this store, each id once: those it held
+   * neither pending nor committed before.
+   */
+  readonly addPending: (messages: ReadonlyArray<Message>) => Effect.Effect<ReadonlyArray<Message>, StoreError>
   /** Records messages seen committed: they leave the pending queue and stay in the history. */
   readonly markCommitted: (messages: ReadonlyArray<Message>) => Effect.Effect<void, StoreError>
   /** The last `limit` messages of a conversation, committed or not, in `MessageOrder`. */

@@ -37,6 +37,18 @@ export const localStoreCases: ReadonlyArray<LocalStoreCase> = [
       })
   },
   {
+    name: "adding answers the messages new to the store, each once",
+    run: (f, expect) =>
+      Effect.gen(function* () {
+        const store = yield* f.open
+        expect((yield* store.addPending([message("b", 2), message("a", 1), message("b", 2)])).map((m) => m.id)).toEqual(["b", "a"])
+        expect((yield* store.addPending([message("a", 1), message("c", 3)])).map((m) => m.id)).toEqual(["c"])
+        yield* store.markCommitted([message("c", 3)])
+        expect(yield* store.addPending([message("c", 3)])).toEqual([])
+        expect(yield* store.addPending([])).toEqual([])
+      })
+  },
+  {
     name: "committed messages leave pending, stay in history, and are not queued again",
     run: (f, expect) =>
       Effect.gen(function* () {

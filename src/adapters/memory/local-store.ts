@@ -49,8 +49,13 @@ export const makeMemoryStore = (state: MemoryStoreState = emptyStoreState()): Lo
       Effect.sync(() => {
         const fresh = messages.filter((m) => !state.committed.has(m.id))
         if (fresh.length > 0) sortedPending.delete(state)
-        for (const m of fresh) put(state.pending, m)
+        const added = new Map<string, Message>()
+        for (const m of fresh) {
+          if (!state.pending.has(m.id) && !added.has(m.id)) added.set(m.id, m)
+          put(state.pending, m)
+        }
         addHistory(fresh)
+        return Array.from(added.values())
       }),
     markCommitted: (messages) =>
       Effect.sync(() => {

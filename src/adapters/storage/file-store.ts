@@ -172,15 +172,17 @@ export const makeFileStore = (dir: string): Effect.Effect<FileStore, StoreError,
     })
 
     /** Journals a change, then applies it: what is acknowledged is on disk. */
-    const change = (op: "add" | "commit", messages: ReadonlyArray<Message>, apply: Effect.Effect<void, StoreError>) =>
+    /** Appends `op` to the journal, then applies it: what is acknowledged is on disk. Answers what `apply` answers (`none` for no messages). */
+    const change = <A>(op: "add" | "commit", messages: ReadonlyArray<Message>, apply: Effect.Effect<A, StoreError>, none: A) =>
       messages.length === 0
-        ? Effect.void
+        ? Effect.succeed(none)
         : gate.withPermits(1)(
             Effect.gen(function* () {
               yield* attempt(`cannot append to ${path}`, () => writeSync(journal.fd, `${JSON.stringify({ op, messages })}\n`))
-              yield* apply
+              const result = yield* apply
               appended += 1
               if (appended >= COMPACT_AFTER_APPENDS) yield* compact
+              return result
             })
           )
 
@@ -188,9 +190,9 @@ export const makeFileStore = (dir: string): Effect.Effect<FileStore, StoreError,
       pending: memory.pending,
       addPending: (messages) => {
         const fresh = messages.filter((m) => !state.committed.has(m.id))
-        return change("add", fresh, memory.addPending(fresh))
+        return change("add", fresh, memory.addPending(fresh), [] as ReadonlyArray<Message>)
       },
-      markCommitted: (messages) => change("commit", messages, memory.markCommitted(messages)),
+      markCommitted: (messages) => change("commit", messages, memory.markCommitted(messages), undefined),
       history: memory.history
     }
     return { store, recovery: { lines, skipped, backup } }

@@ -104,20 +104,20 @@ export const makeIndexedDbStore = (factory: IDBFactory, name: string): Effect.Ef
       return seen === undefined || canonical(m) < canonical(seen) ? m : seen
     }
     /** Writes first, then applies: what is acknowledged is on disk. */
-    const change = (messages: ReadonlyArray<Message>, committed: boolean) =>
+    const change = <A>(messages: ReadonlyArray<Message>, committed: boolean, apply: (fresh: ReadonlyArray<Message>) => Effect.Effect<A, StoreError>) =>
       gate.withPermits(1)(
         Effect.suspend(() => {
           // Ids already seen committed are not queued again.
           const fresh = committed ? messages : messages.filter((m) => !state.committed.has(m.id))
           const records = fresh.map((m) => ({ id: m.id, message: kept(m), committed }))
-          return Effect.zipRight(writeAll(db, records), committed ? memory.markCommitted(fresh) : memory.addPending(fresh))
+          return Effect.zipRight(writeAll(db, records), apply(fresh))
         })
       )
 
     const store: LocalStoreService = {
       pending: memory.pending,
-      addPending: (messages) => change(messages, false),
-      markCommitted: (messages) => change(messages, true),
+      addPending: (messages) => change(messages, false, memory.addPending),
+      markCommitted: (messages) => change(messages, true, memory.markCommitted),
       history: memory.history
     }
     return { store, skipped }
