@@ -35,6 +35,17 @@ interface Memo {
   >
   /** `livePeers` for the online list and component it was computed from. */
   live: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
+  /**
+   * `roleHolders` per list asked about, valid while no session was first heard from or first seen
+   * (both maps only grow, and an entry never changes) and from `from` until `until` (epoch ms),
+   * when a session's grace ends.
+   */
+  /** `believedNeighbors` per neighbor list, for the presence version and answered sessions it was computed with. */
+  readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly presenceVersion: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
+  readonly roles: WeakMap<
+    ReadonlyArray<PeerId>,
+    { readonly answered: number; readonly seen: number; readonly from: number; readonly until: number; readonly holders: ReadonlyArray<PeerId> }
+  >
 }
 
 const memos = new WeakMap<PeerState, Memo>()
@@ -43,7 +54,7 @@ const memos = new WeakMap<PeerState, Memo>()
 const memoOf = (s: PeerState): Memo => {
   let memo = memos.get(s)
   if (memo === undefined) {
-    memo = { component: undefined, neighbors: undefined, online: new Map(), live: undefined }
+    memo = { component: undefined, neighbors: undefined, online: new Map(), live: undefined, believed: new WeakMap(), roles: new WeakMap() }
     memos.set(s, memo)
   }
   return memo
@@ -125,15 +136,49 @@ export const evidenceOf = (ctx: PeerContext, peer: PeerId): SessionEvidence => {
 }
 
 /** Whether a session named in a neighbor list is believed (seen in presence or heard from). */
-const believed = (ctx: PeerContext, peer: PeerId): boolean => believesListed(evidenceOf(ctx, peer))
+const believed = (ctx: PeerContext, peer: PeerId): boolean => {
+  const key = peerKey(peer)
+  return believesListed({ answeredAt: ctx.state.firstOpen.get(key), inPresence: ctx.state.online.has(key) })
+}
 
 /** How long a session never heard from may hold a role: as long as an offer through presence stays valid. */
 export const roleGraceMs = (ctx: PeerContext): number => ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
 
 /** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
 export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  const roles = memoOf(s).roles
+  const cached = roles.get(peers)
+  if (cached !== undefined && cached.answered === s.firstOpen.size && cached.seen === s.firstKnown.size && at >= cached.from && at < cached.until) {
+    return cached.holders
+  }
   const grace = roleGraceMs(ctx)
-  return peers.filter((p) => samePeer(p, ctx.self) || mayHoldRole(evidenceOf(ctx, p), at, grace))
+  let until = Number.POSITIVE_INFINITY
+  const holders = peers.filter((p) => {
+    if (samePeer(p, ctx.self)) return true
+    const evidence = evidenceOf(ctx, p)
+    // A session never heard from holds a role only until its grace ends: the answer changes then.
+    if (evidence.answeredAt === undefined && evidence.firstSeenAt !== undefined && evidence.firstSeenAt + grace > at) {
+      until = Math.min(until, evidence.firstSeenAt + grace)
+    }
+    return mayHoldRole(evidence, at, grace)
+  })
+  roles.set(peers, { answered: s.firstOpen.size, seen: s.firstKnown.size, from: at, until, holders })
+  return holders
+}
+
+/**
+ * The believed sessions of a neighbor list. A list is kept as long as the neighbor resends it
+ * unchanged, so the answer is remembered per list until presence changes or a session answers.
+ */
+const believedNeighbors = (ctx: PeerContext, neighbors: ReadonlyArray<PeerId>): ReadonlyArray<PeerId> => {
+  const s = ctx.state
+  const lists = memoOf(s).believed
+  const cached = lists.get(neighbors)
+  if (cached !== undefined && cached.presenceVersion === s.presenceVersion && cached.answered === s.firstOpen.size) return cached.neighbors
+  const answer = neighbors.filter((n) => believed(ctx, n))
+  lists.set(neighbors, { presenceVersion: s.presenceVersion, answered: s.firstOpen.size, neighbors: answer })
+  return answer
 }
 
 /**
@@ -145,7 +190,7 @@ export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   const memo = memoOf(s)
   if (memo.component?.version !== s.meshVersion || memo.component.presenceVersion !== s.presenceVersion) {
     const reports = new Map<string, NeighborReport>()
-    for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: r.neighbors.filter((n) => believed(ctx, n)) })
+    for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: believedNeighbors(ctx, r.neighbors) })
     memo.component = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
   }
   return memo.component.members

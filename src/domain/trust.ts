@@ -19,7 +19,7 @@ export interface SessionEvidence {
  * Whether a session named in a neighbor's list is believed: only one this peer also
  * sees in presence or has heard from. A phantom named by a lying neighbor is not.
  */
-export const believesListed = (e: SessionEvidence): boolean => e.answeredAt !== undefined || e.inPresence
+export const believesListed = (e: Pick<SessionEvidence, "answeredAt" | "inPresence">): boolean => e.answeredAt !== undefined || e.inPresence
 
 /**
  * Whether a session may hold a role: it answered before, or it was first seen less than

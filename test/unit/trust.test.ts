@@ -7,9 +7,9 @@ import { entry, peer } from "../support/fixtures.js"
 
 describe("trust", () => {
   it("a listed session is believed only when seen in presence or heard from", () => {
-    expect(believesListed({ answeredAt: undefined, firstSeenAt: 5, inPresence: false })).toBe(false)
-    expect(believesListed({ answeredAt: undefined, firstSeenAt: 5, inPresence: true })).toBe(true)
-    expect(believesListed({ answeredAt: 7, firstSeenAt: 5, inPresence: false })).toBe(true)
+    expect(believesListed({ answeredAt: undefined, inPresence: false })).toBe(false)
+    expect(believesListed({ answeredAt: undefined, inPresence: true })).toBe(true)
+    expect(believesListed({ answeredAt: 7, inPresence: false })).toBe(true)
   })
 
   it("a session that never answered holds a role only within its grace", () => {
