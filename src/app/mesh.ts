@@ -40,6 +40,8 @@ interface Memo {
    * (both maps only grow, and an entry never changes) and from `from` until `until` (epoch ms),
    * when a session's grace ends.
    */
+  /** `leaderOf` for the role holders it was elected from, while everyone can push. */
+  leader: { readonly roles: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
   /** `believedNeighbors` per neighbor list, for the presence version and answered sessions it was computed with. */
   readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly presenceVersion: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
   readonly roles: WeakMap<
@@ -54,7 +56,7 @@ const memos = new WeakMap<PeerState, Memo>()
 const memoOf = (s: PeerState): Memo => {
   let memo = memos.get(s)
   if (memo === undefined) {
-    memo = { component: undefined, neighbors: undefined, online: new Map(), live: undefined, believed: new WeakMap(), roles: new WeakMap() }
+    memo = { component: undefined, neighbors: undefined, online: new Map(), live: undefined, leader: undefined, believed: new WeakMap(), roles: new WeakMap() }
     memos.set(s, memo)
   }
   return memo
@@ -209,8 +211,17 @@ export const mayLead =
  * The leader of this peer's component: its smallest member that answers (a silent or phantom
  * session never leads) and can push (a read-only one never does).
  */
-export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined =>
-  Option.getOrUndefined(electLeader(roleComponent(ctx, at).filter(mayLead(ctx))))
+export const leaderOf = (ctx: PeerContext, at: number): PeerId | undefined => {
+  const s = ctx.state
+  const roles = roleComponent(ctx, at)
+  // Every tick asks: while everyone can push, the answer is kept for as long as the role holders are.
+  const everyoneCanPush = s.leadership.canPush && s.cannotPush.size === 0
+  const memo = memoOf(s)
+  if (everyoneCanPush && memo.leader?.roles === roles) return memo.leader.leader
+  const leader = Option.getOrUndefined(electLeader(everyoneCanPush ? roles : roles.filter(mayLead(ctx))))
+  memo.leader = everyoneCanPush ? { roles, leader } : undefined
+  return leader
+}
 
 /** What the UI says when nobody in reach can push: history is not being saved. */
 export const NOBODY_CAN_PUSH =
