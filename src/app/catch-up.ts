@@ -12,11 +12,12 @@
 import { Effect } from "effect"
 import { MAX_SUMMARY_IDS } from "../domain/envelope.js"
 import { involves } from "../domain/conversation.js"
-import type { PeerId } from "../domain/identity.js"
+import { peerKey, type PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
 import { handoffChunks } from "./chat.js"
 import { now, reject, type PeerContext } from "./context.js"
-import { sendChatTo } from "./mesh.js"
+import { onChannel, sendChatTo } from "./mesh.js"
+import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { Array as Arr } from "effect"
 
 /** How far back catch-up looks beyond the pending queue: recent history a peer may have missed. */
@@ -47,6 +48,20 @@ export const sendSummary = (ctx: PeerContext, peer: PeerId): Effect.Effect<void>
     const since = window.length > MAX_SUMMARY_IDS ? listed.at(-1)!.sentAt : Math.max(0, at - CATCHUP_WINDOW_MS)
     yield* sendChatTo(ctx, peer, { _tag: "summary", since, ids: listed.map((m) => m.id) })
   })
+
+/**
+ * A connection's event, then catch-up: a link that opened on the attempt the mesh holds (a first
+ * contact, or a connection back from an ICE restart) gets this peer's summary. A late "open" of an
+ * attempt the mesh already failed or replaced sends none: its link is not open, or not on it.
+ */
+export const onChannelEvent = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void> =>
+  Effect.zipRight(
+    onChannel(ctx, event),
+    Effect.suspend(() => {
+      const link = ctx.state.links.get(peerKey(event.peer))
+      return event.state === "open" && link?.state === "open" && link.attempt === event.attempt ? sendSummary(ctx, event.peer) : Effect.void
+    })
+  )
 
 /** Answers a neighbor's summary with what it lacks of this peer's window (and may see). */
 export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: ReadonlyArray<string>): Effect.Effect<void> =>

@@ -21,13 +21,13 @@ import { SignalSealer } from "../ports/SignalSealer.js"
 import { MessageSigner } from "../ports/MessageSigner.js"
 import { sealPresence } from "./sealed-presence.js"
 import { onChat, remember, sendActivity, sendChat } from "./chat.js"
-import { CATCHUP_WINDOW_MS, sendSummary } from "./catch-up.js"
+import { CATCHUP_WINDOW_MS, onChannelEvent } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
 import { absorb, flush, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
-import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, neighborsChanged, onChannel, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
+import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, neighborsChanged, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
 import { initialLeadership, type LeadershipConfig } from "../domain/leadership.js"
 import { leadershipConfig, leaderOpen, makeLead, tickEvent } from "./leader.js"
 import type { PeerState, PeerView } from "./peer-state.js"
@@ -391,7 +391,7 @@ export const startPeer = (
       )
     yield* pump(incoming, onIncoming)
     // A link that opens starts catch-up: each side tells the other what it holds of its window.
-    yield* pump(events, (e) => Effect.zipRight(onChannel(ctx, e), e.state === "open" ? sendSummary(ctx, e.peer) : Effect.void))
+    yield* pump(events, (e) => onChannelEvent(ctx, e))
     yield* ctx.fork(
       Effect.forever(
         Effect.flatMap(Queue.take(actor), (effect) =>

@@ -15,6 +15,7 @@ import type { Description } from "../../src/domain/envelope.js"
 import { peerKey } from "../../src/domain/identity.js"
 import { handleDescription, onChannel } from "../../src/app/mesh.js"
 import { initialState } from "../../src/app/peer.js"
+import { onChannelEvent } from "../../src/app/catch-up.js"
 import type { PeerTransportService } from "../../src/ports/PeerTransport.js"
 import { peer } from "../support/fixtures.js"
 import { meshContext } from "../support/mesh-context.js"
@@ -28,12 +29,13 @@ const answer: Description = { type: "answer", sdp: "v=0 answer of carol" }
 /** Carol, who answers alice's offers relayed by bob, her one neighbor (alice's session is known with its fingerprint). */
 const carolAnswering = () => {
   const closed: Array<string> = []
+  const summaries: Array<string> = []
   const transport: PeerTransportService = {
     fingerprint: "sha-256 CA:40",
     offer: () => Effect.die("not used"),
     answer: () => Effect.succeed(answer),
     complete: () => Effect.void,
-    send: () => Effect.void,
+    send: (p, envelope) => Effect.sync(() => void (envelope.type === "chat" && envelope.payload._tag === "summary" && summaries.push(peerKey(p)))),
     close: (p) => Effect.sync(() => void closed.push(peerKey(p))),
     incoming: Effect.succeed(Stream.empty),
     events: Effect.succeed(Stream.empty)
@@ -43,7 +45,7 @@ const carolAnswering = () => {
   state.known.set(peerKey(alice), { ...alice, lastSeen: 0, fingerprint: "sha-256 A1:1C" })
   const ctx = meshContext(carol, state, transport)
   const link = () => ctx.state.links.get(peerKey(alice))
-  return { ctx, closed, link }
+  return { ctx, closed, summaries, link }
 }
 
 describe("connection events of an attempt the mesh no longer holds", () => {
@@ -75,6 +77,17 @@ describe("connection events of an attempt the mesh no longer holds", () => {
 
     Effect.runSync(onChannel(ctx, { peer: alice, attempt: "a1.8", state: "open" }))
     expect(link()).toMatchObject({ state: "open", attempt: "a1.8" })
+  })
+
+  it("a late open of a replaced attempt sends no catch-up summary; the held attempt's open sends one", () => {
+    const { ctx, summaries } = carolAnswering()
+    Effect.runSync(handleDescription(ctx, alice, "a1.7", offer("a1.7"), "mesh", bob))
+    Effect.runSync(handleDescription(ctx, alice, "a1.8", offer("a1.8"), "mesh", bob))
+    Effect.runSync(onChannelEvent(ctx, { peer: alice, attempt: "a1.7", state: "open" }))
+    expect(summaries).toEqual([])
+
+    Effect.runSync(onChannelEvent(ctx, { peer: alice, attempt: "a1.8", state: "open" }))
+    expect(summaries).toEqual(["alice/a1"])
   })
 
   it("the open connection's own close is a failure of the link, once", () => {
