@@ -35,15 +35,15 @@ interface Memo {
   >
   /** `livePeers` for the online list and component it was computed from. */
   live: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
+  /** `leaderOf` for the role holders it was elected from, while everyone can push. */
+  leader: { readonly roles: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
+  /** `believedNeighbors` per neighbor list, for the presence version and answered sessions it was computed with. */
+  readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly presenceVersion: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
   /**
    * `roleHolders` per list asked about, valid while no session was first heard from or first seen
    * (both maps only grow, and an entry never changes) and from `from` until `until` (epoch ms),
    * when a session's grace ends.
    */
-  /** `leaderOf` for the role holders it was elected from, while everyone can push. */
-  leader: { readonly roles: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
-  /** `believedNeighbors` per neighbor list, for the presence version and answered sessions it was computed with. */
-  readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly presenceVersion: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
   readonly roles: WeakMap<
     ReadonlyArray<PeerId>,
     { readonly answered: number; readonly seen: number; readonly from: number; readonly until: number; readonly holders: ReadonlyArray<PeerId> }
