@@ -61,6 +61,18 @@ describe("framing, sending", () => {
     expect(framesOf(fitsLarge).length).toBeGreaterThan(1)
   })
 
+  it("text one byte over a frame is chunked, a multi-byte character at the edge included", () => {
+    for (const frameBytes of [DEFAULT_FRAME_BYTES, MAX_FRAME_BYTES]) {
+      const exact = "a".repeat(frameBytes - 4) + "🎉"
+      expect(framesOf(exact, 1, frameBytes)).toEqual([exact])
+      for (const over of ["a".repeat(frameBytes - 1) + "é", "a".repeat(frameBytes - 3) + "🎉", "a".repeat(frameBytes + 1)]) {
+        const frames = framesOf(over, 1, frameBytes)
+        expect(frames.length).toBe(2)
+        expect(frames.every((f) => typeof f !== "string" && f.byteLength <= frameBytes)).toBe(true)
+      }
+    }
+  })
+
   it("a larger envelope is binary chunk frames of at most the frame size", () => {
     const text = "x".repeat(64 * 1024 + 200)
     for (const frameBytes of [DEFAULT_FRAME_BYTES, MAX_FRAME_BYTES, MIN_FRAME_BYTES]) {

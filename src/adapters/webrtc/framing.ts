@@ -88,6 +88,11 @@ export const encodeMessage = (text: string, messageId: number, frameBytes: numbe
   if (text.length * 3 <= frameBytes) return Either.right([text])
   // Nor does text whose UTF-16 length alone passes the limit (every unit is at least one byte).
   if (text.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
+  // Whether it fits one frame, told without a copy: encodeInto stops where a frame-sized scratch is
+  // full (a bulk sender fills every frame, and encoding each one whole allocated a frame per send).
+  if (text.length <= frameBytes && frameBytes <= MAX_FRAME_BYTES && utf8.encodeInto(text, frameScratch.subarray(0, frameBytes)).read === text.length) {
+    return Either.right([text])
+  }
   const bytes = utf8.encode(text)
   if (bytes.length <= frameBytes) return Either.right([text])
   if (bytes.length > MAX_ENVELOPE_BYTES) return Either.left(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`)
