@@ -5,7 +5,7 @@
  * the next 15 s read.
  */
 import { describe, expect, it } from "vitest"
-import { Clock, Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import { samePeer } from "../../src/domain/identity.js"
 import { Mesh, type SimPeer } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
@@ -14,16 +14,33 @@ import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
 const openToAll = (mesh: Mesh, p: SimPeer) =>
   Effect.map(p.handle.view, (view) => mesh.running.every((q) => samePeer(q.id, p.id) || view.links.some((l) => samePeer(l.peer, q.id) && l.state === "open")))
 
+/** Starts `users`, lets them mesh for `settle`, and checks that each is open to every other. */
+const formedMesh = (mesh: Mesh, users: ReadonlyArray<string>, settle: Duration.DurationInput) =>
+  Effect.gen(function* () {
+    const members: Array<SimPeer> = []
+    for (const u of users) members.push(yield* mesh.start(u))
+    yield* Effect.sleep(settle)
+    for (const m of members) expect(yield* openToAll(mesh, m)).toBe(true)
+    return members
+  })
+
+/** How long after `start` `joiner` is open to every running peer (looked at every 100 ms), or undefined past `limitMs`. */
+const meshedAfter = (mesh: Mesh, joiner: SimPeer, start: number, limitMs: number) =>
+  Effect.gen(function* () {
+    while ((yield* Clock.currentTimeMillis) - start < limitMs) {
+      yield* Effect.sleep("100 millis")
+      if (yield* openToAll(mesh, joiner)) return (yield* Clock.currentTimeMillis) - start
+    }
+    return undefined
+  })
+
 describe("joining an existing mesh, file form", () => {
   it("the sponsor sees a newcomer within 3 s and the newcomer is fully meshed within 10 s", () =>
     runVirtualOrThrow(
       Effect.scoped(
         Effect.gen(function* () {
           const mesh = yield* Mesh.make({ presence: "file" })
-          const members: Array<SimPeer> = []
-          for (const u of ["m1", "m2", "m3", "m4", "m5"]) members.push(yield* mesh.start(u))
-          yield* Effect.sleep("3 minutes")
-          for (const m of members) expect(yield* openToAll(mesh, m)).toBe(true)
+          const members = yield* formedMesh(mesh, ["m1", "m2", "m3", "m4", "m5"], "3 minutes")
           // Well past the mesh's own start, so everyone is at its steady pace.
           const start = yield* Clock.currentTimeMillis
           const joiner = yield* mesh.start("zz")
@@ -53,18 +70,11 @@ describe("joining an existing mesh, file form", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const mesh = yield* Mesh.make({ presence: "file" })
-          const members: Array<SimPeer> = []
           // The member that answers (m1, the smallest) is not the first in the presence document.
-          for (const u of ["m4", "m5", "m3", "m2", "m1"]) members.push(yield* mesh.start(u))
-          yield* Effect.sleep("3 minutes")
-          for (const m of members) expect(yield* openToAll(mesh, m)).toBe(true)
+          yield* formedMesh(mesh, ["m4", "m5", "m3", "m2", "m1"], "3 minutes")
           const start = yield* Clock.currentTimeMillis
           const joiner = yield* mesh.start("a0")
-          let meshedAt: number | undefined
-          while (meshedAt === undefined && (yield* Clock.currentTimeMillis) - start < 120_000) {
-            yield* Effect.sleep("100 millis")
-            if (yield* openToAll(mesh, joiner)) meshedAt = (yield* Clock.currentTimeMillis) - start
-          }
+          const meshedAt = yield* meshedAfter(mesh, joiner, start, 120_000)
           expect(meshedAt).toBeDefined()
           expect(meshedAt!).toBeLessThanOrEqual(10_000)
         })
@@ -81,17 +91,10 @@ describe("joining an existing mesh, file form", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const mesh = yield* Mesh.make({ presence: "file" })
-          const members: Array<SimPeer> = []
-          for (let i = 0; i < 24; i++) members.push(yield* mesh.start(`m${String(i).padStart(2, "0")}`))
-          yield* Effect.sleep("5 minutes")
-          for (const m of members) expect(yield* openToAll(mesh, m)).toBe(true)
+          yield* formedMesh(mesh, Array.from({ length: 24 }, (_, i) => `m${String(i).padStart(2, "0")}`), "5 minutes")
           const start = yield* Clock.currentTimeMillis
           const joiner = yield* mesh.start("zz")
-          let meshedAt: number | undefined
-          while (meshedAt === undefined && (yield* Clock.currentTimeMillis) - start < 180_000) {
-            yield* Effect.sleep("100 millis")
-            if (yield* openToAll(mesh, joiner)) meshedAt = (yield* Clock.currentTimeMillis) - start
-          }
+          const meshedAt = yield* meshedAfter(mesh, joiner, start, 180_000)
           expect((yield* joiner.handle.view).refused).toEqual({})
           expect(meshedAt).toBeDefined()
           expect(meshedAt!).toBeLessThanOrEqual(20_000)
