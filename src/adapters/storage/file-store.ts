@@ -171,8 +171,7 @@ export const makeFileStore = (dir: string): Effect.Effect<FileStore, StoreError,
       appended = 0
     })
 
-    /** Journals a change, then applies it: what is acknowledged is on disk. */
-    /** Appends `op` to the journal, then applies it: what is acknowledged is on disk. Answers what `apply` answers (`none` for no messages). */
+    /** Journals a change, then applies it: what is acknowledged is on disk. Answers what `apply` answers (`none` for no messages). */
     const change = <A>(op: "add" | "commit", messages: ReadonlyArray<Message>, apply: Effect.Effect<A, StoreError>, none: A) =>
       messages.length === 0
         ? Effect.succeed(none)
