@@ -13,7 +13,17 @@ import { presenceRetryDelayMs, reconnectDelayMs, stateAfterFailure } from "../do
 import { restartBase } from "../domain/ice-restart.js"
 import { electLeader } from "../domain/election.js"
 import { componentOf, relayTo, type NeighborReport } from "../domain/mesh-view.js"
-import { answersPresenceOffer, isOfferer, joinerFirstContact, patientOfferTargets, presenceOfferTargets } from "../domain/signaling-roles.js"
+import {
+  attemptsInFlight,
+  entryRank as rankEntry,
+  expiries,
+  MAX_ATTEMPTS_IN_FLIGHT,
+  nextReconcileAt,
+  stepReconcile,
+  type Expiries,
+  type ReconcileCommand
+} from "../domain/mesh-reconcile.js"
+import { answersPresenceOffer, isOfferer } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
@@ -505,7 +515,7 @@ const answerWaiting = (ctx: PeerContext, at: number): Effect.Effect<void> =>
     const waiting = ctx.state.waiting
     if (waiting.size === 0) return Effect.void
     const ready: Array<WaitingOffer> = []
-    let free = MAX_ATTEMPTS_IN_FLIGHT - attemptsInFlight(ctx)
+    let free = MAX_ATTEMPTS_IN_FLIGHT - attemptsInFlight(ctx.state.links.values())
     for (const [key, w] of waiting) {
       // Dropped once its offerer gave up, or once the link moved on without it.
       const link = ctx.state.links.get(key)
@@ -568,7 +578,7 @@ export const handleDescription = (
       link.attempt === undefined &&
       link.state !== "open" &&
       !ctx.state.firstOpen.has(peerKey(origin)) &&
-      attemptsInFlight(ctx) >= MAX_ATTEMPTS_IN_FLIGHT
+      attemptsInFlight(ctx.state.links.values()) >= MAX_ATTEMPTS_IN_FLIGHT
     ) {
       const waiting = ctx.state.waiting
       if (waiting.has(peerKey(origin)) || waiting.size < MAX_WAITING_OFFERS) {
@@ -734,66 +744,18 @@ const mayOfferThroughMesh = (ctx: PeerContext, peer: PeerId, at: number): boolea
   return link.state !== "open" && link.attempt === undefined && at >= link.meshRetryAt
 }
 
-/**
- * Most connection attempts (offers made and offers being answered) in flight at once. A mesh
- * forms one joiner at a time in practice; 100 made-up entries once made a peer open 20,000 files.
- */
-export const MAX_ATTEMPTS_IN_FLIGHT = 16
-
-/**
- * Most offers through presence in flight to sessions that never answered. Each holds an
- * RTCPeerConnection (about 40 open files in @roamhq/wrtc) until its deadline, and made-up
- * entries never answer: this keeps their cost within the issue's +100 open files.
- */
-export const MAX_UNPROVEN_PRESENCE_ATTEMPTS = 2
-
-const unprovenPresenceAttempts = (ctx: PeerContext): number => {
-  let n = 0
-  for (const [key, link] of ctx.state.links) if (link.via === "presence" && link.attempt !== undefined && link.state !== "open" && !ctx.state.firstOpen.has(key)) n++
-  return n
-}
-
-/** Connection attempts not yet open. */
-const attemptsInFlight = (ctx: PeerContext): number => {
-  let n = 0
-  for (const link of ctx.state.links.values()) if (link.attempt !== undefined && link.state !== "open") n++
-  return n
-}
-
-/** How long an entry new in the presence document ranks as a newcomer: long enough for a sponsor's offer slot to free up. */
-export const newcomerWindowMs = (ctx: PeerContext): number => 2 * roleGraceMs(ctx)
-
-/**
- * How an entry ranks for what a peer considers and offers to first: sessions that answered
- * before, then newcomers (entries that appeared in the document within `newcomerWindowMs`),
- * then the rest, each by most recent refresh. Refreshes alone cannot rank first: an attacker
- * who keeps hundreds of made-up entries fresh would push a real newcomer's entry out of the
- * entries considered (and out of the few offer slots) until its next refresh, minutes later.
- */
-export const entryRank = (ctx: PeerContext, key: string, lastSeen: number, at: number): number =>
-  (ctx.state.firstOpen.has(key) ? 2 : isNewcomer(ctx, key, at) ? 1 : 0) * 1e15 + lastSeen
-
 /** Whether the entry `key` appeared in the presence document within `newcomerWindowMs`. */
 const isNewcomer = (ctx: PeerContext, key: string, at: number): boolean => {
   const arrived = ctx.state.arrivals.get(key)
   return arrived !== undefined && at - arrived < newcomerWindowMs(ctx)
 }
 
-/**
- * An unanswered offer through presence to a session that never answered and is no newcomer
- * (the one refreshed least recently), which a newcomer's offer may take the place of.
- */
-const displaceable = (ctx: PeerContext, at: number): Link | undefined => {
-  let victim: Link | undefined
-  for (const [key, link] of ctx.state.links) {
-    if (link.via !== "presence" || link.attempt === undefined || link.state === "open" || ctx.state.firstOpen.has(key) || isNewcomer(ctx, key, at)) continue
-    if (victim === undefined || priority(ctx, key, at) < priority(ctx, peerKey(victim.peer), at)) victim = link
-  }
-  return victim
-}
+/** How long an entry new in the presence document ranks as a newcomer: long enough for a sponsor's offer slot to free up. */
+export const newcomerWindowMs = (ctx: PeerContext): number => 2 * roleGraceMs(ctx)
 
-/** Which attempts go first: as `entryRank`. */
-const priority = (ctx: PeerContext, key: string, at: number): number => entryRank(ctx, key, ctx.state.known.get(key)?.lastSeen ?? 0, at)
+/** How the entry `key` ranks for what this peer considers and offers to first (see the domain's `entryRank`). */
+export const entryRank = (ctx: PeerContext, key: string, lastSeen: number, at: number): number =>
+  rankEntry(ctx.state.firstOpen.has(key), isNewcomer(ctx, key, at), lastSeen)
 
 /** Peers whose entries are at most this much older than this session's start may have started with it. */
 export const STARTED_TOGETHER_MS = 10_000
@@ -804,46 +766,22 @@ const establishedPeers = (ctx: PeerContext, peers: ReadonlyArray<PeerId>): Reado
   return peers.filter((p) => (s.online.get(peerKey(p))?.lastSeen ?? Number.POSITIVE_INFINITY) < s.startedAt - STARTED_TOGETHER_MS)
 }
 
-/** The longest a peer goes without reconsidering its connections when nothing changes. */
-const RECONCILE_EVERY_MS = 5_000
-
 /**
  * Housekeeping of the mesh: expire silent neighbors, time out stuck attempts,
  * and start the connections that this peer's role and position call for.
  * Expiries move with time only: the tick does them; a nudge (something changed) skips them.
+ * What to do is decided by the domain's pure steps (`expiries`, `stepReconcile`); this is
+ * their one interpreter.
  */
 export const reconcile = (ctx: PeerContext, options: { readonly expire: boolean } = { expire: true }): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     // Runs every tick: the checks are plain code, effects only when something is due.
     const at = clock.unsafeCurrentTimeMillis()
-    const stuck = options.expire ? expired(ctx, at) : undefined
+    const due = options.expire ? expiries(ctx.state.links, ctx.state.reports, at, ctx.config.meshExpiryMs) : undefined
     // Offers waiting for a free attempt are looked at every tick, settled or not.
-    if (stuck === undefined && settled(ctx, at)) return answerWaiting(ctx, at)
-    return reconcileNow(ctx, at, stuck ?? [])
+    if (due === undefined && settled(ctx, at)) return answerWaiting(ctx, at)
+    return reconcileNow(ctx, at, due)
   })
-
-/** Drops neighbor reports silent past the expiry; returns the links to fail (silent, or past their deadline), if any. */
-const expired = (ctx: PeerContext, at: number): Array<Link> | undefined => {
-  const s = ctx.state
-  for (const report of s.reports.values()) {
-    if (at - report.heardAt >= ctx.config.meshExpiryMs) {
-      s.reports.delete(peerKey(report.peer))
-      touch(ctx)
-    }
-  }
-  let stuck: Array<Link> | undefined
-  for (const link of s.links.values()) {
-    if (
-      (link.state === "open" && at - link.heardAt >= ctx.config.meshExpiryMs) ||
-      // A path under repair waits for the transport's verdict, within a bound of its own.
-      (link.restartingSince !== undefined && at > link.deadline) ||
-      ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
-    ) {
-      ;(stuck ??= []).push(link)
-    }
-  }
-  return stuck
-}
 
 /**
  * Whether nothing a full reconcile looks at moved: the mesh, the presence channel, an
@@ -854,109 +792,74 @@ const settled = (ctx: PeerContext, at: number): boolean => {
   return s.meshVersion === s.reconciled.meshVersion && s.presenceVersion === s.reconciled.presenceVersion && at < s.reconciled.nextDueAt
 }
 
-const reconcileNow = (ctx: PeerContext, at: number, stuck: ReadonlyArray<Link>): Effect.Effect<void> =>
+const reconcileNow = (ctx: PeerContext, at: number, due: Expiries | undefined): Effect.Effect<void> =>
   Effect.gen(function* () {
     const s = ctx.state
-    for (const link of stuck) {
-      if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
-      yield* failLink(ctx, link, at)
+    if (due !== undefined) {
+      for (const key of due.reports) {
+        s.reports.delete(key)
+        touch(ctx)
+      }
+      for (const key of due.links) {
+        const link = s.links.get(key)!
+        if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
+        yield* failLink(ctx, link, at)
+      }
     }
     yield* answerWaiting(ctx, at)
     // The rest only matters when the mesh or the presence channel changed, when an attempt
     // may start again, or now and then (freshness windows move with time).
     if (settled(ctx, at)) return
-    s.reconciled = {
-      meshVersion: s.meshVersion,
-      presenceVersion: s.presenceVersion,
-      nextDueAt: Math.min(at + RECONCILE_EVERY_MS, ...Array.from(s.links.values(), (l) => (l.attempt === undefined ? Math.min(l.retryAt, l.meshRetryAt) : l.deadline + 1)).filter((t) => t > at))
-    }
+    s.reconciled = { meshVersion: s.meshVersion, presenceVersion: s.presenceVersion, nextDueAt: nextReconcileAt(s.links.values(), at) }
     const comp = component(ctx)
     const online = onlinePeers(ctx, at)
+    // Every session online or in reach has a link (known from now on), before the roles are read.
     for (const p of [...online, ...comp]) if (!samePeer(p, ctx.self)) linkOf(ctx, p, at)
-    const wanted = new Set([...online, ...comp].map(peerKey))
-    const members = new Set(comp.map(peerKey))
-    for (const key of s.outsideSince.keys()) if (members.has(key) || !wanted.has(key)) s.outsideSince.delete(key)
-    for (const p of online) if (!members.has(peerKey(p)) && !s.outsideSince.has(peerKey(p))) s.outsideSince.set(peerKey(p), at)
     const live = livePeers(ctx, at)
-    // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
-    const roleComp = roleHolders(ctx, comp, at)
-    const firstContact = presenceOfferTargets(ctx.self, comp, live, [...roleComp, ...roleHolders(ctx, live, at)])
-    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own
-    // first contact too, to a member of that mesh (fellow newcomers are the sponsor's to reach).
-    // The member of a mesh that was there before this (still alone) peer which answers presence
-    // offers: the smallest one above it. Its offer goes first, whatever else this peer sponsors.
-    const answering = joinerFirstContact(ctx.self, comp, establishedPeers(ctx, live))
-    const probe = firstContact.length === 0 ? answering : undefined
-    const sponsored = new Set(
-      [
-        ...firstContact,
-        ...(probe === undefined ? [] : [probe]),
-        // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
-        ...patientOfferTargets(ctx.self, roleComp, withoutGhosts(ctx, online, at), (p) => s.outsideSince.get(peerKey(p)) ?? at, at, ctx.config.bridgePatienceMs)
-      ].map(peerKey)
-    )
-    const open = openPeers(ctx)
-    for (const [key, link] of s.links) {
-      if (link.via !== "presence" || link.state !== "signaling" || link.attempt === undefined || !isOfferer(ctx.self, link.peer)) continue
-      const unpublished = !s.publish.publishing && s.outbox.get(key)?.attempt === link.attempt
-      // An offer through presence that is not answered yet gives way to a path through the mesh
-      // (the other side may never answer: it joined a component whose smallest peer answers),
-      // and an offer not written yet is dropped once this peer no longer sponsors its target
-      // (a smaller peer came online): either way no failure, no backoff, and no write.
-      if (Option.isSome(relayTo(link.peer, open, s.reports)) || (unpublished && !sponsored.has(key))) {
-        if (unpublished) s.outbox.delete(key)
-        link.state = "discovered"
-        link.attempt = undefined
-        link.via = undefined
-        link.retryAt = 0
-        link.meshRetryAt = 0
-      }
-    }
-    // Whatever presence or neighbors say, only a few attempts are in flight at once;
-    // sessions that answered before go first, then the most recently refreshed.
-    let inFlight = attemptsInFlight(ctx)
-    const candidates: Array<[string, Link]> = []
-    for (const [key, link] of s.links) {
-      if (!wanted.has(key) && link.state !== "open" && link.attempt === undefined) {
-        s.links.delete(key)
-        continue
-      }
-      if (link.state === "open" || link.attempt !== undefined) continue
-      if (at < link.retryAt && (at < link.meshRetryAt || Option.isNone(relayTo(link.peer, open, s.reports)))) continue
-      candidates.push([key, link])
-    }
-    if (candidates.length > MAX_ATTEMPTS_IN_FLIGHT - inFlight) candidates.sort(([a], [b]) => priority(ctx, b, at) - priority(ctx, a, at))
-    // A sponsor that is alone reaches an existing mesh through the one member that answers (the
-    // others leave presence offers to it): that offer goes first. Offered in the order of the
-    // links, two other members once held both unanswered slots, and a smaller-named joiner took
-    // minutes to join a formed mesh (sim, 10 peers, seed 1: full mesh p50 233 s).
-    const answeringKey = answering === undefined ? undefined : peerKey(answering)
-    const first = answeringKey === undefined ? -1 : candidates.findIndex(([key]) => key === answeringKey)
-    if (first > 0) candidates.unshift(...candidates.splice(first, 1))
-    for (const [key, link] of candidates) {
-      if (inFlight >= MAX_ATTEMPTS_IN_FLIGHT) break
-      if (!isOfferer(ctx.self, link.peer)) continue
-      // No published fingerprint, no way to check its answer: such a session is not offered to.
-      if (Option.isNone(fingerprintOf(ctx, link.peer))) continue
-      if (Option.isSome(relayTo(link.peer, open, s.reports))) {
-        inFlight++
-        yield* startOffer(ctx, link, "mesh", at)
-      } else if (sponsored.has(key)) {
-        // An offer through presence to a session that never answered holds a connection (and
-        // tens of open files in @roamhq/wrtc) until its deadline: only a couple at once.
-        if (!s.firstOpen.has(key) && unprovenPresenceAttempts(ctx) >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) {
-          // A newcomer does not wait out offers to entries that were there before it and never
-          // answered (made-up entries, refreshed to look alive, would hold the slots for good):
-          // it takes the place of one of them.
-          // So does the member that answers for a formed mesh, when this peer is alone.
-          const victim = isNewcomer(ctx, key, at) || key === answeringKey ? displaceable(ctx, at) : undefined
-          if (victim === undefined) continue
-          yield* reject(ctx, victim.peer, "unanswered offer through presence gave way to a newcomer's")
-          yield* failLink(ctx, victim, at)
-          inFlight--
-        }
-        inFlight++
-        yield* startOffer(ctx, link, "presence", at)
-      }
-    }
+    const step = stepReconcile(s.links, {
+      self: ctx.self,
+      online,
+      bridgeable: withoutGhosts(ctx, online, at),
+      live,
+      component: comp,
+      roleComponent: roleHolders(ctx, comp, at),
+      roleLive: roleHolders(ctx, live, at),
+      established: establishedPeers(ctx, live),
+      open: openPeers(ctx),
+      reports: s.reports,
+      outsideSince: s.outsideSince,
+      answered: s.firstOpen,
+      arrivals: s.arrivals,
+      known: s.known,
+      fingerprinted: (key) => (s.known.get(key)?.fingerprint ?? s.fingerprints.get(key)) !== undefined,
+      unwritten: s.outbox,
+      writing: s.publish.publishing,
+      newcomerWindowMs: newcomerWindowMs(ctx),
+      bridgePatienceMs: ctx.config.bridgePatienceMs
+    }, at)
+    s.outsideSince = step.outsideSince
+    for (const cmd of step.commands) yield* runReconcile(ctx, cmd, at)
   })
+
+/** Carries out one command of `stepReconcile` on the table of links. */
+const runReconcile = (ctx: PeerContext, cmd: ReconcileCommand, at: number): Effect.Effect<void> => {
+  const s = ctx.state
+  const link = s.links.get(cmd.key)!
+  switch (cmd._tag) {
+    case "Withdraw":
+      if (cmd.dropOffer) s.outbox.delete(cmd.key)
+      link.state = "discovered"
+      link.attempt = undefined
+      link.via = undefined
+      link.retryAt = 0
+      link.meshRetryAt = 0
+      return Effect.void
+    case "Forget":
+      s.links.delete(cmd.key)
+      return Effect.void
+    case "GiveWay":
+      return Effect.zipRight(reject(ctx, link.peer, "unanswered offer through presence gave way to a newcomer's"), failLink(ctx, link, at))
+    case "Offer":
+      return startOffer(ctx, link, cmd.via, at)
+  }
+}

@@ -90,7 +90,7 @@ export interface PeerState {
   /** Peers that said goodbye, and when: the refresher takes their entries out (file form). */
   readonly goodbyes: Map<string, number>
   /** Since when each online peer has been outside this peer's component (for the patient bridge). */
-  readonly outsideSince: Map<string, number>
+  outsideSince: ReadonlyMap<string, number>
   /** Signaling messages already acted on: `origin/attempt/type`. */
   readonly handled: Set<string>
   /** Offers made but not yet published to the presence channel. */
