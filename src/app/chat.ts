@@ -11,6 +11,7 @@ import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { involves, kindOf } from "../domain/conversation.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { checkAuthor, signedText } from "../domain/message-signature.js"
+import { acknowledgesHeld } from "../domain/delivery.js"
 import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
 import { broadcast, component, openPeers, sendChatTo, sendTo } from "./mesh.js"
@@ -196,7 +197,15 @@ export const acceptMessages = (
     // Another session holds each of these (the sender, and the author), so each is at least delivered.
     yield* advanceAll(ctx, accepted.map((m) => m.id), { _tag: "delivered" })
     for (const m of fresh) yield* PubSub.publish(ctx.messages, m)
-    const theirs = accepted.filter((m) => m.session === from.sessionId && sameUser(m.author, from.username))
+    // Its author learns that another session holds each: from every recipient of a hand-off or catch-up
+    // (sent to this session alone), and from a few of its neighbors for a message sent to everyone.
+    const neighbors = ctx.state.reports.get(peerKey(from))?.neighbors
+    const theirs = accepted.filter(
+      (m) =>
+        m.session === from.sessionId &&
+        sameUser(m.author, from.username) &&
+        (how !== "direct" || acknowledgesHeld(ctx.self, m.conversation, neighbors))
+    )
     for (let i = 0; i < theirs.length; i += MAX_HELD_IDS) {
       yield* sendChatTo(ctx, from, { _tag: "held", ids: theirs.slice(i, i + MAX_HELD_IDS).map((m) => m.id) })
     }

@@ -49,6 +49,8 @@ export interface NetworkStats {
   framesSent: number
   framesDelivered: number
   framesDropped: number
+  /** Envelopes delivered by kind: a chat payload's tag (`message`, `held`...), else the envelope's type. */
+  readonly deliveredByKind: Map<string, number>
 }
 
 const SdpBody = Schema.parseJson(Schema.Struct({ attempt: Schema.String, from: PeerId, fingerprint: Schema.String }))
@@ -103,7 +105,7 @@ export const seededRandom = (seed: number): (() => number) => {
 
 /** One simulated network that many peers attach to. */
 export class MemoryNetwork {
-  readonly stats: NetworkStats = { framesSent: 0, framesDelivered: 0, framesDropped: 0 }
+  readonly stats: NetworkStats = { framesSent: 0, framesDelivered: 0, framesDropped: 0, deliveredByKind: new Map() }
   private readonly endpoints = new Map<string, Endpoint>()
   private readonly encoded = new WeakMap<Envelope, string>()
   private decoded = new Map<string, Either.Either<Envelope, EnvelopeRejected>>()
@@ -338,6 +340,10 @@ export class MemoryNetwork {
   private deliver(to: Endpoint, from: Peer, text: string): Effect.Effect<void> {
     this.stats.framesDelivered += 1
     const accepted = Either.flatMap(this.decode(text), (envelope) => checkSender(from, envelope))
+    if (Either.isRight(accepted)) {
+      const kind = accepted.right.type === "chat" ? accepted.right.payload._tag : accepted.right.type
+      this.stats.deliveredByKind.set(kind, (this.stats.deliveredByKind.get(kind) ?? 0) + 1)
+    }
     return PubSub.publish<Incoming>(
       to.incoming,
       Either.isRight(accepted)
