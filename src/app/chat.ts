@@ -84,12 +84,22 @@ export const sendChat = (
     return message
   })
 
-/** Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes; returns how many went. */
-export const handoff = (ctx: PeerContext, leader: PeerId, olderThan: number): Effect.Effect<number> =>
+/**
+ * Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes;
+ * answers how many went, and the oldest `sentAt` of the whole pending queue (undefined when empty).
+ */
+export const handoff = (
+  ctx: PeerContext,
+  leader: PeerId,
+  olderThan: number
+): Effect.Effect<{ readonly sent: number; readonly oldest: number | undefined }> =>
   Effect.gen(function* () {
-    const pending = (yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)).filter((m) => m.sentAt < olderThan)
-    for (const messages of handoffChunks(pending)) yield* sendChatTo(ctx, leader, { _tag: "handoff", messages })
-    return pending.length
+    const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
+    const due = pending.filter((m) => m.sentAt < olderThan)
+    for (const messages of handoffChunks(due)) yield* sendChatTo(ctx, leader, { _tag: "handoff", messages })
+    let oldest: number | undefined
+    for (const m of pending) if (oldest === undefined || m.sentAt < oldest) oldest = m.sentAt
+    return { sent: due.length, oldest }
   })
 
 /** Handoff envelopes stay well under the envelope limit, by count and by size. */

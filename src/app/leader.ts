@@ -44,7 +44,11 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
           { _tag: "PendingRead", oldest: oldestOf(pending) }
         ])
       case "Handoff":
-        return Effect.map(handoff(ctx, cmd.leader, cmd.olderThan), (sent) => (sent > 0 ? [{ _tag: "HandedOff" }] : []))
+        // What the hand-off read of the queue makes the bound exact: a member reads it again only once it is due.
+        return Effect.map(handoff(ctx, cmd.leader, cmd.olderThan), ({ sent, oldest }): ReadonlyArray<LeadershipEvent> => [
+          { _tag: "PendingRead", oldest },
+          ...(sent > 0 ? [{ _tag: "HandedOff" } as const] : [])
+        ])
       case "BeatSoon":
         return Effect.sync(() => {
           ctx.state.lastBeatAt = 0

@@ -9,7 +9,8 @@
  * oldest pending message's `sentAt` (every message taken in lowers it; a commit does not
  * raise it). Only when that bound is due does the leader read the queue (`ReadPending`),
  * which gives the exact oldest; so a tick costs nothing while nothing is due, and a due
- * message is never missed.
+ * message is never missed. A member hands the leader what it left uncommitted too long only
+ * when the bound says there may be some; the hand-off's read of the queue makes it exact.
  */
 import { actsAsLeader } from "./mesh-view.js"
 import { peerKey, samePeer, type PeerId } from "./identity.js"
@@ -102,7 +103,7 @@ export type LeadershipCommand =
   | { readonly _tag: "FlushOnClose" }
   /** Read the pending queue and answer with `PendingRead`. */
   | { readonly _tag: "ReadPending" }
-  /** Hand the pending messages sent before `olderThan` to the leader (answer `HandedOff` if any went). */
+  /** Hand the pending messages sent before `olderThan` to the leader (answer `PendingRead`, and `HandedOff` if any went). */
   | { readonly _tag: "Handoff"; readonly leader: PeerId; readonly olderThan: number }
   /** Ask the leader to save now. */
   | { readonly _tag: "AskLeader"; readonly leader: PeerId }
@@ -178,7 +179,11 @@ const leaderless = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>
   const leader = e.leader
   if (leader === undefined || samePeer(leader, s.self) || !e.leaderOpen) return done(state)
   if (state.handedTo !== peerKey(leader)) return done({ ...state, handedTo: peerKey(leader) }, { _tag: "Handoff", leader, olderThan: at + 1 })
-  return at - state.lastHandoffAt >= s.config.handoffResendMs ? done(state, { _tag: "Handoff", leader, olderThan: at - s.config.commitAfterMs }) : done(state)
+  // Only when the queue may hold a message older than that: the read of the queue costs, every tick.
+  const olderThan = at - s.config.commitAfterMs
+  return at - state.lastHandoffAt >= s.config.handoffResendMs && state.oldestPending !== undefined && state.oldestPending < olderThan
+    ? done(state, { _tag: "Handoff", leader, olderThan })
+    : done(state)
 }
 
 /** One step of leadership: the next state and what to do, in order. */

@@ -154,6 +154,30 @@ describe("leadership step", () => {
     ])
   })
 
+  it("a member reads its queue for a hand-off only when it may hold a message the leader left uncommitted too long", () => {
+    // Every member once read (and sorted) its whole queue every tick for hand-offs that found nothing to send.
+    const t0 = 2_000
+    const due = (sentAt: number) => sentAt + config.commitAfterMs + 1
+    const r = run(initialLeadership(bob, 0, config), [
+      [t0, tick(alice, [alice, bob], { self: bob })],
+      // The first hand-off's read found the queue empty: nothing to hand on, at any resend time.
+      [t0, { _tag: "PendingRead", oldest: undefined }],
+      [t0 + config.handoffResendMs, tick(alice, [alice, bob], { self: bob })],
+      [t0 + 3 * config.handoffResendMs, tick(alice, [alice, bob], { self: bob })],
+      // A message arrives: it is handed on once it is older than the leader's commit delay.
+      [t0 + 3 * config.handoffResendMs, { _tag: "PendingAdded", sentAt: [30 * MINUTE] }],
+      [due(30 * MINUTE) - 2, tick(alice, [alice, bob], { self: bob })],
+      [due(30 * MINUTE), tick(alice, [alice, bob], { self: bob })],
+      // That read found it committed meanwhile (the queue is empty again).
+      [due(30 * MINUTE), { _tag: "PendingRead", oldest: undefined }],
+      [due(30 * MINUTE) + config.handoffResendMs, tick(alice, [alice, bob], { self: bob })]
+    ])
+    expect(r.commands).toEqual([
+      [t0, { _tag: "Handoff", leader: alice, olderThan: t0 + 1 }],
+      [due(30 * MINUTE), { _tag: "Handoff", leader: alice, olderThan: due(30 * MINUTE) - config.commitAfterMs }]
+    ])
+  })
+
   it("a leader that stops being the smallest steps down at once and hands off like any member", () => {
     const r = run(leading(), [[10_000, tick(carol, [alice, bob, carol])]])
     expect(r.state.isLeader).toBe(false)
