@@ -240,7 +240,11 @@ const offerBeingMade = (s: PeerState): boolean => {
 }
 
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
-export const publishDue = (ctx: PeerContext): Effect.Effect<void> => Effect.suspend(() => publish(ctx, { _tag: "Due", closing: ctx.state.closing }))
+export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const s = ctx.state
+    return publish(ctx, { _tag: "Due", closing: s.closing, waiting: s.outbox.size + s.callOutbox.size + s.goodbyes.size, refreshMs: ctx.config.presenceRefreshMs })
+  })
 
 /**
  * The one interpreter of publishing steps (`src/domain/presence-publish.ts`), on the actor:

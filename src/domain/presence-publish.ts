@@ -88,8 +88,11 @@ export interface Scope {
 
 /** What can happen to publishing. */
 export type PublishEvent =
-  /** The clock, or a change that may make a write due. */
-  | { readonly _tag: "Due"; readonly closing: boolean }
+  /**
+   * The clock, or a change that may make a write due; `waiting`: offers, answers, call slots and
+   * goodbyes waiting to be written or taken out; `refreshMs`: the presence refresh period.
+   */
+  | { readonly _tag: "Due"; readonly closing: boolean; readonly waiting: number; readonly refreshMs: number }
   | ({ readonly _tag: "Looked" } & Look)
   | ({ readonly _tag: "Scoped"; readonly firstEntry: boolean; readonly waiting: boolean } & Scope)
   /** The write went out: its outcome. */
@@ -185,7 +188,11 @@ export const stepPublish = (s: Publisher, e: PublishEvent, at: number): PublishS
     case "Due":
       if (s.publishing || e.closing || rateLimited(s, at)) return done(s)
       if (s.blocked !== undefined && at < s.blocked.until) return done(s)
-      return at < nextWriteAt(s.budget, at) ? done(s) : done(s, { _tag: "Look" })
+      if (at < nextWriteAt(s.budget, at)) return done(s)
+      // Once its first entry is out, nothing is due within a quarter refresh period of the last
+      // write unless something waits to be written: no need to look at the mesh (every tick did).
+      if (quiet(s, e, at)) return done(s)
+      return done(s, { _tag: "Look" })
     case "Looked": {
       // Peers that start together would all write their first entry at once and lose
       // compare-and-swap races: they spread over a moment, deterministically per session. Until
@@ -238,6 +245,10 @@ export const stepPublish = (s: Publisher, e: PublishEvent, at: number): PublishS
       return failed(s, e.error, at)
   }
 }
+
+/** Whether a `Due` can lead to no write whatever the look and the scope show (see `scoped`). */
+const quiet = (s: Publisher, e: Extract<PublishEvent, { _tag: "Due" }>, at: number): boolean =>
+  s.lastOwnEntryAt !== 0 && !s.repairDue && e.waiting === 0 && at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) < e.refreshMs / 4
 
 const scoped = (s: Publisher, e: Extract<PublishEvent, { _tag: "Scoped" }>, at: number): PublishStep => {
   const refresher = e.peers.length > 0
