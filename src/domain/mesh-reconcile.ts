@@ -9,10 +9,9 @@
  * attempts bound and may be displaced by a newcomer's later in the same step, as the
  * interpreter will find them when it carries the commands out one after another.
  */
-import { Option } from "effect"
 import { peerKey, type PeerId } from "./identity.js"
 import type { LinkState } from "./link.js"
-import { relayTo, type NeighborReport } from "./mesh-view.js"
+import type { NeighborReport } from "./mesh-view.js"
 import { isOfferer, joinerFirstContact, patientOfferTargets, presenceOfferTargets } from "./signaling-roles.js"
 
 /**
@@ -71,24 +70,24 @@ export interface Expiries {
   readonly links: ReadonlyArray<string>
 }
 
-/** The reports and links that expired at `at` (`expiryMs`: the mesh's silence limit). */
+/** The reports and links that expired at `at` (`expiryMs`: the mesh's silence limit). Runs every tick: values only, keys only for what expired. */
 export const expiries = (
   links: ReadonlyMap<string, LinkFacts>,
-  reports: ReadonlyMap<string, Pick<NeighborReport, "heardAt">>,
+  reports: ReadonlyMap<string, Pick<NeighborReport, "peer" | "heardAt">>,
   at: number,
   expiryMs: number
 ): Expiries | undefined => {
   let silent: Array<string> | undefined
-  for (const [key, report] of reports) if (at - report.heardAt >= expiryMs) (silent ??= []).push(key)
+  for (const report of reports.values()) if (at - report.heardAt >= expiryMs) (silent ??= []).push(peerKey(report.peer))
   let stuck: Array<string> | undefined
-  for (const [key, link] of links) {
+  for (const link of links.values()) {
     if (
       (link.state === "open" && at - link.heardAt >= expiryMs) ||
       // A path under repair waits for the transport's verdict, within a bound of its own.
       (link.restartingSince !== undefined && at > link.deadline) ||
       ((link.state === "signaling" || link.state === "connecting") && at > link.deadline)
     ) {
-      ;(stuck ??= []).push(key)
+      ;(stuck ??= []).push(peerKey(link.peer))
     }
   }
   return silent === undefined && stuck === undefined ? undefined : { reports: silent ?? [], links: stuck ?? [] }
@@ -172,23 +171,38 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
   for (const key of outsideSince.keys()) if (members.has(key) || !wanted.has(key)) outsideSince.delete(key)
   for (const p of view.online) if (!members.has(peerKey(p)) && !outsideSince.has(peerKey(p))) outsideSince.set(peerKey(p), at)
 
-  // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
-  const firstContact = presenceOfferTargets(self, view.component, view.live, [...view.roleComponent, ...view.roleLive])
-  // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own
-  // first contact too, to a member of that mesh (fellow newcomers are the sponsor's to reach).
-  // The member of a mesh that was there before this (still alone) peer which answers presence
-  // offers: the smallest one above it. Its offer goes first, whatever else this peer sponsors.
-  const answering = joinerFirstContact(self, view.component, view.established)
-  const probe = firstContact.length === 0 ? answering : undefined
-  const sponsored = new Set(
-    [
-      ...firstContact,
-      ...(probe === undefined ? [] : [probe]),
-      // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
-      ...patientOfferTargets(self, view.roleComponent, view.bridgeable, (p) => outsideSince.get(peerKey(p)) ?? at, at, view.bridgePatienceMs)
-    ].map(peerKey)
-  )
-  const routed = (peer: PeerId): boolean => Option.isSome(relayTo(peer, view.open, view.reports))
+  // The roles are elections over everyone online: worked out only when an offer through presence is in question.
+  let roles: { readonly sponsored: ReadonlySet<string>; readonly answeringKey: string | undefined } | undefined
+  const rolesNow = () => {
+    if (roles !== undefined) return roles
+    // Only sessions that answer may hold the first-contact role: a silent entry never makes everyone wait.
+    const firstContact = presenceOfferTargets(self, view.component, view.live, [...view.roleComponent, ...view.roleLive])
+    // A smaller session that never answered may be silent: a joiner of an existing mesh makes its own
+    // first contact too, to a member of that mesh (fellow newcomers are the sponsor's to reach).
+    // The member of a mesh that was there before this (still alone) peer which answers presence
+    // offers: the smallest one above it. Its offer goes first, whatever else this peer sponsors.
+    const answering = joinerFirstContact(self, view.component, view.established)
+    const probe = firstContact.length === 0 ? answering : undefined
+    const sponsored = new Set(
+      [
+        ...firstContact,
+        ...(probe === undefined ? [] : [probe]),
+        // A ghost (stale entry, no connection) is no one to bridge to until its entry is refreshed.
+        ...patientOfferTargets(self, view.roleComponent, view.bridgeable, (p) => outsideSince.get(peerKey(p)) ?? at, at, view.bridgePatienceMs)
+      ].map(peerKey)
+    )
+    return (roles = { sponsored, answeringKey: answering === undefined ? undefined : peerKey(answering) })
+  }
+  const sponsors = (key: string): boolean => rolesNow().sponsored.has(key)
+  // The first open neighbor whose list names each session: the route for signaling through the mesh (as `relayTo`).
+  let routes: Map<string, PeerId> | undefined
+  const routed = (peer: PeerId): boolean => {
+    if (routes === undefined) {
+      routes = new Map()
+      for (const n of view.open) for (const m of view.reports.get(peerKey(n))?.neighbors ?? []) if (!routes.has(peerKey(m))) routes.set(peerKey(m), n)
+    }
+    return routes.has(peerKey(peer))
+  }
   const isNewcomer = (key: string): boolean => {
     const arrived = view.arrivals.get(key)
     return arrived !== undefined && at - arrived < view.newcomerWindowMs
@@ -206,7 +220,7 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
     // (the other side may never answer: it joined a component whose smallest peer answers),
     // and an offer not written yet is dropped once this peer no longer sponsors its target
     // (a smaller peer came online): either way no failure, no backoff, and no write.
-    if (routed(link.peer) || (unwritten && !sponsored.has(key))) {
+    if (routed(link.peer) || (unwritten && !sponsors(key))) {
       commands.push({ _tag: "Withdraw", key, dropOffer: unwritten })
       changed.set(key, { ...link, state: "discovered", attempt: undefined, via: undefined, retryAt: 0, meshRetryAt: 0 })
     }
@@ -238,7 +252,7 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
   // others leave presence offers to it): that offer goes first. Offered in the order of the
   // links, two other members once held both unanswered slots, and a smaller-named joiner took
   // minutes to join a formed mesh (sim, 10 peers, seed 1: full mesh p50 233 s).
-  const answeringKey = answering === undefined ? undefined : peerKey(answering)
+  const answeringKey = candidates.length === 0 ? undefined : rolesNow().answeringKey
   const first = answeringKey === undefined ? -1 : candidates.findIndex(([key]) => key === answeringKey)
   if (first > 0) candidates.unshift(...candidates.splice(first, 1))
 
@@ -263,7 +277,7 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
       attempts++
       commands.push({ _tag: "Offer", key, via: "mesh" })
       changed.set(key, { ...link, state: "signaling", attempt: STARTING, via: "mesh" })
-    } else if (sponsored.has(key)) {
+    } else if (sponsors(key)) {
       // An offer through presence to a session that never answered holds a connection (and
       // tens of open files in @roamhq/wrtc) until its deadline: only a couple at once.
       if (!view.answered.has(key) && unproven >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) {

@@ -213,7 +213,7 @@ describe("expiries and the next reconcile", () => {
       { ...offering(d, "mesh"), deadline: AT - 1 },
       idle(e, { state: "reconnecting", restartingSince: AT - 70_000, deadline: AT - 10_000 })
     ])
-    const reports = new Map<string, { readonly heardAt: number }>([report(b, []), [peerKey(c), { heardAt: AT - 30_000 }]])
+    const reports = new Map([report(b, []), [peerKey(c), { peer: c, neighbors: [], heardAt: AT - 30_000 }]])
     expect(expiries(links, reports, AT, 30_000)).toEqual({ reports: [peerKey(c)], links: [peerKey(b), peerKey(d), peerKey(e)] })
     expect(expiries(table([open(b)]), new Map([report(b, [])]), AT, 30_000)).toBeUndefined()
   })
