@@ -4,7 +4,7 @@
  * the same code runs in both. One connection per peer: a newer attempt replaces
  * an older one, and only the current connection of a peer may report or remove it.
  */
-import { Context, Data, Effect, Layer, Option, PubSub, Runtime, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Option, PubSub, type Scope } from "effect"
 import { encodeEnvelope, exceedsUtf8, MAX_ENVELOPE_BYTES, type Description, type Envelope } from "../../domain/envelope.js"
 import { subscribeTo } from "../../ports/subscription.js"
 import { peerKey, type PeerId } from "../../domain/identity.js"
@@ -96,7 +96,8 @@ export const makeWebRtcTransport = (
     const tuning: Tuning = { ...defaultTuning, ...options.tuning }
     const identity = yield* makeIdentity(options.rtc)
     const runtime = yield* Effect.runtime<never>()
-    const publish = Runtime.runSync(runtime)
+    // Platform callbacks offer to these directly (`unsafeOffer`, synchronous like the callback):
+    // running `PubSub.publish` through the runtime built a fiber for every received frame.
     const events = yield* PubSub.unbounded<ChannelEvent>()
     const incoming = yield* PubSub.unbounded<Incoming>()
     const connections = new Map<string, PeerConnection>()
@@ -134,21 +135,21 @@ export const makeWebRtcTransport = (
             onState: (state) => {
               if (connections.get(key) !== conn) return
               if (state === "closed" || state === "failed") connections.delete(key)
-              publish(PubSub.publish(events, { peer: remote.peer, attempt, state } satisfies ChannelEvent))
+              events.unsafeOffer({ peer: remote.peer, attempt, state } satisfies ChannelEvent)
             },
             onIncoming: (item) => {
-              if (connections.get(key) === conn) publish(PubSub.publish(incoming, item))
+              if (connections.get(key) === conn) incoming.unsafeOffer(item)
             },
             onRestartOffer: (restart, description) => {
               if (connections.get(key) !== conn) return
-              publish(PubSub.publish(events, { peer: remote.peer, attempt, state: "restarting", restartOffer: { attempt: restart, description } } satisfies ChannelEvent))
+              events.unsafeOffer({ peer: remote.peer, attempt, state: "restarting", restartOffer: { attempt: restart, description } } satisfies ChannelEvent)
             }
           }
         },
         runtime
       )
       connections.set(key, conn)
-      publish(PubSub.publish(events, { peer: remote.peer, attempt, state: "connecting" } satisfies ChannelEvent))
+      events.unsafeOffer({ peer: remote.peer, attempt, state: "connecting" } satisfies ChannelEvent)
       return conn
     }
 
