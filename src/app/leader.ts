@@ -60,10 +60,15 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
   }
   const isOutcome = (cmd: LeadershipCommand): cmd is Outcome =>
     cmd._tag === "FlushNow" || cmd._tag === "FlushOnClose" || cmd._tag === "NoLeader" || cmd._tag === "AskLeader"
-  return (event) =>
+  /** Carries out `commands` of a step, then steps what they found, until nothing is left. */
+  const carryOut = (commands: ReadonlyArray<LeadershipCommand>): Effect.Effect<ReadonlyArray<Outcome>> =>
     Effect.gen(function* () {
       const outcomes: Array<Outcome> = []
-      const queue: Array<LeadershipEvent> = [event]
+      const queue: Array<LeadershipEvent> = []
+      for (const cmd of commands) {
+        if (isOutcome(cmd)) outcomes.push(cmd)
+        else queue.push(...(yield* run(cmd)))
+      }
       while (queue.length > 0) {
         const at = yield* now
         const result = stepLeadership(ctx.state.leadership, queue.shift()!, at)
@@ -74,6 +79,13 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
         }
       }
       return outcomes
+    })
+  // Every tick and every message taken in steps once; most steps command nothing.
+  return (event) =>
+    Effect.flatMap(now, (at) => {
+      const result = stepLeadership(ctx.state.leadership, event, at)
+      ctx.state.leadership = result.state
+      return result.commands.length === 0 ? Effect.succeed([]) : carryOut(result.commands)
     })
 }
 

@@ -162,7 +162,8 @@ const tick = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>, at: 
     })
   const eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
   const leads = eligible && (s.isLeader || at - eligibleSince! >= s.config.settleMs)
-  const next: Leadership = { ...s, leader, eligibleSince }
+  // Most ticks change nothing: the state is kept as it is rather than copied.
+  const next: Leadership = leader === s.leader && eligibleSince === s.eligibleSince ? s : { ...s, leader, eligibleSince }
   if (leads && !s.isLeader) {
     // On becoming leader it commits what it holds at once (unless GitHub refused it for good lately).
     const state = { ...next, isLeader: true }
@@ -175,7 +176,7 @@ const tick = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>, at: 
 
 /** A member's part: each new leader gets everything it holds, then only what the leader left uncommitted too long. */
 const leaderless = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>, at: number): LeadershipStep => {
-  const state = { ...s, isLeader: false }
+  const state = s.isLeader ? { ...s, isLeader: false } : s
   const leader = e.leader
   if (leader === undefined || samePeer(leader, s.self) || !e.leaderOpen) return done(state)
   if (state.handedTo !== peerKey(leader)) return done({ ...state, handedTo: peerKey(leader) }, { _tag: "Handoff", leader, olderThan: at + 1 })
