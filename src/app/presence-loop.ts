@@ -188,11 +188,20 @@ const refreshScope = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const comp = component(ctx)
   // Only sessions that answer: a silent one neither refreshes nor is kept alive by a refresh.
   const mine = roleHolders(ctx, ctx.presence.writesForOthers ? comp : comp.filter((p) => sameUser(p.username, ctx.self.username)), at)
+  // Every tick asks: while everyone can push, the answer is kept for as long as the role holders are.
+  const everyoneCanPush = ctx.state.leadership.canPush && ctx.state.cannotPush.size === 0
+  const kept = scopes.get(ctx.state)
+  if (everyoneCanPush && kept?.mine === mine) return kept.scope
   // Where one peer writes everyone's entries (file form), it is one that may push: a reader in the
   // component (joined through the lobby) cannot write the file, so it refreshes nobody's entry there.
-  const refresher = electLeader(ctx.presence.writesForOthers ? mine.filter(mayLead(ctx)) : mine)
-  return Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
+  const refresher = electLeader(ctx.presence.writesForOthers && !everyoneCanPush ? mine.filter(mayLead(ctx)) : mine)
+  const scope = Option.isSome(refresher) && samePeer(refresher.value, ctx.self) ? mine : []
+  if (everyoneCanPush) scopes.set(ctx.state, { mine, scope })
+  return scope
 }
+
+/** `refreshScope` per peer state, for the role holders it was worked out from (a memoised selector, not state). */
+const scopes = new WeakMap<PeerState, { readonly mine: ReadonlyArray<PeerId>; readonly scope: ReadonlyArray<PeerId> }>()
 
 /** Peers whose entries are at most this much older than this session's start may have started with it. */
 export { STARTED_TOGETHER_MS }
@@ -241,9 +250,15 @@ const offerBeingMade = (s: PeerState): boolean => {
 
 /** Writes what is due to the presence channel in one request: entries, removals and signaling slots. */
 export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
-  Effect.suspend(() => {
+  Effect.flatMap(now, (at) => {
     const s = ctx.state
-    return publish(ctx, { _tag: "Due", closing: s.closing, waiting: s.outbox.size + s.callOutbox.size + s.goodbyes.size, refreshMs: ctx.config.presenceRefreshMs })
+    return publish(ctx, {
+      _tag: "Due",
+      closing: s.closing,
+      waiting: s.outbox.size + s.callOutbox.size + s.goodbyes.size,
+      refresher: s.publish.lastOwnEntryAt !== 0 && refreshScope(ctx, at).length > 0,
+      refreshMs: ctx.config.presenceRefreshMs
+    })
   })
 
 /**

@@ -90,9 +90,10 @@ export interface Scope {
 export type PublishEvent =
   /**
    * The clock, or a change that may make a write due; `waiting`: offers, answers, call slots and
-   * goodbyes waiting to be written or taken out; `refreshMs`: the presence refresh period.
+   * goodbyes waiting to be written or taken out; `refresher`: this session refreshes entries (its
+   * first entry is out and its refresh scope is not empty); `refreshMs`: the presence refresh period.
    */
-  | { readonly _tag: "Due"; readonly closing: boolean; readonly waiting: number; readonly refreshMs: number }
+  | { readonly _tag: "Due"; readonly closing: boolean; readonly waiting: number; readonly refresher: boolean; readonly refreshMs: number }
   | ({ readonly _tag: "Looked" } & Look)
   | ({ readonly _tag: "Scoped"; readonly firstEntry: boolean; readonly waiting: boolean } & Scope)
   /** The write went out: its outcome. */
@@ -189,8 +190,9 @@ export const stepPublish = (s: Publisher, e: PublishEvent, at: number): PublishS
       if (s.publishing || e.closing || rateLimited(s, at)) return done(s)
       if (s.blocked !== undefined && at < s.blocked.until) return done(s)
       if (at < nextWriteAt(s.budget, at)) return done(s)
-      // Once its first entry is out, nothing is due within a quarter refresh period of the last
-      // write unless something waits to be written: no need to look at the mesh (every tick did).
+      // Once its first entry is out, nothing is due unless something waits to be written, or this
+      // session refreshes entries and a quarter refresh period passed since its last write: no need
+      // to look at the mesh then (every tick of every peer did).
       if (quiet(s, e, at)) return done(s)
       return done(s, { _tag: "Look" })
     case "Looked": {
@@ -248,7 +250,7 @@ export const stepPublish = (s: Publisher, e: PublishEvent, at: number): PublishS
 
 /** Whether a `Due` can lead to no write whatever the look and the scope show (see `scoped`). */
 const quiet = (s: Publisher, e: Extract<PublishEvent, { _tag: "Due" }>, at: number): boolean =>
-  s.lastOwnEntryAt !== 0 && !s.repairDue && e.waiting === 0 && at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) < e.refreshMs / 4
+  s.lastOwnEntryAt !== 0 && !s.repairDue && e.waiting === 0 && (!e.refresher || at - Math.max(s.lastRefreshAt, s.lastOwnEntryAt) < e.refreshMs / 4)
 
 const scoped = (s: Publisher, e: Extract<PublishEvent, { _tag: "Scoped" }>, at: number): PublishStep => {
   const refresher = e.peers.length > 0

@@ -32,7 +32,8 @@ const scope = (over: Partial<Scope> = {}): Scope => ({ peers: [], lastSeen: [], 
 const round = (s: Publisher, at: number, shown: { look?: Look; scope?: Scope; closing?: boolean } = {}) => {
   const commands: Array<PublishCommand> = []
   const waiting = (shown.look?.signals ?? 0) + (shown.look?.calls ?? 0) + (shown.scope?.departed?.length ?? 0)
-  let r = stepPublish(s, { _tag: "Due", closing: shown.closing ?? false, waiting, refreshMs: shown.scope?.refreshMs ?? REFRESH_MS }, at)
+  const refresher = (shown.scope?.peers?.length ?? 0) > 0
+  let r = stepPublish(s, { _tag: "Due", closing: shown.closing ?? false, waiting, refresher, refreshMs: shown.scope?.refreshMs ?? REFRESH_MS }, at)
   for (;;) {
     const ask = r.commands.find((c) => c._tag === "Look" || c._tag === "Scope")
     commands.push(...r.commands.filter((c) => c !== ask))
@@ -84,22 +85,25 @@ describe("presence publishing step", () => {
     expect(publishOf(round(limited, T0 + 60_000).commands)).toBeDefined()
     // GitHub wants writes spaced: the next may go only a spacing after the last.
     const wrote = { ...initialPublisher(record(emptyBudget(), "write", T0)) }
-    expect(stepPublish(wrote, { _tag: "Due", closing: false, waiting: 0, refreshMs: REFRESH_MS }, T0 + githubLimits.minWriteSpacingMs - 1).commands).toEqual([])
-    expect(stepPublish(wrote, { _tag: "Due", closing: false, waiting: 0, refreshMs: REFRESH_MS }, T0 + githubLimits.minWriteSpacingMs).commands).toEqual([{ _tag: "Look" }])
+    expect(stepPublish(wrote, { _tag: "Due", closing: false, waiting: 0, refresher: true, refreshMs: REFRESH_MS }, T0 + githubLimits.minWriteSpacingMs - 1).commands).toEqual([])
+    expect(stepPublish(wrote, { _tag: "Due", closing: false, waiting: 0, refresher: true, refreshMs: REFRESH_MS }, T0 + githubLimits.minWriteSpacingMs).commands).toEqual([{ _tag: "Look" }])
   })
 
-  it("once its entry is out, a tick within a quarter refresh period looks at the mesh only when something waits to be written", () => {
+  it("once its entry is out, a tick looks at the mesh only when something waits to be written or its refresh may be due", () => {
     // Every tick of every peer once looked at the mesh and the refresh scope to find nothing due.
     const s = started()
-    const due = (at: number, waiting: number) => stepPublish(s, { _tag: "Due", closing: false, waiting, refreshMs: REFRESH_MS }, at).commands
+    const due = (at: number, waiting: number, refresher = true) => stepPublish(s, { _tag: "Due", closing: false, waiting, refresher, refreshMs: REFRESH_MS }, at).commands
     const soon = T0 + githubLimits.minWriteSpacingMs
     expect(due(soon, 0)).toEqual([])
     expect(due(soon, 1)).toEqual([{ _tag: "Look" }])
     expect(due(T0 + REFRESH_MS / 4 - 1, 0)).toEqual([])
     expect(due(T0 + REFRESH_MS / 4, 0)).toEqual([{ _tag: "Look" }])
+    // A session that refreshes no entries (another is the refresher) looks only when something waits.
+    expect(due(T0 + 10 * REFRESH_MS, 0, false)).toEqual([])
+    expect(due(T0 + 10 * REFRESH_MS, 1, false)).toEqual([{ _tag: "Look" }])
     // A damaged document is repaired at once, and a first entry is not held back.
-    expect(stepPublish({ ...s, repairDue: true }, { _tag: "Due", closing: false, waiting: 0, refreshMs: REFRESH_MS }, soon).commands).toEqual([{ _tag: "Look" }])
-    expect(stepPublish(initialPublisher(emptyBudget()), { _tag: "Due", closing: false, waiting: 0, refreshMs: REFRESH_MS }, T0).commands).toEqual([{ _tag: "Look" }])
+    expect(stepPublish({ ...s, repairDue: true }, { _tag: "Due", closing: false, waiting: 0, refresher: true, refreshMs: REFRESH_MS }, soon).commands).toEqual([{ _tag: "Look" }])
+    expect(stepPublish(initialPublisher(emptyBudget()), { _tag: "Due", closing: false, waiting: 0, refresher: true, refreshMs: REFRESH_MS }, T0).commands).toEqual([{ _tag: "Look" }])
   })
 
   it("the refresher rewrites the entries it looks after once one is a refresh period old, not before", () => {
