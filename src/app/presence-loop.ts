@@ -267,14 +267,27 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
  * what they found (a look at the mesh, the refresh scope, a write's outcome).
  */
 export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> =>
+  // Every tick steps once, and most steps command nothing: no generator for those.
+  Effect.flatMap(now, (at) => {
+    const result = stepPublish(ctx.state.publish, event, at)
+    ctx.state.publish = result.state
+    return result.commands.length === 0 ? Effect.void : carryOut(ctx, result.commands, at)
+  })
+
+/** Carries out the commands of a step taken at `at`, then steps what they found, until nothing is left. */
+const carryOut = (ctx: PeerContext, commands: ReadonlyArray<PublishCommand>, at: number): Effect.Effect<void> =>
   Effect.gen(function* () {
-    const queue: Array<PublishEvent> = [event]
+    const queue: Array<PublishEvent> = []
+    for (const cmd of commands) {
+      const next = yield* runPublish(ctx, cmd, at)
+      if (next !== undefined) queue.push(next)
+    }
     while (queue.length > 0) {
-      const at = yield* now
-      const result = stepPublish(ctx.state.publish, queue.shift()!, at)
+      const stepAt = yield* now
+      const result = stepPublish(ctx.state.publish, queue.shift()!, stepAt)
       ctx.state.publish = result.state
       for (const cmd of result.commands) {
-        const next = yield* runPublish(ctx, cmd, at)
+        const next = yield* runPublish(ctx, cmd, stepAt)
         if (next !== undefined) queue.push(next)
       }
     }
