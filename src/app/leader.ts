@@ -44,7 +44,7 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
           { _tag: "PendingRead", oldest: oldestOf(pending) }
         ])
       case "Handoff":
-        // What the hand-off read of the queue makes the bound exact: a member reads it again only once it is due.
+        // The hand-off read the whole queue: that makes the bound exact, so a member reads it again only once it is due.
         return Effect.map(handoff(ctx, cmd.leader, cmd.olderThan), ({ sent, oldest }): ReadonlyArray<LeadershipEvent> => [
           { _tag: "PendingRead", oldest },
           ...(sent > 0 ? [{ _tag: "HandedOff" } as const] : [])
