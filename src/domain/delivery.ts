@@ -7,7 +7,7 @@
  * A direct message goes to a few sessions only (the two users' and the leader), so all of
  * them answer: the author's neighbor list does not say which got it.
  */
-import { PeerOrder, samePeer, type PeerId } from "./identity.js"
+import { normalizeLogin, type PeerId } from "./identity.js"
 import { DIRECT_PREFIX } from "./conversation.js"
 import type { ConversationId } from "./message.js"
 
@@ -25,11 +25,14 @@ export const HELD_ACKNOWLEDGERS = 3
  */
 export const acknowledgesHeld = (self: PeerId, conversation: ConversationId, authorNeighbors: ReadonlyArray<PeerId> | undefined): boolean => {
   if (conversation.startsWith(DIRECT_PREFIX) || authorNeighbors === undefined) return true
+  // Every received message asks, against a list of up to 256: one case fold per name, as `PeerOrder` orders.
+  const login = normalizeLogin(self.username)
   let listed = false
   let smaller = 0
   for (const p of authorNeighbors) {
-    if (samePeer(p, self)) listed = true
-    else if (PeerOrder(p, self) < 0) smaller++
+    const other = normalizeLogin(p.username)
+    if (other === login && p.sessionId === self.sessionId) listed = true
+    else if (other < login || (other === login && p.sessionId < self.sessionId)) smaller++
   }
   return !listed || smaller < HELD_ACKNOWLEDGERS
 }
