@@ -194,12 +194,12 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
     return (roles = { sponsored, answeringKey: answering === undefined ? undefined : peerKey(answering) })
   }
   const sponsors = (key: string): boolean => rolesNow().sponsored.has(key)
-  // The first open neighbor whose list names each session: the route for signaling through the mesh (as `relayTo`).
-  let routes: Map<string, PeerId> | undefined
+  // The sessions some open neighbor's list names: those signaling through the mesh can reach (as `relayTo` finds).
+  let routes: Set<string> | undefined
   const routed = (peer: PeerId): boolean => {
     if (routes === undefined) {
-      routes = new Map()
-      for (const n of view.open) for (const m of view.reports.get(peerKey(n))?.neighbors ?? []) if (!routes.has(peerKey(m))) routes.set(peerKey(m), n)
+      routes = new Set()
+      for (const n of view.open) for (const m of view.reports.get(peerKey(n))?.neighbors ?? []) routes.add(peerKey(m))
     }
     return routes.has(peerKey(peer))
   }
