@@ -86,20 +86,18 @@ export const sendChat = (
 
 /**
  * Hands uncommitted messages (those sent before `olderThan`) to the leader, in bounded envelopes;
- * answers how many went, and the oldest `sentAt` of the whole pending queue (undefined when empty).
+ * answers how many went, and the whole pending queue it read.
  */
 export const handoff = (
   ctx: PeerContext,
   leader: PeerId,
   olderThan: number
-): Effect.Effect<{ readonly sent: number; readonly oldest: number | undefined }> =>
+): Effect.Effect<{ readonly sent: number; readonly pending: ReadonlyArray<Message> }> =>
   Effect.gen(function* () {
     const pending = yield* store(ctx, ctx.store.pending, [] as ReadonlyArray<Message>)
     const due = pending.filter((m) => m.sentAt < olderThan)
     for (const messages of handoffChunks(due)) yield* sendChatTo(ctx, leader, { _tag: "handoff", messages })
-    let oldest: number | undefined
-    for (const m of pending) if (oldest === undefined || m.sentAt < oldest) oldest = m.sentAt
-    return { sent: due.length, oldest }
+    return { sent: due.length, pending }
   })
 
 /** Handoff envelopes stay well under the envelope limit, by count and by size. */

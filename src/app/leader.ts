@@ -45,8 +45,8 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
         ])
       case "Handoff":
         // The hand-off read the whole queue: that makes the bound exact, so a member reads it again only once it is due.
-        return Effect.map(handoff(ctx, cmd.leader, cmd.olderThan), ({ sent, oldest }): ReadonlyArray<LeadershipEvent> => [
-          { _tag: "PendingRead", oldest },
+        return Effect.map(handoff(ctx, cmd.leader, cmd.olderThan), ({ sent, pending }): ReadonlyArray<LeadershipEvent> => [
+          { _tag: "PendingRead", oldest: oldestOf(pending) },
           ...(sent > 0 ? [{ _tag: "HandedOff" } as const] : [])
         ])
       case "BeatSoon":

@@ -367,8 +367,10 @@ const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void>
   return wasLive ? ctx.transport.close(link.peer) : Effect.void
 }
 
-const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> =>
-  Option.fromNullable(ctx.state.known.get(peerKey(peer))?.fingerprint ?? ctx.state.fingerprints.get(peerKey(peer)))
+/** The fingerprint the session `key` published, in the last read or any earlier one. */
+const fingerprintAt = (ctx: PeerContext, key: string): string | undefined => ctx.state.known.get(key)?.fingerprint ?? ctx.state.fingerprints.get(key)
+
+const fingerprintOf = (ctx: PeerContext, peer: PeerId): Option.Option<string> => Option.fromNullable(fingerprintAt(ctx, peerKey(peer)))
 
 /**
  * Sends a signaling payload towards `target` through a neighbor that reaches it:
@@ -831,7 +833,7 @@ const reconcileNow = (ctx: PeerContext, at: number, due: Expiries | undefined): 
       answered: s.firstOpen,
       arrivals: s.arrivals,
       known: s.known,
-      fingerprinted: (key) => (s.known.get(key)?.fingerprint ?? s.fingerprints.get(key)) !== undefined,
+      fingerprinted: (key) => fingerprintAt(ctx, key) !== undefined,
       unwritten: s.outbox,
       writing: s.publish.publishing,
       newcomerWindowMs: newcomerWindowMs(ctx),
