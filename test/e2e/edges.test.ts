@@ -55,11 +55,15 @@ describe("edges of a session (Chromium, three contexts)", () => {
   const early = `sent before anyone was here ${Date.now()}`
 
   it("a message sent before the links open is shown by the others within 5 s of their link opening", async () => {
-    // The three join at the same moment; alice sends while her page still says nobody is here.
-    const pages = Promise.all([signIn("bob"), signIn("carol")])
+    // alice is alone; bob and carol start joining, and alice sends while her page still says
+    // nobody is here (their pages are still loading, so no link can be open yet). Starting all
+    // three at once raced: on a loaded machine bob's heartbeat could be read before alice's room
+    // first rendered, and "nobody is here" was never shown.
     alice = await signIn("alice")
     await alice.getByText("Nobody else is here yet").waitFor({ timeout: WAIT_MS })
+    const pages = Promise.all([signIn("bob"), signIn("carol")])
     await alice.getByTestId("composer").fill(early)
+    expect(await alice.evaluate(() => document.querySelector('[data-testid^="person-"][data-state="open"]') !== null)).toBe(false)
     await alice.getByTestId("send").click()
     await alice.getByTestId("messages").getByText(early).waitFor({ timeout: WAIT_MS })
     ;[bob, carol] = await pages
