@@ -6,6 +6,8 @@
  * `general`; /who lists peers, /flush commits now if leading, /quit leaves (Ctrl-C too).
  * With --stay it keeps running after input ends: an always-on committer.
  */
+// First: V8 settings that must hold before the peer allocates anything.
+import "../src/node/heap.js"
 import { createInterface } from "node:readline"
 import { Effect, Queue, Stream } from "effect"
 import { parsePeerArgs, UsageError } from "../src/node/options.js"

@@ -4,6 +4,7 @@
  * the transport would pick (`frameBytesFor` of the negotiated `maxMessageSize`) and the
  * transport's buffer marks and poll period, so `throughputMBps / rawThroughputMBps` in
  * bench:net is SkyGit's cost over what the library can do on this machine in the same run.
+ * Both ends run with the peers' V8 settings (heap.ts).
  *
  * Run as a script with `--raw-receiver`, it is the child.
  */
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url"
 import wrtc from "@roamhq/wrtc"
 import { frameBytesFor } from "../adapters/webrtc/framing.js"
 import { defaultTuning } from "../adapters/webrtc/tuning.js"
+import { PEER_V8_FLAGS } from "./heap.js"
 
 /** How long setting up the bare channel may take before the run fails. */
 export const RAW_CONNECT_TIMEOUT_MS = 30_000
@@ -99,7 +101,8 @@ const sendAll = (channel: RTCDataChannel, frame: Uint8Array<ArrayBuffer>, bytes:
 
 /** Runs the bare loop: spawns the receiver, connects, and measures `transfers` transfers. */
 export const runRawBench = async (options: RawBenchOptions): Promise<RawBenchResult> => {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SELF, "--raw-receiver"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  // The same V8 settings as the peers it is compared with (importing heap.ts applied them here).
+  const child: ChildProcess = spawn(process.execPath, [...PEER_V8_FLAGS, "--import", "tsx", SELF, "--raw-receiver"], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
   const pc = new wrtc.RTCPeerConnection()
   try {
     const channel = pc.createDataChannel("raw", { negotiated: true, id: 0, ordered: true })
