@@ -5,8 +5,8 @@
  *
  * Allocation-site pretenuring is off. V8 allocates objects straight into the old generation
  * from a code site whose earlier objects lived long (`--trace-pretenuring` shows the peers' sites
- * tenured within seconds). Decoded envelopes are built at sites shared with everything a peer
- * keeps (Schema's decoders: presence, history), so they started life old, and each kept its
+ * tenured within seconds). Decoded envelopes are built at sites shared with what a peer keeps
+ * (most likely Schema's decoders: presence, history), so they started life old, and each kept its
  * payload (a young string of up to a frame) alive through every young-generation collection, to
  * be copied and promoted: a peer receiving at full speed spent more time collecting than parsing,
  * and a channel carried 0.57-0.61 of what the bare library did; with it off, 0.85-1.04
