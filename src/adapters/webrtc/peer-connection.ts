@@ -1,8 +1,9 @@
 /**
  * One RTCPeerConnection to one peer, with its single data channel: offer/answer
- * with complete ICE gathering, framed sends that wait on `bufferedAmount`,
- * reassembly and identity check of what arrives, keepalive and liveness, and ICE
- * restarts when an open connection loses its network path.
+ * carrying their candidates (once gathered, or once every kind the ICE servers give is in:
+ * `gathering.ts`), framed sends that wait on `bufferedAmount`, reassembly and identity check
+ * of what arrives, keepalive and liveness, and ICE restarts when an open connection loses its
+ * network path.
  * Callbacks from the platform are bridged into Effect with the captured runtime.
  */
 import { Effect, Either, Fiber, Runtime, Schedule } from "effect"
@@ -13,6 +14,7 @@ import { TransportError } from "../../ports/PeerTransport.js"
 import { dtlsFingerprint, type SessionIdentity } from "./fingerprint.js"
 import { selectedPath, type CandidatePath } from "./candidate-path.js"
 import { DEFAULT_FRAME_BYTES, encodeMessage, frameBytesFor, negotiationFrame, pingFrame, Reassembler, type OutFrame } from "./framing.js"
+import { candidateTypesIn, expectedCandidateTypes, holdsExpected } from "./gathering.js"
 import { Negotiator } from "./negotiation.js"
 import type { Tuning } from "./tuning.js"
 
@@ -133,7 +135,7 @@ export class PeerConnection {
     return { bufferedAmount: this.channel.bufferedAmount, maxBufferedAmount: this.maxBuffered, pendingMessages: this.reassembler.pendingCount, frameBytes: this.frameBytes }
   }
 
-  /** Creates the complete offer (ICE gathered, bounded by the tuning's timeout). */
+  /** Creates the complete offer (candidates gathered, bounded by the tuning's timeout). */
   createOffer(): Effect.Effect<Description, TransportError> {
     return this.step("failed", async () => {
       await this.pc.setLocalDescription(await this.pc.createOffer())
@@ -427,16 +429,30 @@ export class PeerConnection {
     return this.gathered().pipe(Effect.tap((description) => Effect.sync(() => (this.localDescription = description))))
   }
 
-  /** The local description once ICE gathering completed (or timed out), with this session's proof added. */
+  /**
+   * The local description once ICE gathering completed, or once it holds every candidate type its
+   * servers can give (and a short settle passed), or at the timeout; with this session's proof added.
+   */
   private gathered(): Effect.Effect<Description, TransportError> {
     const { pc } = this
+    const expected = expectedCandidateTypes(this.params.config)
+    const { iceGatherSettleMs } = this.params.tuning
     const gathered = Effect.async<void>((resume) => {
+      let settle: ReturnType<typeof setTimeout> | undefined
       const check = () => {
         if (pc.iceGatheringState === "complete") resume(Effect.void)
+        else if (settle === undefined && holdsExpected(expected, candidateTypesIn(pc.localDescription?.sdp ?? ""))) {
+          settle = setTimeout(() => resume(Effect.void), iceGatherSettleMs)
+        }
       }
       pc.addEventListener("icegatheringstatechange", check)
+      pc.addEventListener("icecandidate", check)
       check()
-      return Effect.sync(() => pc.removeEventListener("icegatheringstatechange", check))
+      return Effect.sync(() => {
+        clearTimeout(settle)
+        pc.removeEventListener("icegatheringstatechange", check)
+        pc.removeEventListener("icecandidate", check)
+      })
     })
     return gathered.pipe(
       // Past the timeout the SDP goes out with the candidates found so far.

@@ -5,6 +5,11 @@
 
 /** How long an offer or answer waits for ICE gathering before going out with what it has. */
 export const ICE_GATHER_TIMEOUT_MS = 5_000
+/**
+ * How long a description that already holds every candidate type its ICE servers can give waits
+ * for more of them (other interfaces, other servers) before going out (see `gathering.ts`).
+ */
+export const ICE_GATHER_SETTLE_MS = 250
 /** How long a connection may stay "connecting" before it is declared failed. */
 export const CONNECT_TIMEOUT_MS = 30_000
 /** Interval of keepalive pings on an open channel. */
@@ -43,6 +48,7 @@ export const REJECTION_WINDOW_MS = 10_000
 /** Timers and limits of one transport. */
 export interface Tuning {
   readonly iceGatherTimeoutMs: number
+  readonly iceGatherSettleMs: number
   readonly connectTimeoutMs: number
   readonly keepaliveIntervalMs: number
   readonly livenessTimeoutMs: number
@@ -58,6 +64,7 @@ export interface Tuning {
 /** The default tuning, from the constants above. */
 export const defaultTuning: Tuning = {
   iceGatherTimeoutMs: ICE_GATHER_TIMEOUT_MS,
+  iceGatherSettleMs: ICE_GATHER_SETTLE_MS,
   connectTimeoutMs: CONNECT_TIMEOUT_MS,
   keepaliveIntervalMs: KEEPALIVE_INTERVAL_MS,
   livenessTimeoutMs: LIVENESS_TIMEOUT_MS,
