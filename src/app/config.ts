@@ -16,6 +16,13 @@ export interface PeerConfig {
   readonly pollBaseMs: number
   readonly pollFastMs: number
   readonly pollMaxMs: number
+  /**
+   * File form only: the period while a presence offer or answer of this session is in flight,
+   * and for `AWAIT_WATCH_MS` after it starts alone (a sponsor's offer is on its way). Each hop of
+   * signaling through presence waits for the other side's next read; these reads are conditional,
+   * and a 304 is free against the primary limit.
+   */
+  readonly pollAwaitMs: number
   /** How long an offer waits for its answer and the connection to open. */
   readonly signalTimeoutMs: number
   /**
@@ -61,6 +68,7 @@ export const defaultPeerConfig: PeerConfig = {
   pollBaseMs: 15_000,
   pollFastMs: 2_000,
   pollMaxMs: 300_000,
+  pollAwaitMs: 500,
   signalTimeoutMs: 30_000,
   bridgePatienceMs: 180_000,
   presenceRetryBaseMs: 60_000,

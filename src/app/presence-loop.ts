@@ -83,6 +83,12 @@ const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INF
   return false
 }
 
+/**
+ * How long a session that starts alone reads presence at `pollAwaitMs` (file form): a sponsor
+ * reads every `pollFastMs` and offers at once, so an offer comes within a few seconds or not soon.
+ */
+export const AWAIT_WATCH_MS = 20_000
+
 /** How long to wait before the next poll. */
 export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   const s = ctx.state
@@ -107,6 +113,9 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
     now: at,
     reserve: POLL_RESERVE
   })
+  // File form: faster still while signaling through presence, or just started alone: each hop
+  // of an offer and its answer waits for the other side's next read, and a 304 is free.
+  if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS))) return Math.min(ctx.config.pollAwaitMs, budgeted)
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
   if (joining || awaiting || bridging || s.presenceCheckDue || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)

@@ -16,12 +16,13 @@ export const GITHUB_API = "https://api.github.com"
 export const DEFAULT_DATA_ROOT = ".data/peer"
 
 /**
- * Timing for tests and local demos: a joiner polls every 0.5 s, a silent neighbor is gone
- * after 4 s, and the leader commits 5 s after a message.
+ * Timing for tests and local demos: a joiner polls every 0.5 s (0.25 s while signaling through
+ * presence), a silent neighbor is gone after 4 s, and the leader commits 5 s after a message.
  */
 export const FAST_PEER_CONFIG: Partial<PeerConfig> = {
   pollBaseMs: 2_000,
   pollFastMs: 500,
+  pollAwaitMs: 250,
   meshHeartbeatMs: 1_000,
   meshExpiryMs: 4_000,
   leaderGraceMs: 5_000,
