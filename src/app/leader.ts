@@ -1,18 +1,19 @@
 /**
- * The one interpreter of leadership steps (`src/domain/leadership.ts`): it asks the mesh
- * who leads, steps the session's `Leadership` with each event, and carries out the
- * commands (a flush forked in the background, a read of the pending queue, a hand-off, a
+ * Leadership on the app's one step interpreter (`interpreter.ts`, for `src/domain/leadership.ts`):
+ * it asks the mesh who leads, steps the session's `Leadership` with each event, and carries out
+ * the commands (a flush forked in the background, a read of the pending queue, a hand-off, a
  * heartbeat soon, a refusal recorded). Commands that a caller waits on (a flush for "save
  * now", the flush on the way out) are handed back to it. Every step runs on the actor.
  */
 import { Effect } from "effect"
 import { peerKey, samePeer } from "../domain/identity.js"
-import { stepLeadership, type Coverage, type LeadershipCommand, type LeadershipConfig, type LeadershipEvent } from "../domain/leadership.js"
+import { stepLeadership, type Coverage, type Leadership, type LeadershipCommand, type LeadershipConfig, type LeadershipEvent } from "../domain/leadership.js"
 import type { Message } from "../domain/message.js"
 import { handoff } from "./chat.js"
 import { flush, type CommitterState } from "./committer.js"
 import type { PeerConfig } from "./config.js"
-import { now, reject, type LeadershipOutcome, type PeerContext } from "./context.js"
+import { reject, type LeadershipOutcome, type PeerContext } from "./context.js"
+import { stepAndRun, type Machine } from "./interpreter.js"
 import { leaderOf, livePeers, mayLead, roleComponent, roleHolders } from "./mesh.js"
 
 /** The leadership timings of a peer's configuration (the grace widened by how long a presence answer may take). */
@@ -58,35 +59,15 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
         return Effect.as(reject(ctx, "repository", cmd.detail, cmd.kind), [])
     }
   }
-  const isOutcome = (cmd: LeadershipCommand): cmd is Outcome =>
-    cmd._tag === "FlushNow" || cmd._tag === "FlushOnClose" || cmd._tag === "NoLeader" || cmd._tag === "AskLeader"
-  /** Carries out `commands` of a step, then steps what they found, until nothing is left. */
-  const carryOut = (commands: ReadonlyArray<LeadershipCommand>): Effect.Effect<ReadonlyArray<Outcome>> =>
-    Effect.gen(function* () {
-      const outcomes: Array<Outcome> = []
-      const queue: Array<LeadershipEvent> = []
-      for (const cmd of commands) {
-        if (isOutcome(cmd)) outcomes.push(cmd)
-        else queue.push(...(yield* run(cmd)))
-      }
-      while (queue.length > 0) {
-        const at = yield* now
-        const result = stepLeadership(ctx.state.leadership, queue.shift()!, at)
-        ctx.state.leadership = result.state
-        for (const cmd of result.commands) {
-          if (isOutcome(cmd)) outcomes.push(cmd)
-          else queue.push(...(yield* run(cmd)))
-        }
-      }
-      return outcomes
-    })
+  const machine: Machine<Leadership, LeadershipEvent, LeadershipCommand, Outcome> = {
+    get: () => ctx.state.leadership,
+    set: (state) => void (ctx.state.leadership = state),
+    step: stepLeadership,
+    isOutcome: (cmd): cmd is Outcome => cmd._tag === "FlushNow" || cmd._tag === "FlushOnClose" || cmd._tag === "NoLeader" || cmd._tag === "AskLeader",
+    run
+  }
   // Every tick and every message taken in steps once; most steps command nothing.
-  return (event) =>
-    Effect.flatMap(now, (at) => {
-      const result = stepLeadership(ctx.state.leadership, event, at)
-      ctx.state.leadership = result.state
-      return result.commands.length === 0 ? Effect.succeed([]) : carryOut(result.commands)
-    })
+  return (event) => stepAndRun(machine, event)
 }
 
 /** The clock's event: the mesh's leader, whether it is reachable, and (when it is this session) what it must cover. */

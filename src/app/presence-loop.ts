@@ -8,7 +8,7 @@
  */
 import { Duration, Effect, Option, PubSub, Queue } from "effect"
 import { pollDelayMs, snapshot } from "../domain/budget.js"
-import { PRESENCE_REFUSED_RETRY_MS, stepPublish, type PublishCommand, type PublishEvent, type Write } from "../domain/presence-publish.js"
+import { PRESENCE_REFUSED_RETRY_MS, stepPublish, type PublishCommand, type PublishEvent, type Publisher, type Write } from "../domain/presence-publish.js"
 import { electLeader } from "../domain/election.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
 import { isGhost, staleAfterMs } from "./people.js"
@@ -16,6 +16,7 @@ import { noChange, type PresenceEntry, type PresenceSignal } from "../domain/pre
 import type { PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
+import { stepAndRun, type Machine } from "./interpreter.js"
 import { component, entryRank, handleDescription, mayLead, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
@@ -271,39 +272,34 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
   })
 
 /**
- * The one interpreter of publishing steps (`src/domain/presence-publish.ts`), on the actor:
- * steps `ctx.state.publish` with each event and carries out the commands, feeding back
- * what they found (a look at the mesh, the refresh scope, a write's outcome).
+ * Publishing on the app's one step interpreter (`interpreter.ts`, for
+ * `src/domain/presence-publish.ts`), on the actor: steps `ctx.state.publish` with each event and
+ * carries out the commands, feeding back what they found (a look at the mesh, the refresh scope,
+ * a write's outcome).
  */
-export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> =>
-  // Every tick steps once, and most steps command nothing: no generator for those.
-  Effect.flatMap(now, (at) => {
-    const result = stepPublish(ctx.state.publish, event, at)
-    ctx.state.publish = result.state
-    return result.commands.length === 0 ? Effect.void : carryOut(ctx, result.commands, at)
-  })
+export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> => Effect.asVoid(stepAndRun(publishing(ctx), event))
 
-/** Carries out the commands of a step taken at `at`, then steps what they found, until nothing is left. */
-const carryOut = (ctx: PeerContext, commands: ReadonlyArray<PublishCommand>, at: number): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const queue: Array<PublishEvent> = []
-    for (const cmd of commands) {
-      const next = yield* runPublish(ctx, cmd, at)
-      if (next !== undefined) queue.push(next)
+/** The publishing machine of `ctx`, made once per peer. */
+const publishing = (ctx: PeerContext): Machine<Publisher, PublishEvent, PublishCommand> => {
+  let machine = machines.get(ctx)
+  if (machine === undefined) {
+    machine = {
+      get: () => ctx.state.publish,
+      set: (state) => void (ctx.state.publish = state),
+      step: stepPublish,
+      run: (cmd, at) => runPublish(ctx, cmd, at)
     }
-    while (queue.length > 0) {
-      const stepAt = yield* now
-      const result = stepPublish(ctx.state.publish, queue.shift()!, stepAt)
-      ctx.state.publish = result.state
-      for (const cmd of result.commands) {
-        const next = yield* runPublish(ctx, cmd, stepAt)
-        if (next !== undefined) queue.push(next)
-      }
-    }
-  })
+    machines.set(ctx, machine)
+  }
+  return machine
+}
+const machines = new WeakMap<PeerContext, Machine<Publisher, PublishEvent, PublishCommand>>()
+
+/** What a command that finds nothing returns. */
+const NOTHING: ReadonlyArray<PublishEvent> = []
 
 /** Carries out one publishing command; what it returns is fed back into the step. */
-const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.Effect<PublishEvent | undefined> => {
+const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.Effect<ReadonlyArray<PublishEvent>> => {
   const s = ctx.state
   switch (cmd._tag) {
     case "Look": {
@@ -312,7 +308,7 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         const link = s.links.get(key)
         if ((link?.attempt !== o.attempt || link.via !== "presence") && !restartsLink(link, o.attempt)) s.outbox.delete(key)
       }
-      return Effect.succeed({
+      return Effect.succeed([{
         _tag: "Looked",
         // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
         established: hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS),
@@ -321,11 +317,11 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         offerBeingMade: s.publish.lastOwnEntryAt === 0 && offerBeingMade(s),
         signals: s.outbox.size,
         calls: s.callOutbox.size
-      })
+      }])
     }
     case "Scope": {
       const scope = refreshScope(ctx, at)
-      return Effect.succeed({
+      return Effect.succeed([{
         _tag: "Scoped",
         firstEntry: cmd.firstEntry,
         waiting: cmd.waiting,
@@ -335,7 +331,7 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         departed: scope.length > 0 && ctx.presence.writesForOthers ? departedEntries(ctx, at) : [],
         refreshMs: ctx.config.presenceRefreshMs,
         cutAt: s.cutAt
-      })
+      }])
     }
     case "Publish": {
       const write: Write = {
@@ -352,7 +348,7 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
             ctx.inActor(publish(ctx, { _tag: "Written", write, error: result._tag === "Left" ? result.left : undefined }))
           )
         ),
-        undefined
+        NOTHING
       )
     }
     case "Landed":
@@ -366,17 +362,17 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         }
         // What we wrote is the channel's content now, whether or not we read it back yet.
         for (const e of w.upsert) s.known.set(peerKey({ username: e.username, sessionId: e.sessionId }), e)
-        return undefined
+        return NOTHING
       })
     case "DropCalls":
       return Effect.sync(() => {
         for (const c of cmd.calls) s.callOutbox.delete(peerKey(c.to))
-        return undefined
+        return NOTHING
       })
     case "Report":
-      return Effect.as(cmd.kind === undefined ? reject(ctx, "presence", cmd.detail) : reject(ctx, "presence", cmd.detail, cmd.kind), undefined)
+      return Effect.as(cmd.kind === undefined ? reject(ctx, "presence", cmd.detail) : reject(ctx, "presence", cmd.detail, cmd.kind), NOTHING)
     case "Nudge":
-      return Effect.as(ctx.nudge, undefined)
+      return Effect.as(ctx.nudge, NOTHING)
   }
 }
 
