@@ -116,7 +116,9 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   })
   // File form: faster still while signaling through presence, or just started alone: each hop
   // of an offer and its answer waits for the other side's next read, and a 304 is free.
-  if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS))) return Math.min(ctx.config.pollAwaitMs, budgeted)
+  if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS && hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)))) {
+    return Math.min(ctx.config.pollAwaitMs, budgeted)
+  }
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
   const fast = ctx.config.pollFastMs * (ctx.presence.form === "discussion" ? DISCUSSION_POLL_FACTOR : 1)
   if (joining || awaiting || bridging || s.presenceCheckDue || s.outbox.size > 0 || s.callOutbox.size > 0 || s.callWaiting) return Math.min(fast, budgeted)
