@@ -16,6 +16,9 @@ import { runRawBench, type RawBenchResult } from "./bench-raw.js"
 
 /** Bytes per bulk envelope that size one raw transfer (`bulkCount` times this), unless `bulkBytes` is given. */
 export const BULK_ENVELOPE_BYTES = 64 * 1024
+/** Events of each member kept when a newcomer fails to join (with all of the newcomer's). */
+const JOIN_FAILURE_EVENTS = 400
+
 /** Throughput transfers per run by default (the figure is their median). */
 export const DEFAULT_TRANSFERS = 3
 /** How long the whole mesh may take to form before the run fails. */
@@ -199,6 +202,11 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
         joins.discovered.push(Math.min(...seen) - startedAt)
         joins.firstOpen.push(firstOpenAt - startedAt)
         joins.fullMesh.push(meshAt - startedAt)
+      } catch (e) {
+        // A lost newcomer is rare and not reproduced at will: keep what every peer last said.
+        const dump = join(tmpdir(), `skygit-bench-join-${j + 1}-${Date.now()}.json`)
+        writeFileSync(dump, JSON.stringify({ newcomer: child.events, members: children.map((c) => c.events.slice(-JOIN_FAILURE_EVENTS)) }))
+        throw new Error(`newcomer ${j + 1}: ${e instanceof Error ? e.message : String(e)} (every peer's last events: ${dump})`)
       } finally {
         await child.quit(10_000)
         child.kill()
