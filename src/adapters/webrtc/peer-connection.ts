@@ -439,20 +439,26 @@ export class PeerConnection {
     const { iceGatherSettleMs } = this.params.tuning
     const gathered = Effect.async<void>((resume) => {
       let settle: ReturnType<typeof setTimeout> | undefined
+      // Listeners and the settle timer go when the wait ends, however it ends.
+      const release = () => {
+        clearTimeout(settle)
+        pc.removeEventListener("icegatheringstatechange", check)
+        pc.removeEventListener("icecandidate", check)
+      }
+      const done = () => {
+        release()
+        resume(Effect.void)
+      }
       const check = () => {
-        if (pc.iceGatheringState === "complete") resume(Effect.void)
+        if (pc.iceGatheringState === "complete") done()
         else if (settle === undefined && holdsExpected(expected, candidateTypesIn(pc.localDescription?.sdp ?? ""))) {
-          settle = setTimeout(() => resume(Effect.void), iceGatherSettleMs)
+          settle = setTimeout(done, iceGatherSettleMs)
         }
       }
       pc.addEventListener("icegatheringstatechange", check)
       pc.addEventListener("icecandidate", check)
       check()
-      return Effect.sync(() => {
-        clearTimeout(settle)
-        pc.removeEventListener("icegatheringstatechange", check)
-        pc.removeEventListener("icecandidate", check)
-      })
+      return Effect.sync(release)
     })
     return gathered.pipe(
       // Past the timeout the SDP goes out with the candidates found so far.
