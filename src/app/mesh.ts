@@ -156,12 +156,40 @@ const believed = (ctx: PeerContext, peer: PeerId): boolean => {
 /** How long a session never heard from may hold a role: as long as an offer through presence stays valid. */
 export const roleGraceMs = (ctx: PeerContext): number => ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
 
+/**
+ * Most sessions `firstKnown` keeps. A writer of the presence channel can name new made-up
+ * sessions at every read (up to `MAX_CONSIDERED_ENTRIES` are taken in each time): unbounded, the
+ * map grew by thousands an hour for as long as the peer stayed open.
+ */
+export const MAX_FIRST_KNOWN = 1024
+/** What a trim brings `firstKnown` down to, when enough can go (trims are rare). */
+const FIRST_KNOWN_TRIM_TO = (MAX_FIRST_KNOWN * 3) / 4
+
+/**
+ * Records that the session `key` is first known at `at`, unless it already was. Past
+ * `MAX_FIRST_KNOWN`, the oldest first sightings that no longer decide anything go: sessions no
+ * longer in the presence document, without a link, whose role grace is over (for those a first
+ * sighting and none alike give no role). Bounded then by the bound plus what one grace can bring.
+ */
+export const noteKnown = (ctx: PeerContext, key: string, at: number): void => {
+  const s = ctx.state
+  if (s.firstKnown.has(key)) return
+  s.firstKnown.set(key, at)
+  s.knownAdded += 1
+  if (s.firstKnown.size <= MAX_FIRST_KNOWN) return
+  const grace = roleGraceMs(ctx)
+  for (const [k, seenAt] of s.firstKnown) {
+    if (s.firstKnown.size <= FIRST_KNOWN_TRIM_TO) break
+    if (seenAt + grace <= at && !s.known.has(k) && !s.links.has(k)) s.firstKnown.delete(k)
+  }
+}
+
 /** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
 export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
   const s = ctx.state
   const roles = memoOf(s).roles
   const cached = roles.get(peers)
-  if (cached !== undefined && cached.answered === s.firstOpen.size && cached.seen === s.firstKnown.size && at >= cached.from && at < cached.until) {
+  if (cached !== undefined && cached.answered === s.firstOpen.size && cached.seen === s.knownAdded && at >= cached.from && at < cached.until) {
     return cached.holders
   }
   const grace = roleGraceMs(ctx)
@@ -175,7 +203,7 @@ export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: 
     }
     return mayHoldRole(evidence, at, grace)
   })
-  roles.set(peers, { answered: s.firstOpen.size, seen: s.firstKnown.size, from: at, until, holders })
+  roles.set(peers, { answered: s.firstOpen.size, seen: s.knownAdded, from: at, until, holders })
   return holders
 }
 
@@ -254,7 +282,7 @@ const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
       heardAt: 0
     }
     ctx.state.links.set(key, link)
-    if (!ctx.state.firstKnown.has(key)) ctx.state.firstKnown.set(key, at)
+    noteKnown(ctx, key, at)
   }
   return link
 }

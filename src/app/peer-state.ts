@@ -107,6 +107,8 @@ export interface PeerState {
   meshVersion: number
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
+  /** Bumped whenever a session is first known (`firstKnown` gained it): the role memo recomputes then. */
+  knownAdded: number
   /** What the last full reconcile saw, and when the next one is due regardless. */
   reconciled: { readonly meshVersion: number; readonly presenceVersion: number; readonly nextDueAt: number }
   /** Presence publishing, the budget and the channel's notices: replaced by each step of `stepPublish`, on the actor only. */
@@ -141,7 +143,10 @@ export interface PeerState {
    * expires or is lost: a relayed message verifies against any key its session published.
    */
   readonly signingKeys: Map<string, ReadonlyArray<string>>
-  /** When each peer was first known (presence or mesh), and first connected: for the simulator's figures. */
+  /**
+   * When each peer was first known (presence or mesh; at most `MAX_FIRST_KNOWN`, see `noteKnown`
+   * in mesh.ts), and first connected: a role's grace, and the simulator's figures.
+   */
   readonly firstKnown: Map<string, number>
   readonly firstOpen: Map<string, number>
   /**

@@ -166,6 +166,7 @@ export const initialState = (
   lastNeighborsAt: 0,
   meshVersion: 0,
   presenceVersion: 0,
+  knownAdded: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   publish: initialPublisher(emptyBudget()),
   leadership: initialLeadership(self, startedAt, leading),

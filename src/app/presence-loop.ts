@@ -17,7 +17,7 @@ import type { PresenceSnapshot } from "../ports/Presence.js"
 import type { PeerState } from "./peer-state.js"
 import { DISCUSSION_MEMBER_POLL_FACTOR, DISCUSSION_POLL_FACTOR, now, presenceAnswerWindowMs, refuse, reject, type PeerContext } from "./context.js"
 import { stepAndRun, type Machine } from "./interpreter.js"
-import { component, entryRank, handleDescription, mayLead, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
+import { component, entryRank, noteKnown, handleDescription, mayLead, replayDeferred, restartsLink, roleComponent, roleHolders, STARTED_TOGETHER_MS } from "./mesh.js"
 
 /** Most presence entries one peer considers (links, roles, refreshes), whatever the document holds. */
 export const MAX_CONSIDERED_ENTRIES = 64
@@ -156,7 +156,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
     trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
     rememberSigningKeys(s, snap.document.entries)
-    for (const key of s.online.keys()) if (!s.firstKnown.has(key)) s.firstKnown.set(key, at)
+    for (const key of s.online.keys()) noteKnown(ctx, key, at)
     const fresh = (sig: PresenceSignal) => at - sig.at < ctx.config.signalTimeoutMs + presenceAnswerWindowMs(ctx)
     for (const sig of snap.document.signals) {
       // In Discussion form the adapter already dropped slots whose sender is not the comment's author.

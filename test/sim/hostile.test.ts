@@ -11,7 +11,7 @@ import { ConversationId } from "../../src/domain/message.js"
 import { applyChange, decodeDocument, emptyDocument, encodeDocument, MAX_PRESENCE_DOCUMENT, noChange, type PresenceEntry } from "../../src/domain/presence-doc.js"
 import { Mesh, type MeshOptions, type SimPeer } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
-import { MAX_RELAYED_OFFERS_PER_MINUTE } from "../../src/app/mesh.js"
+import { MAX_FIRST_KNOWN, MAX_RELAYED_OFFERS_PER_MINUTE } from "../../src/app/mesh.js"
 import { MAX_ATTEMPTS_IN_FLIGHT } from "../../src/domain/mesh-reconcile.js"
 import { MAX_CONSIDERED_ENTRIES } from "../../src/app/presence-loop.js"
 import { MAX_CHAT_MESSAGES_PER_WINDOW } from "../../src/app/chat.js"
@@ -146,6 +146,36 @@ describe("presence file rows", () => {
         yield* seconds(5)
         expect((yield* bob.handle.history(general, 5)).map((m) => m.text)).toContain("still here")
         expect((yield* bob.handle.view).refused["entries-bound"]).toBeGreaterThan(0)
+      })
+    ))
+
+  it("made-up sessions renamed at every read: what a peer remembers of first sightings stays bounded, roles stay real", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const bob = yield* mesh.start("bob")
+        const carol = yield* mesh.start("carol")
+        yield* seconds(60)
+        // Every 5 s the attacker replaces its made-up entries with as many new ones as a peer takes in.
+        let previous: ReadonlyArray<PeerId> = []
+        const rounds = Math.ceil((MAX_FIRST_KNOWN * 2) / MAX_CONSIDERED_ENTRIES)
+        let maxKnown = 0
+        for (let round = 0; round < rounds; round++) {
+          const fakes = Array.from({ length: MAX_CONSIDERED_ENTRIES }, (_, i) => makePeerId(i % 2 === 0 ? "aa-fake" : "zz-fake", `r${round}f${i}`))
+          const at = yield* nowMs
+          const upsert: Array<PresenceEntry> = fakes.map((p) => ({ ...p, lastSeen: at, fingerprint: `sim-fake-${peerKey(p)}` }))
+          mesh.world.writePresenceFile(encodeDocument(applyChange(documentOf(mesh), { ...noChange, upsert, remove: previous }, at)))
+          previous = fakes
+          yield* seconds(5)
+          for (const p of mesh.running) maxKnown = Math.max(maxKnown, p.handle.state.firstKnown.size)
+        }
+        // Far more made-up sessions were seen than the bound, and the bound (plus one grace's worth) held.
+        expect(rounds * MAX_CONSIDERED_ENTRIES).toBeGreaterThan(MAX_FIRST_KNOWN * 1.5)
+        expect(maxKnown).toBeLessThanOrEqual(MAX_FIRST_KNOWN + MAX_CONSIDERED_ENTRIES)
+        // The real sessions are still known, linked and leading.
+        expect(bob.handle.state.firstKnown.has(peerKey(carol.id))).toBe(true)
+        expect(yield* openTo(bob, carol)).toBe(true)
+        yield* seconds(2)
+        for (const p of mesh.running) expect((yield* p.handle.view).leader?.username).toBe("bob")
       })
     ))
 
