@@ -18,7 +18,8 @@ export interface PeerConfig {
   readonly pollMaxMs: number
   /**
    * File form only: the period while a presence offer or answer of this session is in flight,
-   * and for `AWAIT_WATCH_MS` after it starts alone (a sponsor's offer is on its way). Each hop of
+   * and for `AWAIT_WATCH_MS` after it starts alone beside a mesh that was already there (a
+   * sponsor's offer is on its way). Each hop of
    * signaling through presence waits for the other side's next read; these reads are conditional,
    * and a 304 is free against the primary limit.
    */

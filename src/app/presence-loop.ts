@@ -85,8 +85,10 @@ const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INF
 }
 
 /**
- * How long a session that starts alone reads presence at `pollAwaitMs` (file form): a sponsor
- * reads every `pollFastMs` and offers at once, so an offer comes within a few seconds or not soon.
+ * How long a session that starts alone beside a mesh that was already there reads presence at
+ * `pollAwaitMs` (file form): a sponsor reads every `pollFastMs` and offers at once, so an offer
+ * comes within a few seconds or not soon. Sessions that start together do not: each would read
+ * every version of a document that changes with each first write, and each changed version counts.
  */
 export const AWAIT_WATCH_MS = 20_000
 
@@ -114,8 +116,9 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
     now: at,
     reserve: POLL_RESERVE
   })
-  // File form: faster still while signaling through presence, or just started alone: each hop
-  // of an offer and its answer waits for the other side's next read, and a 304 is free.
+  // File form: faster still while signaling through presence, or just started alone beside a
+  // formed mesh: each hop of an offer and its answer waits for the other side's next read, and a
+  // 304 is free.
   if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS && hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)))) {
     return Math.min(ctx.config.pollAwaitMs, budgeted)
   }
