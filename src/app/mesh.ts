@@ -110,6 +110,9 @@ export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.
   return peers
 }
 
+/** How recently an entry must have been refreshed to show signs of life: one refresh period, plus polling slack. */
+const liveWithinMs = (ctx: PeerContext): number => ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs
+
 /**
  * Online peers that show signs of life: entries refreshed within one refresh period
  * (plus polling slack), since a crashed peer's entry lingers until it expires; and not
@@ -120,7 +123,7 @@ export const onlinePeers = (ctx: PeerContext, at: number, expiryMs = ctx.config.
 export const livePeers = (ctx: PeerContext, at: number): ReadonlyArray<PeerId> => {
   const s = ctx.state
   const comp = component(ctx)
-  const online = onlinePeers(ctx, at, ctx.config.presenceRefreshMs + 2 * ctx.config.pollBaseMs)
+  const online = onlinePeers(ctx, at, liveWithinMs(ctx))
   const memo = memoOf(s)
   if (memo.live?.online === online && memo.live.component === comp) return memo.live.peers
   const members = new Set(comp.map(peerKey))
@@ -850,7 +853,11 @@ const reconcileNow = (ctx: PeerContext, at: number, due: Expiries | undefined): 
       self: ctx.self,
       online,
       bridgeable: withoutGhosts(ctx, online, at),
-      live,
+      // Offers go to every session with signs of life, this user's other sessions included: one
+      // that predates this session may be a crashed predecessor (it holds no role: `roleLive`), or
+      // this user's tab on another machine, alive beyond a partition (seed 5007 of the Discussion
+      // soak: skipped until its entry's next refresh, four minutes, the mesh stayed split).
+      live: onlinePeers(ctx, at, liveWithinMs(ctx)),
       component: comp,
       roleComponent: roleHolders(ctx, comp, at),
       roleLive: roleHolders(ctx, live, at),

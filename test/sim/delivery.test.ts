@@ -305,7 +305,13 @@ describe("losses found by the soak", () => {
     { presence: "discussion", seed: 536 },
     // A session started during a rate limit never loaded the history committed while its device
     // was away (Discussion seed 924). A failed history load is tried again.
-    { presence: "discussion", seed: 924 }
+    { presence: "discussion", seed: 924 },
+    // After a partition healed, the sponsor on one side never offered to the smallest session of
+    // the other, because both were its own user's: an entry of this user from before its start,
+    // outside its mesh, was taken for a crashed predecessor until its next refresh (four minutes),
+    // and the mesh stayed split to the end (Discussion seed 5007). Offers go to such sessions;
+    // only roles skip them.
+    { presence: "discussion", seed: 5007 }
   ] as const)("every message is seen by every user and committed once ($presence seed $seed)", ({ presence, seed }) => {
     const report = runVirtualOrThrow(simulate({ peers: 4, minutes: 20, presence, seed, history: 0, faults: [], schedule: randomSchedule(seed, 20) }), {
       limitMs: simulationLimitMs(20)
