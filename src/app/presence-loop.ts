@@ -84,6 +84,9 @@ const hasLiveEntry = (ctx: PeerContext, at: number, before = Number.POSITIVE_INF
   return false
 }
 
+/** Whether presence shows a live session whose entry is older than this one's start: a mesh was there before it. */
+const besideFormedMesh = (ctx: PeerContext, at: number): boolean => hasLiveEntry(ctx, at, ctx.state.startedAt - STARTED_TOGETHER_MS)
+
 /**
  * How long a session that starts alone beside a mesh that was already there reads presence at
  * `pollAwaitMs` (file form): a sponsor reads every `pollFastMs` and offers at once, so an offer
@@ -119,7 +122,7 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   // File form: faster still while signaling through presence, or just started alone beside a
   // formed mesh: each hop of an offer and its answer waits for the other side's next read, and a
   // 304 is free.
-  if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS && hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS)))) {
+  if (ctx.presence.form === "file" && (awaiting || (joining && at - s.startedAt < AWAIT_WATCH_MS && besideFormedMesh(ctx, at)))) {
     return Math.min(ctx.config.pollAwaitMs, budgeted)
   }
   // Fast while joining or awaiting an answer; in Discussion form, where every read is charged, less so.
@@ -316,7 +319,7 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
       return Effect.succeed([{
         _tag: "Looked",
         // Ghosts (entries not refreshed for a refresh period) are no mesh: they must not make this peer skip the spread.
-        established: hasLiveEntry(ctx, at, s.startedAt - STARTED_TOGETHER_MS),
+        established: besideFormedMesh(ctx, at),
         spreadMs: startSpreadMs(ctx.self.sessionId),
         upForMs: at - s.startedAt,
         offerBeingMade: s.publish.lastOwnEntryAt === 0 && offerBeingMade(s),

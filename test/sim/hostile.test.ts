@@ -30,11 +30,11 @@ const documentOf = (mesh: Mesh) => {
   return Either.match(decodeDocument(file.text), { onLeft: () => emptyDocument, onRight: (d) => d.document })
 }
 
-/** An attacker with write access adds (or refreshes) entries of made-up sessions, with fingerprints. */
-const writeFakes = (mesh: Mesh, fakes: ReadonlyArray<PeerId>) =>
+/** An attacker with write access adds (or refreshes) entries of made-up sessions, with fingerprints, and takes out `remove`. */
+const writeFakes = (mesh: Mesh, fakes: ReadonlyArray<PeerId>, remove: ReadonlyArray<PeerId> = []) =>
   Effect.map(nowMs, (at) => {
     const upsert: Array<PresenceEntry> = fakes.map((p) => ({ ...p, lastSeen: at, fingerprint: `sim-fake-${peerKey(p)}` }))
-    mesh.world.writePresenceFile(encodeDocument(applyChange(documentOf(mesh), { ...noChange, upsert }, at)))
+    mesh.world.writePresenceFile(encodeDocument(applyChange(documentOf(mesh), { ...noChange, upsert, remove }, at)))
   })
 
 /** Keeps the fake entries fresh every 20 s, as a persistent attacker would. */
@@ -161,9 +161,7 @@ describe("presence file rows", () => {
         let maxKnown = 0
         for (let round = 0; round < rounds; round++) {
           const fakes = Array.from({ length: MAX_CONSIDERED_ENTRIES }, (_, i) => makePeerId(i % 2 === 0 ? "aa-fake" : "zz-fake", `r${round}f${i}`))
-          const at = yield* nowMs
-          const upsert: Array<PresenceEntry> = fakes.map((p) => ({ ...p, lastSeen: at, fingerprint: `sim-fake-${peerKey(p)}` }))
-          mesh.world.writePresenceFile(encodeDocument(applyChange(documentOf(mesh), { ...noChange, upsert, remove: previous }, at)))
+          yield* writeFakes(mesh, fakes, previous)
           previous = fakes
           yield* seconds(5)
           for (const p of mesh.running) maxKnown = Math.max(maxKnown, p.handle.state.firstKnown.size)
