@@ -36,7 +36,7 @@ import { withoutGhosts } from "./people.js"
  * moved on, and nothing else reads or writes it.
  */
 interface Memo {
-  component: { readonly version: number; readonly presenceVersion: number; readonly members: ReadonlyArray<PeerId> } | undefined
+  component: { readonly version: number; readonly onlineSessions: number; readonly members: ReadonlyArray<PeerId> } | undefined
   neighbors: { readonly version: number; readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } | undefined
   /** `onlinePeers` per expiry, valid for these versions from `from` until `until` (epoch ms). */
   readonly online: Map<
@@ -47,8 +47,8 @@ interface Memo {
   live: { readonly online: ReadonlyArray<PeerId>; readonly component: ReadonlyArray<PeerId>; readonly peers: ReadonlyArray<PeerId> } | undefined
   /** `leaderOf` for the role holders it was elected from, while everyone can push. */
   leader: { readonly roles: ReadonlyArray<PeerId>; readonly leader: PeerId | undefined } | undefined
-  /** `believedNeighbors` per neighbor list, for the presence version and answered sessions it was computed with. */
-  readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly presenceVersion: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
+  /** `believedNeighbors` per neighbor list, for the sessions online and answered it was computed with. */
+  readonly believed: WeakMap<ReadonlyArray<PeerId>, { readonly onlineSessions: number; readonly answered: number; readonly neighbors: ReadonlyArray<PeerId> }>
   /**
    * `roleHolders` per list asked about, valid while no session was first heard from or first seen
    * (both maps only grow, and an entry never changes) and from `from` until `until` (epoch ms),
@@ -212,15 +212,15 @@ export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: 
 
 /**
  * The believed sessions of a neighbor list. A list is kept as long as the neighbor resends it
- * unchanged, so the answer is remembered per list until presence changes or a session answers.
+ * unchanged, so the answer is remembered per list until the sessions presence shows change or a session answers.
  */
 const believedNeighbors = (ctx: PeerContext, neighbors: ReadonlyArray<PeerId>): ReadonlyArray<PeerId> => {
   const s = ctx.state
   const lists = memoOf(s).believed
   const cached = lists.get(neighbors)
-  if (cached !== undefined && cached.presenceVersion === s.presenceVersion && cached.answered === s.firstOpen.size) return cached.neighbors
+  if (cached !== undefined && cached.onlineSessions === s.onlineSessions && cached.answered === s.firstOpen.size) return cached.neighbors
   const answer = neighbors.filter((n) => believed(ctx, n))
-  lists.set(neighbors, { presenceVersion: s.presenceVersion, answered: s.firstOpen.size, neighbors: answer })
+  lists.set(neighbors, { onlineSessions: s.onlineSessions, answered: s.firstOpen.size, neighbors: answer })
   return answer
 }
 
@@ -231,10 +231,10 @@ const believedNeighbors = (ctx: PeerContext, neighbors: ReadonlyArray<PeerId>): 
 export const component = (ctx: PeerContext): ReadonlyArray<PeerId> => {
   const s = ctx.state
   const memo = memoOf(s)
-  if (memo.component?.version !== s.meshVersion || memo.component.presenceVersion !== s.presenceVersion) {
+  if (memo.component?.version !== s.meshVersion || memo.component.onlineSessions !== s.onlineSessions) {
     const reports = new Map<string, NeighborReport>()
     for (const [key, r] of s.reports) reports.set(key, { ...r, neighbors: believedNeighbors(ctx, r.neighbors) })
-    memo.component = { version: s.meshVersion, presenceVersion: s.presenceVersion, members: componentOf(ctx.self, openPeers(ctx), reports) }
+    memo.component = { version: s.meshVersion, onlineSessions: s.onlineSessions, members: componentOf(ctx.self, openPeers(ctx), reports) }
   }
   return memo.component.members
 }
@@ -319,8 +319,18 @@ export const broadcast = (ctx: PeerContext, make: (id: string, at: number) => En
     )
   })
 
+/** `neighborSignature` per list (a list is never changed once made or received). */
+const signatures = new WeakMap<ReadonlyArray<PeerId>, string>()
+
 /** A neighbor list's order-free signature. */
-const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => neighbors.map(peerKey).sort().join(" ")
+const neighborSignature = (neighbors: ReadonlyArray<PeerId>): string => {
+  let signature = signatures.get(neighbors)
+  if (signature === undefined) {
+    signature = neighbors.map(peerKey).sort().join(" ")
+    signatures.set(neighbors, signature)
+  }
+  return signature
+}
 
 /** The neighbor list this peer would send now and its order-free signature (recomputed only after a change). */
 const currentNeighbors = (ctx: PeerContext): { readonly neighbors: ReadonlyArray<PeerId>; readonly signature: string } => {
@@ -705,40 +715,43 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
   Effect.suspend(() => {
     const from = envelope.from
     if (envelope.type === "presence") {
+      const fromKey = peerKey(from)
       if (envelope.payload.leaving === true) {
         touch(ctx)
-        ctx.state.reports.delete(peerKey(from))
-        ctx.state.lost.set(peerKey(from), at)
-        ctx.state.goodbyes.set(peerKey(from), at)
+        ctx.state.reports.delete(fromKey)
+        ctx.state.lost.set(fromKey, at)
+        ctx.state.goodbyes.set(fromKey, at)
         return Effect.void
       }
       // Whether the sender can push decides whether it may lead.
-      if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(peerKey(from))
-      else ctx.state.cannotPush.delete(peerKey(from))
+      if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(fromKey)
+      else ctx.state.cannotPush.delete(fromKey)
       const listed = envelope.payload.neighbors
-      const previous = ctx.state.reports.get(peerKey(from))
+      const previous = ctx.state.reports.get(fromKey)
       // A full list is resent now and then even when unchanged: only a change moves the mesh view.
       const changed = listed !== undefined && (previous === undefined || !sameList(previous.neighbors, listed))
-      ctx.state.reports.set(peerKey(from), { peer: from, neighbors: changed ? listed : (previous?.neighbors ?? []), heardAt: at })
+      ctx.state.reports.set(fromKey, { peer: from, neighbors: changed ? listed : (previous?.neighbors ?? []), heardAt: at })
       if (changed) {
         touch(ctx)
         // Only sessions this peer also sees in presence or heard from: a phantom costs nothing.
         // A name not seen yet (a joiner, or a phantom) is looked up with one read of presence, once.
+        const trusted = believedNeighbors(ctx, listed)
         let unknown = false
         for (const n of listed) {
-          if (samePeer(n, ctx.self)) continue
-          if (believed(ctx, n)) linkOf(ctx, n, at)
-          else if (!ctx.state.lookedUp.has(peerKey(n))) {
-            remember(ctx.state.lookedUp, peerKey(n), MAX_LOOKED_UP)
+          if (samePeer(n, ctx.self) || trusted.includes(n)) continue
+          const key = peerKey(n)
+          if (!ctx.state.lookedUp.has(key)) {
+            remember(ctx.state.lookedUp, key, MAX_LOOKED_UP)
             unknown = true
           }
         }
+        for (const n of trusted) if (!samePeer(n, ctx.self)) linkOf(ctx, n, at)
         const check = unknown ? requestPresenceCheck(ctx) : Effect.void
         // A new route may let this peer offer through the mesh now (a list resent unchanged brings none):
         // act at once only when it names a peer this one is to offer to and could (others wait for the tick).
         if (
           (previous === undefined || neighborSignature(listed) !== neighborSignature(previous.neighbors)) &&
-          listed.some((n) => believed(ctx, n) && mayOfferThroughMesh(ctx, n, at))
+          trusted.some((n) => mayOfferThroughMesh(ctx, n, at))
         ) {
           return Effect.zipRight(check, ctx.nudge)
         }

@@ -107,6 +107,11 @@ export interface PeerState {
   meshVersion: number
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
+  /**
+   * Bumped whenever the sessions `online` holds change (not their entries' freshness): what a
+   * neighbor list is believed to name, and so the component, depend only on those.
+   */
+  onlineSessions: number
   /** Bumped whenever a session is first known (`firstKnown` gained it): the role memo recomputes then. */
   knownAdded: number
   /** What the last full reconcile saw, and when the next one is due regardless. */

@@ -158,7 +158,9 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
       others.sort((a, b) => rank(b) - rank(a))
       yield* refuse(ctx, "presence", "entries-bound", `${others.length - MAX_CONSIDERED_ENTRIES} presence entries past the ${MAX_CONSIDERED_ENTRIES} considered`)
     }
-    s.online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
+    const online = new Map(others.slice(0, MAX_CONSIDERED_ENTRIES))
+    if (online.size !== s.online.size || Array.from(online.keys()).some((key) => !s.online.has(key))) s.onlineSessions += 1
+    s.online = online
     for (const e of snap.document.entries) if (e.fingerprint !== undefined) s.fingerprints.set(peerKey({ username: e.username, sessionId: e.sessionId }), e.fingerprint)
     trimMap(s.fingerprints, MAX_CONSIDERED_ENTRIES * 4)
     rememberSigningKeys(s, snap.document.entries)

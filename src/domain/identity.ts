@@ -36,11 +36,14 @@ export const normalizeLogin = (username: string): string => username.toLowerCase
 /** The stable string key of a peer, usable in maps: `login/session`. */
 export const peerKey = (peer: PeerId): string => `${normalizeLogin(peer.username)}/${peer.sessionId}`
 
-/** Whether two PeerIds name the same session. */
-export const samePeer = (a: PeerId, b: PeerId): boolean => peerKey(a) === peerKey(b)
+/**
+ * Whether two PeerIds name the same session: the same as comparing their `peerKey`s (neither
+ * part may hold a "/"), without building two strings. Lists of peers are compared often.
+ */
+export const samePeer = (a: PeerId, b: PeerId): boolean => a.sessionId === b.sessionId && sameUser(a.username, b.username)
 
 /** Whether two logins name the same GitHub user. */
-export const sameUser = (a: string, b: string): boolean => normalizeLogin(a) === normalizeLogin(b)
+export const sameUser = (a: string, b: string): boolean => a === b || normalizeLogin(a) === normalizeLogin(b)
 
 const compareStrings = (a: string, b: string): -1 | 0 | 1 => (a < b ? -1 : a > b ? 1 : 0)
 
