@@ -26,6 +26,8 @@ export interface Machine<S, E, C, O extends C = never> {
 }
 
 const NONE: ReadonlyArray<never> = []
+/** What a step that commands nothing answers: one effect, made once. */
+const NOTHING: Effect.Effect<ReadonlyArray<never>> = Effect.succeed(NONE)
 
 /** Carries out `commands` of a step taken at `at`, then steps what they found, until nothing is left. */
 const carryOut = <S, E, C, O extends C>(m: Machine<S, E, C, O>, commands: ReadonlyArray<C>, at: number): Effect.Effect<ReadonlyArray<O>> =>
@@ -48,11 +50,13 @@ const carryOut = <S, E, C, O extends C>(m: Machine<S, E, C, O>, commands: Readon
 
 /**
  * Steps `event` at the clock's time and carries out what follows; answers the outcomes, in the
- * order they were commanded. Most steps command nothing: those take no generator.
+ * order they were commanded. Most steps command nothing (every tick asks): those take one effect
+ * to read the clock (at whole milliseconds, as `now`) and one to answer, no generator.
  */
 export const stepAndRun = <S, E, C, O extends C>(m: Machine<S, E, C, O>, event: E): Effect.Effect<ReadonlyArray<O>> =>
-  Effect.flatMap(now, (at) => {
+  Effect.clockWith((clock) => {
+    const at = Math.floor(clock.unsafeCurrentTimeMillis())
     const result = m.step(m.get(), event, at)
     m.set(result.state)
-    return result.commands.length === 0 ? Effect.succeed(NONE) : carryOut(m, result.commands, at)
+    return result.commands.length === 0 ? NOTHING : carryOut(m, result.commands, at)
   })

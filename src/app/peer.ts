@@ -3,7 +3,7 @@
  * leader's committer, composed over the ports. Every change of the peer's state
  * runs on one actor fiber, so no two handlers ever interleave.
  */
-import { Deferred, Effect, Exit, FiberSet, Option, PubSub, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
+import { Chunk, Deferred, Effect, Exit, FiberSet, Option, PubSub, Queue, Schedule, Stream, SubscriptionRef, type Scope } from "effect"
 import { emptyBudget } from "../domain/budget.js"
 import { initialPublisher } from "../domain/presence-publish.js"
 import { peerKey, samePeer, sameUser, type PeerId } from "../domain/identity.js"
@@ -166,6 +166,7 @@ export const initialState = (
   lastNeighborsAt: 0,
   meshVersion: 0,
   presenceVersion: 0,
+  onlineSessions: 0,
   knownAdded: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   publish: initialPublisher(emptyBudget()),
@@ -214,7 +215,8 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
  * The view as a stream of changes. While someone subscribes, every actor step wakes one
  * refresher (a sliding queue: a burst of steps is one recomputation), which publishes the
  * view when it differs from the last one published. With no subscriber (the simulator, the
- * headless peer) a step costs one counter check, so virtual-time runs are unchanged.
+ * headless peer) a step costs one counter check as the actor takes it, so virtual-time runs are
+ * unchanged.
  */
 const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
   Effect.gen(function* () {
@@ -236,15 +238,19 @@ const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
     const watch = Effect.acquireRelease(
       Effect.suspend(() => {
         watchers += 1
-        if (refresher) return Effect.void
+        // A step under way now was taken unwatched (no wake at its end): an empty step after it wakes the refresher.
+        const after = ctx.inActor(Effect.void)
+        if (refresher) return after
         refresher = true
-        return ctx.fork(Effect.forever(Effect.zipRight(Queue.take(wake), refresh)))
+        return Effect.zipRight(ctx.fork(Effect.forever(Effect.zipRight(Queue.take(wake), refresh))), after)
       }),
       () => Effect.sync(() => void (watchers -= 1))
     )
     return {
-      /** Called after every actor step. */
-      changed: Effect.suspend(() => (watchers > 0 ? Queue.offer(wake, undefined).pipe(Effect.asVoid) : Effect.void)),
+      /** Whether anyone subscribes: the actor asks as it takes each step, and wakes the refresher after a watched one. */
+      watched: (): boolean => watchers > 0,
+      /** Wakes the refresher (a burst of wakes is one recomputation). */
+      changed: Queue.offer(wake, undefined),
       views: Stream.unwrapScoped(
         Effect.gen(function* () {
           yield* watch
@@ -302,7 +308,7 @@ export const startPeer = (
       transport: yield* PeerTransport,
       repo: yield* ConversationRepo,
       store: yield* LocalStore,
-      inActor: (effect) => Queue.offer(actor, effect).pipe(Effect.asVoid),
+      inActor: (effect) => Queue.offer(actor, effect),
       // Interruptible whoever forks it: a task forked from a finalizer (a closing leader's flush)
       // or an acquire would inherit its uninterruptible region, and closing the peer then waited
       // forever on a task blocked on a peer that never answers (the sim froze after a crash).
@@ -314,12 +320,12 @@ export const startPeer = (
       activity: yield* PubSub.sliding<Activity>(256),
       callSlots: yield* PubSub.unbounded<PresenceCallSlot>(),
       flushLock: yield* Effect.makeSemaphore(1),
-      wakePoller: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
+      wakePoller: Queue.offer(wakeups, undefined),
       pollerWakeups: wakeups,
       nudge: Effect.suspend(() => {
         if (nudged) return Effect.void
         nudged = true
-        return Queue.offer(actor, react).pipe(Effect.asVoid)
+        return Queue.offer(actor, react)
       }),
       lead: (event) => Effect.suspend(() => lead(event)),
       onActor: (effect, gone) =>
@@ -351,7 +357,7 @@ export const startPeer = (
       // Beat on schedule, and at once when our neighbor set changed: others route and elect from it.
       if (at - s.lastBeatAt >= config.meshHeartbeatMs || neighborsChanged(ctx)) due.push(sendHeartbeats(ctx))
       due.push(reconcile(ctx))
-      due.push(Effect.suspend(() => Effect.asVoid(lead(tickEvent(ctx, at)))))
+      due.push(Effect.suspend(() => lead(tickEvent(ctx, at))))
       due.push(publishDue(ctx))
       return Effect.all(due, { discard: true })
     })
@@ -384,23 +390,24 @@ export const startPeer = (
     const incoming = yield* Stream.toPull(yield* ctx.transport.incoming)
     const events = yield* Stream.toPull(yield* ctx.transport.events)
     // A pull fails with None when its stream ends (the transport closed): the pump then just stops.
-    const pump = <A>(pull: Effect.Effect<Iterable<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
+    // Most pulls bring one item: that one is handled without a loop.
+    const pump = <A>(pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<never>>, handle: (a: A) => Effect.Effect<void>) =>
       ctx.fork(
-        Effect.forever(Effect.flatMap(pull, (chunk) => ctx.inActor(Effect.forEach(chunk, handle, { discard: true })))).pipe(
-          Effect.catchAll(() => Effect.void)
-        )
+        Effect.forever(
+          Effect.flatMap(pull, (chunk) =>
+            ctx.inActor(Chunk.size(chunk) === 1 ? Effect.suspend(() => handle(Chunk.unsafeHead(chunk))) : Effect.forEach(chunk, handle, { discard: true }))
+          )
+        ).pipe(Effect.catchAll(() => Effect.void))
       )
     yield* pump(incoming, onIncoming)
     // A link that opens starts catch-up: each side tells the other what it holds of its window.
     yield* pump(events, (e) => onChannelEvent(ctx, e))
     yield* ctx.fork(
       Effect.forever(
-        Effect.flatMap(Queue.take(actor), (effect) =>
-          Effect.zipRight(
-            Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause)),
-            pushed.changed
-          )
-        )
+        Effect.flatMap(Queue.take(actor), (effect) => {
+          const step = Effect.catchAllCause(effect, (cause) => Effect.logError("peer handler failed", cause))
+          return pushed.watched() ? Effect.zipRight(step, pushed.changed) : step
+        })
       ).pipe(Effect.ensuring(Effect.sync(() => void (actorStopped = true))))
     )
     yield* ctx.fork(Effect.forever(Effect.zipRight(ctx.inActor(tick), Effect.sleep(config.tickMs))))

@@ -287,7 +287,7 @@ export const publishDue = (ctx: PeerContext): Effect.Effect<void> =>
  * carries out the commands, feeding back what they found (a look at the mesh, the refresh scope,
  * a write's outcome).
  */
-export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> => Effect.asVoid(stepAndRun(publishing(ctx), event))
+export const publish = (ctx: PeerContext, event: PublishEvent): Effect.Effect<void> => stepAndRun(publishing(ctx), event)
 
 /** The publishing machine of `ctx`, made once per peer. */
 const publishing = (ctx: PeerContext): Machine<Publisher, PublishEvent, PublishCommand> => {
