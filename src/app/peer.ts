@@ -212,11 +212,19 @@ const viewOf = (ctx: PeerContext, at: number, waiting: number): PeerView => ({
 })
 
 /**
+ * Least time between two recomputations of a watched view. A busy channel makes an actor step
+ * per frame (hundreds a second on a bulk transfer), and each recomputation builds and compares
+ * the whole view: after one, the steps of the next 50 ms are one recomputation at its end. A
+ * person sees no difference; a change after a quiet spell still shows at once.
+ */
+export const VIEW_REFRESH_SPACING_MS = 50
+
+/**
  * The view as a stream of changes. While someone subscribes, every actor step wakes one
- * refresher (a sliding queue: a burst of steps is one recomputation), which publishes the
- * view when it differs from the last one published. With no subscriber (the simulator, the
- * headless peer) a step costs one counter check as the actor takes it, so virtual-time runs are
- * unchanged.
+ * refresher (a sliding queue: a burst of steps is one recomputation, and at most one per
+ * `VIEW_REFRESH_SPACING_MS`), which publishes the view when it differs from the last one
+ * published. With no subscriber (the simulator) a step costs one counter check as the actor
+ * takes it, so virtual-time runs are unchanged.
  */
 const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
   Effect.gen(function* () {
@@ -242,7 +250,8 @@ const pushedViews = (ctx: PeerContext, current: Effect.Effect<PeerView>) =>
         const after = ctx.inActor(Effect.void)
         if (refresher) return after
         refresher = true
-        return Effect.zipRight(ctx.fork(Effect.forever(Effect.zipRight(Queue.take(wake), refresh))), after)
+        const spaced = Effect.zipRight(refresh, Effect.sleep(VIEW_REFRESH_SPACING_MS))
+        return Effect.zipRight(ctx.fork(Effect.forever(Effect.zipRight(Queue.take(wake), spaced))), after)
       }),
       () => Effect.sync(() => void (watchers -= 1))
     )

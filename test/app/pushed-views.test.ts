@@ -4,7 +4,9 @@
  */
 import { Effect, Fiber, Stream, type Scope } from "effect"
 import { describe, expect, it } from "vitest"
+import { VIEW_REFRESH_SPACING_MS } from "../../src/app/peer.js"
 import type { PeerView } from "../../src/app/peer-state.js"
+import { makePeerId } from "../../src/domain/identity.js"
 import { ConversationId } from "../../src/domain/message.js"
 import type { TimelineDelta } from "../../src/domain/timeline.js"
 import { Mesh } from "../../src/sim/harness.js"
@@ -37,6 +39,35 @@ describe("pushed views", () => {
         // A second subscriber gets the current view first.
         const late = yield* Stream.runHead(alice.handle.views)
         expect(late._tag === "Some" && openTo(late.value, "bob")).toBe(true)
+      })
+    ))
+
+  it("a burst of changes is one view per spacing, and the last one shows all of them", () =>
+    scenario((mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        yield* seconds(120)
+        expect(openTo(yield* alice.handle.view, "bob")).toBe(true)
+        const views: Array<PeerView> = []
+        yield* Effect.forkScoped(Stream.runForEach(alice.handle.views, (v) => Effect.sync(() => views.push(v))))
+        yield* seconds(1)
+        const before = views.length
+        const refusedBefore = views.at(-1)!.refused["other"] ?? 0
+        // Forty refusals, 5 ms apart: each changes the view (its refusal count).
+        const nobody = makePeerId("nobody", "gone")
+        const burst = 40
+        for (let i = 0; i < burst; i++) {
+          const frame = { v: 1, id: `x${i}`, type: "signal", from: bob.id, to: null, timestamp: 1, payload: { _tag: "description", origin: bob.id, target: nobody, attempt: `x${i}.1`, description: { type: "offer", sdp: "v=0" } } }
+          yield* mesh.network.injectRaw(bob.id, alice.id, JSON.stringify(frame))
+          yield* Effect.sleep(5)
+        }
+        yield* seconds(1)
+        const shown = views.length - before
+        // 200 ms of changes: one view at the first, then at most one per spacing (and one at the end).
+        expect(shown).toBeGreaterThanOrEqual(2)
+        expect(shown).toBeLessThanOrEqual(Math.ceil((burst * 5) / VIEW_REFRESH_SPACING_MS) + 2)
+        expect(views.at(-1)!.refused["other"]).toBe(refusedBefore + burst)
       })
     ))
 
