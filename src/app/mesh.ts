@@ -736,9 +736,10 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
         // Only sessions this peer also sees in presence or heard from: a phantom costs nothing.
         // A name not seen yet (a joiner, or a phantom) is looked up with one read of presence, once.
         const trusted = believedNeighbors(ctx, listed)
+        const isTrusted = new Set(trusted)
         let unknown = false
         for (const n of listed) {
-          if (samePeer(n, ctx.self) || trusted.includes(n)) continue
+          if (samePeer(n, ctx.self) || isTrusted.has(n)) continue
           const key = peerKey(n)
           if (!ctx.state.lookedUp.has(key)) {
             remember(ctx.state.lookedUp, key, MAX_LOOKED_UP)
