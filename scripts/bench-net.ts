@@ -1,7 +1,7 @@
 /**
  * Network benchmark.
  *
- *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 3] [--bulk-bytes N] [--joins 5] [--presence file|discussion] [--raw] [--trace FILE]
+ *   npm run bench:net -- --peers N [--json] [--fast] [--rtt 200] [--bulk 2000] [--transfers 5] [--bulk-bytes N] [--joins 5] [--presence file|discussion] [--raw] [--trace FILE]
  *
  * Mesh run (default): a local hub on loopback and N headless Node peers in child processes
  * (src/node/bench-mesh.ts); prints {peers, fullMeshMs, rttMs, throughputMBps,
@@ -21,7 +21,7 @@ import type { Envelope } from "../src/domain/envelope.js"
 import { nodeRtc } from "../src/adapters/webrtc/node.js"
 import { makeWebRtcTransport } from "../src/adapters/webrtc/transport.js"
 import { awaitMessage, remoteJson, spawnPeer } from "../test/webrtc/child.js"
-import { runMeshBench } from "../src/node/bench-mesh.js"
+import { DEFAULT_TRANSFERS, runMeshBench } from "../src/node/bench-mesh.js"
 
 /** Size of one bulk envelope's payload. */
 const BULK_PAYLOAD_BYTES = 64 * 1024
@@ -40,7 +40,7 @@ const rttSamples = arg("raw-rtt", 500)
  * the odd retransmission stall, not what the channel carries.
  */
 const bulkCount = arg("bulk", 2000)
-const transfers = arg("transfers", 3)
+const transfers = arg("transfers", DEFAULT_TRANSFERS)
 /** A fixed payload per bulk envelope; by default each envelope fills one frame (src/node/bench-mesh.ts). */
 const bulkBytes = process.argv.includes("--bulk-bytes") ? arg("bulk-bytes", 65_536) : undefined
 const joins = process.argv.includes("--joins") ? Math.max(0, Number(process.argv[process.argv.indexOf("--joins") + 1]) || 0) : 5
