@@ -187,12 +187,38 @@ export const noteKnown = (ctx: PeerContext, key: string, at: number): void => {
   }
 }
 
+/**
+ * Most sessions `firstOpen` keeps. Each is a session whose channel opened, so it grows with real
+ * connections only, but over a day open in a busy repository (every reload is a new session) or
+ * beside a collaborator who makes sessions on purpose it grew without end.
+ */
+export const MAX_FIRST_OPEN = 1024
+
+/**
+ * Records that the channel to session `key` first opened at `at`, unless it did before. Past
+ * `MAX_FIRST_OPEN`, the oldest go that no longer decide anything: sessions without a link, not in
+ * the presence document and not online. One that comes back answers again when its channel opens.
+ */
+export const noteOpened = (ctx: PeerContext, key: string, at: number): void => {
+  const s = ctx.state
+  if (s.firstOpen.has(key)) return
+  s.firstOpen.set(key, at)
+  s.answeredVersion += 1
+  if (s.firstOpen.size <= MAX_FIRST_OPEN) return
+  for (const k of s.firstOpen.keys()) {
+    if (s.firstOpen.size <= FIRST_OPEN_TRIM_TO) break
+    if (!s.links.has(k) && !s.known.has(k) && !s.online.has(k)) s.firstOpen.delete(k)
+  }
+}
+/** What a trim brings `firstOpen` down to, when enough can go. */
+const FIRST_OPEN_TRIM_TO = (MAX_FIRST_OPEN * 3) / 4
+
 /** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
 export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
   const s = ctx.state
   const roles = memoOf(s).roles
   const cached = roles.get(peers)
-  if (cached !== undefined && cached.answered === s.firstOpen.size && cached.seen === s.knownAdded && at >= cached.from && at < cached.until) {
+  if (cached !== undefined && cached.answered === s.answeredVersion && cached.seen === s.knownAdded && at >= cached.from && at < cached.until) {
     return cached.holders
   }
   const grace = roleGraceMs(ctx)
@@ -206,7 +232,7 @@ export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: 
     }
     return mayHoldRole(evidence, at, grace)
   })
-  roles.set(peers, { answered: s.firstOpen.size, seen: s.knownAdded, from: at, until, holders })
+  roles.set(peers, { answered: s.answeredVersion, seen: s.knownAdded, from: at, until, holders })
   return holders
 }
 
@@ -218,9 +244,9 @@ const believedNeighbors = (ctx: PeerContext, neighbors: ReadonlyArray<PeerId>): 
   const s = ctx.state
   const lists = memoOf(s).believed
   const cached = lists.get(neighbors)
-  if (cached !== undefined && cached.onlineSessions === s.onlineSessions && cached.answered === s.firstOpen.size) return cached.neighbors
+  if (cached !== undefined && cached.onlineSessions === s.onlineSessions && cached.answered === s.answeredVersion) return cached.neighbors
   const answer = neighbors.filter((n) => believed(ctx, n))
-  lists.set(neighbors, { onlineSessions: s.onlineSessions, answered: s.firstOpen.size, neighbors: answer })
+  lists.set(neighbors, { onlineSessions: s.onlineSessions, answered: s.answeredVersion, neighbors: answer })
   return answer
 }
 
@@ -696,7 +722,7 @@ const applyChannel = (ctx: PeerContext, event: ChannelEvent): Effect.Effect<void
         link.state = "open"
         link.failures = 0
         link.heardAt = at
-        if (!ctx.state.firstOpen.has(peerKey(event.peer))) ctx.state.firstOpen.set(peerKey(event.peer), at)
+        noteOpened(ctx, peerKey(event.peer), at)
         // A new neighbor gets our full list at once, so it can route and elect right away.
         return Effect.flatMap(now, (t) => sendTo(ctx, event.peer, heartbeat(ctx, envelopeId(ctx, t), t, true)))
       case "connecting":

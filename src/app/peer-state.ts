@@ -114,6 +114,8 @@ export interface PeerState {
   onlineSessions: number
   /** Bumped whenever a session is first known (`firstKnown` gained it): the role memo recomputes then. */
   knownAdded: number
+  /** Bumped whenever `firstOpen` gains or drops a session: the memos that read who answered recompute then. */
+  answeredVersion: number
   /** What the last full reconcile saw, and when the next one is due regardless. */
   reconciled: { readonly meshVersion: number; readonly presenceVersion: number; readonly nextDueAt: number }
   /** Presence publishing, the budget and the channel's notices: replaced by each step of `stepPublish`, on the actor only. */
@@ -153,6 +155,7 @@ export interface PeerState {
    * in mesh.ts), and first connected: a role's grace, and the simulator's figures.
    */
   readonly firstKnown: Map<string, number>
+  /** When each session's channel first opened (at most `MAX_FIRST_OPEN`, see `noteOpened` in mesh.ts). */
   readonly firstOpen: Map<string, number>
   /**
    * When each entry of the presence document last read first appeared in it, by peer key

@@ -168,6 +168,7 @@ export const initialState = (
   presenceVersion: 0,
   onlineSessions: 0,
   knownAdded: 0,
+  answeredVersion: 0,
   reconciled: { meshVersion: -1, presenceVersion: -1, nextDueAt: 0 },
   publish: initialPublisher(emptyBudget()),
   leadership: initialLeadership(self, startedAt, leading),
