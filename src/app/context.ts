@@ -127,6 +127,23 @@ export const rememberAt = <V>(map: Map<string, V>, key: string, value: V, max: n
 }
 
 /**
+ * Sets `key` to `at` unless the map holds it (answers whether it was new). Past `max` keys, the
+ * oldest that `mayGo` lets go are dropped, down to three quarters of `max` when enough may go
+ * (such trims are rare): for maps where a key may still decide something after it is old.
+ */
+export const noteFirst = (map: Map<string, number>, key: string, at: number, max: number, mayGo: (key: string, at: number) => boolean): boolean => {
+  if (map.has(key)) return false
+  map.set(key, at)
+  if (map.size <= max) return true
+  const trimTo = (max * 3) / 4
+  for (const [k, firstAt] of map) {
+    if (map.size <= trimTo) break
+    if (mayGo(k, firstAt)) map.delete(k)
+  }
+  return true
+}
+
+/**
  * Records one event of `key` at `at` and tells whether it stays within `max` per `windowMs`
  * (a sliding window). Keys whose window emptied are dropped, so the map stays small.
  */

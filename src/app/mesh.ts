@@ -26,7 +26,7 @@ import {
 import { answersPresenceOffer, isOfferer } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, noteFirst, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState, type WaitingOffer } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
 
@@ -165,8 +165,6 @@ export const roleGraceMs = (ctx: PeerContext): number => ctx.config.signalTimeou
  * map grew by thousands an hour for as long as the peer stayed open.
  */
 export const MAX_FIRST_KNOWN = 1024
-/** What a trim brings `firstKnown` down to, when enough can go (trims are rare). */
-const FIRST_KNOWN_TRIM_TO = (MAX_FIRST_KNOWN * 3) / 4
 
 /**
  * Records that the session `key` is first known at `at`, unless it already was. Past
@@ -176,15 +174,8 @@ const FIRST_KNOWN_TRIM_TO = (MAX_FIRST_KNOWN * 3) / 4
  */
 export const noteKnown = (ctx: PeerContext, key: string, at: number): void => {
   const s = ctx.state
-  if (s.firstKnown.has(key)) return
-  s.firstKnown.set(key, at)
-  s.knownAdded += 1
-  if (s.firstKnown.size <= MAX_FIRST_KNOWN) return
   const grace = roleGraceMs(ctx)
-  for (const [k, seenAt] of s.firstKnown) {
-    if (s.firstKnown.size <= FIRST_KNOWN_TRIM_TO) break
-    if (seenAt + grace <= at && !s.known.has(k) && !s.links.has(k)) s.firstKnown.delete(k)
-  }
+  if (noteFirst(s.firstKnown, key, at, MAX_FIRST_KNOWN, (k, seenAt) => seenAt + grace <= at && !s.known.has(k) && !s.links.has(k))) s.knownAdded += 1
 }
 
 /**
@@ -201,17 +192,8 @@ export const MAX_FIRST_OPEN = 1024
  */
 export const noteOpened = (ctx: PeerContext, key: string, at: number): void => {
   const s = ctx.state
-  if (s.firstOpen.has(key)) return
-  s.firstOpen.set(key, at)
-  s.answeredVersion += 1
-  if (s.firstOpen.size <= MAX_FIRST_OPEN) return
-  for (const k of s.firstOpen.keys()) {
-    if (s.firstOpen.size <= FIRST_OPEN_TRIM_TO) break
-    if (!s.links.has(k) && !s.known.has(k) && !s.online.has(k)) s.firstOpen.delete(k)
-  }
+  if (noteFirst(s.firstOpen, key, at, MAX_FIRST_OPEN, (k) => !s.links.has(k) && !s.known.has(k) && !s.online.has(k))) s.answeredVersion += 1
 }
-/** What a trim brings `firstOpen` down to, when enough can go. */
-const FIRST_OPEN_TRIM_TO = (MAX_FIRST_OPEN * 3) / 4
 
 /** The sessions of `peers` that may hold a role (sponsor, leader, refresher) at `at`: this one, and those that answer. */
 export const roleHolders = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at: number): ReadonlyArray<PeerId> => {
