@@ -141,6 +141,17 @@ export const nextPollDelay = (ctx: PeerContext, at: number): number => {
   return Math.max(budgeted, (comp.length > 1 && !bridges ? DISCUSSION_MEMBER_POLL_FACTOR : DISCUSSION_POLL_FACTOR) * ctx.config.pollBaseMs)
 }
 
+/**
+ * When an entry first read at `at` arrived, for telling newcomers: then, unless it was written
+ * before this session started (beyond `STARTED_TOGETHER_MS`). Such an entry is no newcomer
+ * to this session, whatever its age: it may be a live peer or a tab that crashed or reloaded
+ * seconds ago, and only an answer tells them apart. Counted as newcomers, five such ghosts
+ * held the sponsor's few offers to unanswering sessions, and a fresh session of a user whose
+ * tabs had crashed waited 90 s for its first channel (test/sim/ghosts.test.ts).
+ */
+const arrivalOf = (s: PeerState, e: PresenceEntry, at: number): number =>
+  e.lastSeen < s.startedAt - STARTED_TOGETHER_MS ? Number.NEGATIVE_INFINITY : at
+
 const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void> =>
   Effect.gen(function* () {
     yield* publish(ctx, { _tag: "Read", changed: snap.changed, skipped: snap.skipped.map((k) => k.detail) })
@@ -149,7 +160,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))
-    s.arrivals = new Map(Array.from(s.known.keys(), (key) => [key, s.arrivals.get(key) ?? at] as const))
+    s.arrivals = new Map(Array.from(s.known, ([key, e]) => [key, s.arrivals.get(key) ?? arrivalOf(s, e, at)] as const))
     // A peer considers a bounded number of entries, whatever the document holds: sessions
     // that answered before first, then newcomers, then the most recently refreshed.
     const others = Array.from(s.known).filter(([, e]) => !samePeer({ username: e.username, sessionId: e.sessionId }, ctx.self))

@@ -53,3 +53,54 @@ describe("ghost sessions", () => {
     expect(five.github.writes).toBeLessThanOrEqual(none.github.writes)
   })
 })
+
+describe("recent ghosts", () => {
+  // Tabs that crashed (or reloaded without their goodbye landing) within the last refresh period:
+  // their entries look as alive as anyone's. The next sessions of the same users must still find
+  // each other at once, not after the offers to every ghost have timed out one pair at a time.
+  const ghostsOf = (user: string, n: number, t0: number): ReadonlyArray<PresenceEntry> =>
+    Array.from({ length: n }, (_, i) => ({
+      username: user as PresenceEntry["username"],
+      sessionId: `crashed-${i}` as PresenceEntry["sessionId"],
+      lastSeen: t0 - (20 + 25 * i) * 1_000,
+      fingerprint: `sim-${user}/crashed-${i}`
+    }))
+
+  /** Virtual ms from the second start until alice and bob have an open channel, with `ghosts` entries of each user written before. */
+  const timeToMeet = (presence: "file" | "discussion", ghosts: number, first: "alice" | "bob", gapMs: number) =>
+    runVirtualOrThrow(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const mesh = yield* Mesh.make({ presence })
+          const t0 = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          const entries = [...ghostsOf("alice", ghosts, t0), ...ghostsOf("bob", ghosts, t0)]
+          if (presence === "file") mesh.world.writePresenceFile(encodeDocument(applyChange(emptyDocument, { ...noChange, upsert: entries }, t0)))
+          else for (const user of ["alice", "bob"]) mesh.world.putComment(user, encodeDocument(applyChange(emptyDocument, { ...noChange, upsert: entries.filter((e) => e.username === user) }, t0)))
+          const a = yield* mesh.start(first)
+          yield* Effect.sleep(gapMs)
+          const b = yield* mesh.start(first === "alice" ? "bob" : "alice")
+          const started = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          for (let s = 0; s < 600; s++) {
+            if (a.handle.state.links.get(peerKey(b.id))?.state === "open" && b.handle.state.links.get(peerKey(a.id))?.state === "open") break
+            yield* Effect.sleep("250 millis")
+          }
+          const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          return at - started
+        })
+      )
+    )
+
+  it.each([
+    ["file", "alice", 3_000],
+    ["file", "bob", 3_000],
+    ["file", "bob", 20_000],
+    ["discussion", "alice", 3_000],
+    ["discussion", "bob", 20_000]
+  ] as const)("do not delay two live sessions (%s, %s first, the other %i ms later)", (presence, first, gapMs) => {
+    const clean = timeToMeet(presence, 0, first, gapMs)
+    const haunted = timeToMeet(presence, 5, first, gapMs)
+    // Both sessions answer at once; five unanswered ghosts of each user may cost a read or two, not their offers' timeouts.
+    expect(clean).toBeLessThan(30_000)
+    expect(haunted).toBeLessThanOrEqual(clean + 5_000)
+  })
+})
