@@ -15,7 +15,7 @@ import { involves } from "../domain/conversation.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
 import { handoffChunks } from "./chat.js"
-import { now, reject, type PeerContext } from "./context.js"
+import { now, trouble, type PeerContext } from "./context.js"
 import { onChannel, sendChatTo } from "./mesh.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { Array as Arr } from "effect"
@@ -29,7 +29,7 @@ export const visibleTo = (m: Message, user: string): boolean => involves(m.conve
 /** Every pending message and what was held since `since`, newest first, one copy per id. */
 const windowOf = (ctx: PeerContext, since: number): Effect.Effect<ReadonlyArray<Message>> =>
   Effect.map(
-    Effect.catchAll(ctx.store.pending, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), [] as ReadonlyArray<Message>)),
+    Effect.catchAll(ctx.store.pending, (e) => Effect.as(trouble(ctx, "store", `local store failed: ${String(e)}`), [] as ReadonlyArray<Message>)),
     (pending) => {
       const byId = new Map<string, Message>()
       for (const m of pending) byId.set(m.id, m)

@@ -12,7 +12,7 @@ import { involves, kindOf } from "../domain/conversation.js"
 import { makeMessageId, MAX_MESSAGE_TEXT, type ConversationId, type Message } from "../domain/message.js"
 import { checkAuthor, signedText } from "../domain/message-signature.js"
 import { acknowledgesHeld } from "../domain/delivery.js"
-import { envelopeId, now, refuse, reject, withinRate, type PeerContext } from "./context.js"
+import { envelopeId, now, refuse, reject, trouble, withinRate, type PeerContext } from "./context.js"
 import { advance, advanceAll, savedAt } from "./message-state.js"
 import { broadcast, component, openPeers, sendChatTo, sendTo } from "./mesh.js"
 import { onSummary } from "./catch-up.js"
@@ -25,7 +25,7 @@ export const CHAT_RATE_WINDOW_MS = 10_000
 export const MAX_CHAT_EXCESS_PER_WINDOW = 50
 
 const store = <A, E>(ctx: PeerContext, effect: Effect.Effect<A, E>, fallback: A): Effect.Effect<A> =>
-  Effect.catchAll(effect, (e) => Effect.as(reject(ctx, "store", `local store failed: ${String(e)}`), fallback))
+  Effect.catchAll(effect, (e) => Effect.as(trouble(ctx, "store", `local store failed: ${String(e)}`), fallback))
 
 /**
  * The message with its author session's signature, so that anyone may relay it; unsigned

@@ -11,7 +11,7 @@
 import { Effect, Option } from "effect"
 import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice, RepoRefused } from "../ports/ConversationRepo.js"
-import { now, reject, type PeerContext } from "./context.js"
+import { now, reject, trouble, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
 
 /** Commit time and author time may disagree by this much (clock skew between peers). */
@@ -72,6 +72,9 @@ export const remember = (c: CommitterState, ids: Iterable<string>) => {
 
 /** Records a refusal for the UI on the actor: a flush runs in the background and never touches the peer's state itself. */
 const note = (ctx: PeerContext, from: string, reason: string): Effect.Effect<void> => ctx.inActor(reject(ctx, from, reason))
+
+/** Logs a failed write of this peer's own on the actor: a trouble, not a refusal (see `trouble`). */
+const noteTrouble = (ctx: PeerContext, reason: string): Effect.Effect<void> => ctx.inActor(trouble(ctx, "repository", reason))
 
 /** Reads what was committed since the oldest of `batch` and absorbs it. */
 const resync = (ctx: PeerContext, c: CommitterState, batch: ReadonlyArray<Message>) =>
@@ -137,10 +140,10 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
           yield* refusedForGood(ctx, e)
           break
         } else if (e._tag === "RateLimited" && e.retryAfterMs <= MAX_INLINE_RETRY_WAIT_MS) {
-          yield* note(ctx, "repository", `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
+          yield* noteTrouble(ctx, `commit rate limited (${e.limit}); retrying in ${e.retryAfterMs} ms`)
           yield* Effect.sleep(e.retryAfterMs)
         } else {
-          yield* note(ctx, "repository", `commit failed: ${e._tag}${"detail" in e ? `: ${e.detail}` : ""}`)
+          yield* noteTrouble(ctx, `commit failed: ${e._tag}${"detail" in e ? `: ${e.detail}` : ""}`)
           break
         }
       }
@@ -152,7 +155,7 @@ export const flush = (ctx: PeerContext, c: CommitterState): Effect.Effect<FlushR
     })
   ).pipe(
     Effect.catchAll((e) =>
-      Effect.as(note(ctx, "repository", `flush failed: ${"_tag" in e ? e._tag : String(e)}`), {
+      Effect.as(noteTrouble(ctx, `flush failed: ${"_tag" in e ? e._tag : String(e)}`), {
         committed: [],
         alreadyCommitted: [],
         bytes: 0,

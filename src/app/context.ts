@@ -98,16 +98,28 @@ export const presenceAnswerWindowMs = (ctx: Pick<PeerContext, "config" | "presen
  */
 export const now: Effect.Effect<number> = Effect.clockWith((clock) => Effect.succeed(Math.floor(clock.unsafeCurrentTimeMillis())))
 
-/** Remembers a refused frame, entry or signal for the UI (bounded), counted under `kind`. */
-export const reject = (ctx: PeerContext, from: PeerId | string, reason: string, kind = "other"): Effect.Effect<void> =>
+/** Appends to the bounded log of refusals and troubles. */
+const logRejection = (ctx: PeerContext, from: PeerId | string, reason: string, own: boolean, counted?: string): Effect.Effect<void> =>
   Effect.flatMap(now, (at) =>
     Effect.sync(() => {
       const r = ctx.state.rejections
-      r.push({ at, from: typeof from === "string" ? from : peerKey(from), reason })
+      const entry = { at, from: typeof from === "string" ? from : peerKey(from), reason }
+      r.push(own ? { ...entry, own: true } : entry)
       if (r.length > MAX_REJECTIONS_KEPT) r.splice(0, r.length - MAX_REJECTIONS_KEPT)
-      ctx.state.refused.set(kind, (ctx.state.refused.get(kind) ?? 0) + 1)
+      if (counted !== undefined) ctx.state.refused.set(counted, (ctx.state.refused.get(counted) ?? 0) + 1)
     })
   )
+
+/** Remembers a refused frame, entry or signal for the UI (bounded), counted under `kind`. */
+export const reject = (ctx: PeerContext, from: PeerId | string, reason: string, kind = "other"): Effect.Effect<void> =>
+  logRejection(ctx, from, reason, false, kind)
+
+/**
+ * Logs a trouble of this peer's own work (`about`: the peer, "store", "repository"...) beside the
+ * refusals, without counting it as refused: nobody sent anything wrong.
+ */
+export const trouble = (ctx: PeerContext, about: PeerId | string, reason: string): Effect.Effect<void> =>
+  logRejection(ctx, about, reason, true)
 
 /** Refuses something a peer sent, with its kind first in the reason (counted per kind for the UI). */
 export const refuse = (ctx: PeerContext, from: PeerId | string, kind: string, detail: string): Effect.Effect<void> =>

@@ -19,7 +19,7 @@ import { samePeer } from "../domain/identity.js"
 import { withoutCommitted, type Message } from "../domain/message.js"
 import { announceCommitted } from "./chat.js"
 import { remember, type CommitterState } from "./committer.js"
-import { now, reject, type PeerContext } from "./context.js"
+import { now, trouble, type PeerContext } from "./context.js"
 import { component, mayLead } from "./mesh.js"
 
 /**
@@ -89,11 +89,11 @@ export const startExitCommit = (
         for (const m of messages) committer.exiting.delete(m.id)
         if (o._tag === "Refused") {
           // Still pending: the next flush (here or at a successor) commits them.
-          yield* ctx.inActor(reject(ctx, "repository", `exit write refused, kept for the next commit: ${o.detail}`))
+          yield* ctx.inActor(trouble(ctx, "repository", `exit write refused, kept for the next commit: ${o.detail}`))
           continue
         }
         remember(committer, messages.map((m) => m.id))
-        yield* Effect.orElse(ctx.store.markCommitted(messages), () => ctx.inActor(reject(ctx, "store", "could not mark exit-written messages committed")))
+        yield* Effect.orElse(ctx.store.markCommitted(messages), () => ctx.inActor(trouble(ctx, "store", "could not mark exit-written messages committed")))
         yield* ctx.inActor(announceCommitted(ctx, messages, o.head))
       }
     })

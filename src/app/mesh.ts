@@ -26,7 +26,7 @@ import {
 import { answersPresenceOffer, isOfferer } from "../domain/signaling-roles.js"
 import { believesListed, mayHoldRole, type SessionEvidence } from "../domain/trust.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
-import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, noteFirst, remember, rememberAt, withinRate, type PeerContext } from "./context.js"
+import { envelopeId, now, presenceAnswerWindowMs, refuse, reject, noteFirst, remember, rememberAt, trouble, withinRate, type PeerContext } from "./context.js"
 import { FULL_NEIGHBOR_LIST_EVERY_MS, MAX_HANDLED_SIGNALS, type Link, type PeerState, type WaitingOffer } from "./peer-state.js"
 import { withoutGhosts } from "./people.js"
 
@@ -300,7 +300,7 @@ const linkOf = (ctx: PeerContext, peer: PeerId, at: number): Link => {
 
 /** Sends an envelope to one peer; a failed send is not an error of the caller. */
 export const sendTo = (ctx: PeerContext, peer: PeerId, envelope: Envelope): Effect.Effect<void> =>
-  Effect.catchAll(ctx.transport.send(peer, envelope), (e) => reject(ctx, peer, `send failed: ${e.reason}: ${e.detail}`))
+  Effect.catchAll(ctx.transport.send(peer, envelope), (e) => trouble(ctx, peer, `send failed: ${e.reason}: ${e.detail}`))
 
 /** Sends chat traffic meant for one session only (hand-off, catch-up, acknowledgements) to it. */
 export const sendChatTo = (ctx: PeerContext, peer: PeerId, payload: ChatPayload): Effect.Effect<void> =>
@@ -455,7 +455,7 @@ const deliverDescription = (ctx: PeerContext, link: Link, attempt: string, descr
     }
     return Effect.flatMap(
       relay(ctx, link.peer, { _tag: "description", origin: ctx.self, target: link.peer, attempt, description }, link.relayVia),
-      (sent) => (sent ? Effect.void : Effect.zipRight(reject(ctx, link.peer, "no neighbor reaches this peer to relay signaling"), failLink(ctx, link, at)))
+      (sent) => (sent ? Effect.void : Effect.zipRight(trouble(ctx, link.peer, "no neighbor reaches this peer to relay signaling"), failLink(ctx, link, at)))
     )
   })
 
@@ -525,7 +525,7 @@ const startOffer = (ctx: PeerContext, link: Link, via: "presence" | "mesh", at: 
   return ctx.fork(
     ctx.transport.offer({ peer: link.peer, fingerprint: fingerprintOf(ctx, link.peer) }, attempt).pipe(
       Effect.matchEffect({
-        onFailure: (e) => ctx.inActor(Effect.zipRight(reject(ctx, link.peer, `offer failed: ${e.detail}`), Effect.flatMap(now, (t) => failLink(ctx, link, t)))),
+        onFailure: (e) => ctx.inActor(Effect.zipRight(trouble(ctx, link.peer, `offer failed: ${e.detail}`), Effect.flatMap(now, (t) => failLink(ctx, link, t)))),
         onSuccess: (offer) => ctx.inActor(deliverDescription(ctx, link, attempt, offer))
       })
     )
@@ -857,7 +857,7 @@ const reconcileNow = (ctx: PeerContext, at: number, due: Expiries | undefined): 
       }
       for (const key of due.links) {
         const link = s.links.get(key)!
-        if (link.state === "open") yield* reject(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
+        if (link.state === "open") yield* trouble(ctx, link.peer, "no heartbeat within the expiry: connection dropped")
         yield* failLink(ctx, link, at)
       }
     }
@@ -917,7 +917,7 @@ const runReconcile = (ctx: PeerContext, cmd: ReconcileCommand, at: number): Effe
       s.links.delete(cmd.key)
       return Effect.void
     case "GiveWay":
-      return Effect.zipRight(reject(ctx, link.peer, "unanswered offer through presence gave way to a newcomer's"), failLink(ctx, link, at))
+      return Effect.zipRight(trouble(ctx, link.peer, "unanswered offer through presence gave way to a newcomer's"), failLink(ctx, link, at))
     case "Offer":
       return startOffer(ctx, link, cmd.via, at)
   }

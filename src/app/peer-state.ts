@@ -57,6 +57,12 @@ export interface Rejection {
   readonly at: number
   readonly from: string
   readonly reason: string
+  /**
+   * A trouble of this peer's own work (a send that failed, an offer that gave way, the device's
+   * store), kept in the log beside the refusals but neither counted nor shown as refused: a
+   * colleague's reload once showed everyone a red "1 refused" tag.
+   */
+  readonly own?: true
 }
 
 /** Everything the actor of one peer owns. */

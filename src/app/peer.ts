@@ -26,7 +26,7 @@ import { stateOf, type MessageState, type MessageStatus } from "./message-state.
 import { peopleOf } from "./people.js"
 import { absorb, flush, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
-import { now, presenceAnswerWindowMs, reject, type Activity, type PeerContext } from "./context.js"
+import { now, presenceAnswerWindowMs, reject, trouble, type Activity, type PeerContext } from "./context.js"
 import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, neighborsChanged, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
 import { initialLeadership, type LeadershipConfig } from "../domain/leadership.js"
 import { leadershipConfig, leaderOpen, makeLead, tickEvent } from "./leader.js"
@@ -114,7 +114,7 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number,
   ctx.repo.readSince(since).pipe(
     // A session that starts while GitHub refuses (a rate limit, an outage) loads its history once
     // GitHub answers again: it shows what was committed while it was away (soak, Discussion seed 924).
-    Effect.tapError((e) => ctx.inActor(reject(ctx, "repository", `could not load history, trying again: ${e._tag}`))),
+    Effect.tapError((e) => ctx.inActor(trouble(ctx, "repository", `could not load history, trying again: ${e._tag}`))),
     Effect.retry(HISTORY_RETRY),
     Effect.flatMap((slice) => {
       // The committer starts from the same read, should this peer come to lead.
@@ -127,7 +127,7 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number,
       })
       return Effect.zipRight(ctx.store.markCommitted(slice.messages), ctx.inActor(show))
     }),
-    Effect.catchAll((e) => ctx.inActor(reject(ctx, "repository", `could not load history: ${e._tag}`)))
+    Effect.catchAll((e) => ctx.inActor(trouble(ctx, "repository", `could not load history: ${e._tag}`)))
   )
 
 /** Options of one peer. */

@@ -169,7 +169,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
       for (const [i, c] of children.entries()) {
         let last = ""
         for (const e of c.events) {
-          if (e.event !== "view" && e.event !== "ready" && e.event !== "rejected") continue
+          if (e.event !== "view" && e.event !== "ready" && e.event !== "rejected" && e.event !== "trouble") continue
           const row: Record<string, unknown> = { t: e.at - t0, peer: users[i], event: e.event }
           if (e.event === "view") {
             const links = ((e.links as ReadonlyArray<{ peer: string; state: string }>) ?? []).map((l) => `${l.peer.slice(4, 6)}:${l.state}`).join(" ")
@@ -178,6 +178,7 @@ export const runMeshBench = async (options: MeshBenchOptions): Promise<MeshBench
             if (links === last) continue
             last = links
           } else if (e.event === "rejected") Object.assign(row, { from: e.from, reason: e.reason })
+          else if (e.event === "trouble") Object.assign(row, { about: e.about, reason: e.reason })
           trace.push(row)
         }
       }

@@ -123,8 +123,11 @@ export const startTerminal = (
     yield* Effect.forkScoped(
       Stream.runForEach(peer.handle.views, (view) =>
         Effect.sync(() => {
-          // Refusals (frames, offers, writes) are what a person debugging a mesh needs to see.
-          for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) out("rejected", { from: r.from, reason: printable(r.reason) }, `refused from ${r.from}: ${printable(r.reason)}`)
+          // Refusals (frames, offers, writes) and this peer's own troubles are what a person debugging a mesh needs to see.
+          for (const r of view.rejections.filter((r) => r.at > lastRejectionAt)) {
+            if (r.own === true) out("trouble", { about: r.from, reason: printable(r.reason) }, `trouble with ${r.from}: ${printable(r.reason)}`)
+            else out("rejected", { from: r.from, reason: printable(r.reason) }, `refused from ${r.from}: ${printable(r.reason)}`)
+          }
           lastRejectionAt = Math.max(lastRejectionAt, ...view.rejections.map((r) => r.at))
           const s = summary(view)
           const key = JSON.stringify(s)

@@ -85,7 +85,8 @@ describe("recent ghosts", () => {
             yield* Effect.sleep("250 millis")
           }
           const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
-          return at - started
+          const view = yield* a.handle.view
+          return { ms: at - started, refused: view.refused, troubles: view.rejections.filter((r) => r.own === true).map((r) => r.reason) }
         })
       )
     )
@@ -97,10 +98,17 @@ describe("recent ghosts", () => {
     ["discussion", "alice", 3_000],
     ["discussion", "bob", 20_000]
   ] as const)("do not delay two live sessions (%s, %s first, the other %i ms later)", (presence, first, gapMs) => {
-    const clean = timeToMeet(presence, 0, first, gapMs)
-    const haunted = timeToMeet(presence, 5, first, gapMs)
+    const clean = timeToMeet(presence, 0, first, gapMs).ms
+    const haunted = timeToMeet(presence, 5, first, gapMs).ms
     // Both sessions answer at once; five unanswered ghosts of each user may cost a read or two, not their offers' timeouts.
     expect(clean).toBeLessThan(30_000)
     expect(haunted).toBeLessThanOrEqual(clean + 5_000)
+  })
+
+  it("an offer to a ghost that gives way is this peer's trouble, not something refused from others", () => {
+    // A colleague's crashed tab is nobody's fault: the red "refused" badge stays for what others sent.
+    const { refused, troubles } = timeToMeet("file", 5, "alice", 3_000)
+    expect(troubles.some((t) => t.includes("gave way to a newcomer's"))).toBe(true)
+    expect(refused).toEqual({})
   })
 })

@@ -229,7 +229,7 @@ export const Room = (props: {
             data-testid="error-count"
             title={`Refused from other peers (malformed, spoofed or out of place): ${Object.entries(view().refused)
               .map(([k, n]) => `${k} ${n}`)
-              .join(", ")}. Latest: ${view().rejections.at(-1)?.reason ?? ""}`}
+              .join(", ")}. Latest: ${view().rejections.filter((r) => r.own !== true).at(-1)?.reason ?? ""}`}
           >
             {refused()} refused
           </span>
