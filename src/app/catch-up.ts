@@ -16,7 +16,7 @@ import { peerKey, type PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
 import { handoffChunks } from "./chat.js"
 import { now, trouble, type PeerContext } from "./context.js"
-import { onChannel, sendChatTo } from "./mesh.js"
+import { onChannel, openPeers, sendChatTo } from "./mesh.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
 import { Array as Arr } from "effect"
 
@@ -38,15 +38,18 @@ const windowOf = (ctx: PeerContext, since: number): Effect.Effect<ReadonlyArray<
     }
   )
 
-/** Sends `peer` the summary of what this peer holds of its window (a link to it just opened). */
-export const sendSummary = (ctx: PeerContext, peer: PeerId): Effect.Effect<void> =>
+/**
+ * Sends `peer` the summary of what this peer holds of its window (a link to it just opened);
+ * `ask`: and asks for its summary back (this peer came to hold more since the link opened).
+ */
+export const sendSummary = (ctx: PeerContext, peer: PeerId, ask = false): Effect.Effect<void> =>
   Effect.gen(function* () {
     const at = yield* now
     const window = (yield* windowOf(ctx, at - CATCHUP_WINDOW_MS)).filter((m) => visibleTo(m, peer.username))
     const listed = window.slice(0, MAX_SUMMARY_IDS)
     // A window longer than a summary lists its newest ids, and says so by starting where they start.
     const since = window.length > MAX_SUMMARY_IDS ? listed.at(-1)!.sentAt : Math.max(0, at - CATCHUP_WINDOW_MS)
-    yield* sendChatTo(ctx, peer, { _tag: "summary", since, ids: listed.map((m) => m.id) })
+    yield* sendChatTo(ctx, peer, { _tag: "summary", since, ids: listed.map((m) => m.id), ...(ask ? { ask } : {}) })
   })
 
 /**
@@ -63,8 +66,11 @@ export const onChannelEvent = (ctx: PeerContext, event: ChannelEvent): Effect.Ef
     })
   )
 
-/** Answers a neighbor's summary with what it lacks of this peer's window (and may see). */
-export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: ReadonlyArray<string>): Effect.Effect<void> =>
+/**
+ * Answers a neighbor's summary with what it lacks of this peer's window (and may see), and with
+ * this peer's own summary when asked. A reply never asks: two peers cannot keep each other busy.
+ */
+export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: ReadonlyArray<string>, ask = false): Effect.Effect<void> =>
   Effect.gen(function* () {
     const at = yield* now
     const theirs = new Set(ids)
@@ -74,4 +80,13 @@ export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: Re
       .filter((m) => !theirs.has(m.id) && visibleTo(m, from.username) && (pending.has(m.id) || m.sentAt >= since))
       .reverse()
     for (const messages of handoffChunks(missing)) yield* sendChatTo(ctx, from, { _tag: "catchup", messages })
+    if (ask) yield* sendSummary(ctx, from)
   })
+
+/**
+ * After this peer came to hold messages its neighbors may lack (a history load that got through
+ * after its links opened), it runs catch-up again with each open neighbor: its summary, asking
+ * for theirs, whose answer carries what they lack.
+ */
+export const resummarize = (ctx: PeerContext): Effect.Effect<void> =>
+  Effect.forEach(openPeers(ctx), (peer) => sendSummary(ctx, peer, true), { discard: true })

@@ -21,6 +21,13 @@ import { onSummary } from "./catch-up.js"
 export const MAX_CHAT_MESSAGES_PER_WINDOW = 50
 /** Window of the chat rate. */
 export const CHAT_RATE_WINDOW_MS = 10_000
+/**
+ * Most catch-up summaries answered per neighbor per minute. A link sends one when it opens and
+ * one more when a late history load brought messages (with its reply): each answer can carry the
+ * whole catch-up window, so a neighbor repeating summaries is refused past this.
+ */
+export const MAX_SUMMARIES_PER_MINUTE = 6
+
 /** Refused messages tolerated from one peer per window before its connection is cut. */
 export const MAX_CHAT_EXCESS_PER_WINDOW = 50
 
@@ -273,7 +280,10 @@ export const onChat = (ctx: PeerContext, envelope: EnvelopeOf<"chat">): Effect.E
         yield* ctx.lead({ _tag: "SaveNowAsked", member: component(ctx).some((q) => samePeer(q, envelope.from)) })
         return
       case "summary":
-        return yield* onSummary(ctx, envelope.from, p.since, p.ids)
+        if (!withinRate(ctx.state.summaryRate, peerKey(envelope.from), yield* now, MAX_SUMMARIES_PER_MINUTE, 60_000)) {
+          return yield* refuse(ctx, envelope.from, "summary-rate", `more than ${MAX_SUMMARIES_PER_MINUTE} catch-up summaries in a minute`)
+        }
+        return yield* onSummary(ctx, envelope.from, p.since, p.ids, p.ask === true)
       case "committed": {
         const leader = ctx.state.leadership.leader
         if (leader === undefined || !samePeer(leader, envelope.from)) {

@@ -138,6 +138,8 @@ export interface PeerState {
   /** Chat messages per sender in the current window, and how often it went over. */
   readonly chatRate: Map<string, Array<number>>
   readonly chatExcess: Map<string, Array<number>>
+  /** Catch-up summaries answered per neighbor in the last minute. */
+  readonly summaryRate: Map<string, Array<number>>
   /** Names from neighbor lists already looked up in presence (a phantom triggers one read, not one per list). */
   readonly lookedUp: Set<string>
   /** Relayed offers waiting for a presence read that may publish their sender's fingerprint. */

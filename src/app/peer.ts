@@ -21,7 +21,7 @@ import { SignalSealer } from "../ports/SignalSealer.js"
 import { MessageSigner } from "../ports/MessageSigner.js"
 import { sealPresence } from "./sealed-presence.js"
 import { onChat, remember, sendActivity, sendChat } from "./chat.js"
-import { CATCHUP_WINDOW_MS, onChannelEvent } from "./catch-up.js"
+import { CATCHUP_WINDOW_MS, onChannelEvent, resummarize } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
 import { absorb, flush, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
@@ -123,7 +123,11 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number,
       const show = Effect.suspend(() => {
         const recent = slice.messages.filter((m) => m.sentAt >= startedAt - CATCHUP_WINDOW_MS && !ctx.state.recent.has(m.id))
         remember(ctx, recent)
-        return Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true })
+        // Links that opened before the load got through exchanged summaries without these (soak, file seed 9100).
+        return Effect.zipRight(
+          Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true }),
+          recent.length > 0 ? resummarize(ctx) : Effect.void
+        )
       })
       return Effect.zipRight(ctx.store.markCommitted(slice.messages), ctx.inActor(show))
     }),
@@ -177,6 +181,7 @@ export const initialState = (
   refused: new Map(),
   relayedOffers: new Map(),
   chatRate: new Map(),
+  summaryRate: new Map(),
   chatExcess: new Map(),
   lookedUp: new Set(),
   deferred: new Map(),

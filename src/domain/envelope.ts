@@ -80,7 +80,13 @@ export const ChatPayload = Schema.Union(
   Schema.TaggedStruct("summary", {
     /** The oldest author time the summary covers: messages older than it are not asked for. */
     since: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
-    ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_SUMMARY_IDS))
+    ids: Schema.Array(MessageId).pipe(Schema.maxItems(MAX_SUMMARY_IDS)),
+    /**
+     * Present when the sender wants the receiver's summary back: it came to hold messages after
+     * the link opened (its history loaded late), and only the receiver's summary tells it what
+     * the receiver lacks. Peers that do not know the field ignore it.
+     */
+    ask: Schema.optional(Schema.Literal(true))
   }),
   Schema.TaggedStruct("catchup", { messages: Schema.Array(Message).pipe(Schema.maxItems(MAX_HANDOFF_MESSAGES)) })
 )

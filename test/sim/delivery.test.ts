@@ -127,6 +127,35 @@ describe("catch-up when a link opens", () => {
       })
     ))
 
+  // Regression (soak, file seed 9100): as above, but the new session started while GitHub rate
+  // limited. Its links opened before its history load got through, so its summaries lacked what
+  // the store held as committed; the load then brought it in, and nobody asked again: the others
+  // ran for ten more minutes without ever showing it.
+  it("a peer whose history loads after its links opened offers what that load brought", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const alice = yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        yield* seconds(60)
+        expect(yield* linksOpen(alice)).toBe(1)
+        yield* mesh.network.partition((p) => (p.username === "alice" ? 0 : 1))
+        yield* seconds(5)
+        const lonely = yield* alice.handle.send(general, "said in the partition")
+        yield* Effect.sleep("11 minutes")
+        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes(lonely.id)))).toBe(true)
+        yield* mesh.crash(alice)
+        yield* mesh.network.heal
+        const t = yield* Clock.currentTimeMillis
+        mesh.world.faults.rateLimitedUntil = t + 4 * 60_000
+        const again = yield* mesh.start("alice", alice.store)
+        yield* Effect.sleep("5 minutes")
+        expect(yield* linksOpen(again)).toBe(1)
+        yield* Effect.sleep("5 minutes")
+        expect((yield* shown(again)).has(lonely.id)).toBe(true)
+        expect((yield* shown(bob)).has(lonely.id)).toBe(true)
+      })
+    ))
+
   it("direct messages are caught up only to their two users", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {

@@ -14,7 +14,7 @@ import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
 import { MAX_FIRST_KNOWN, MAX_RELAYED_OFFERS_PER_MINUTE } from "../../src/app/mesh.js"
 import { MAX_ATTEMPTS_IN_FLIGHT } from "../../src/domain/mesh-reconcile.js"
 import { MAX_CONSIDERED_ENTRIES } from "../../src/app/presence-loop.js"
-import { MAX_CHAT_MESSAGES_PER_WINDOW } from "../../src/app/chat.js"
+import { MAX_CHAT_MESSAGES_PER_WINDOW, MAX_SUMMARIES_PER_MINUTE } from "../../src/app/chat.js"
 
 const general = ConversationId.make("general")
 const seconds = (n: number) => Effect.sleep(`${n} seconds`)
@@ -314,6 +314,27 @@ describe("data channel rows (a member running a modified peer)", () => {
         yield* carol.handle.send(general, "from carol")
         yield* seconds(2)
         expect((yield* alice.handle.history(general, 2_000)).map((m) => m.text)).toContain("from carol")
+      })
+    ))
+
+  it("repeated catch-up summaries asking for one back: a few answered a minute, the rest refused", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const { alice, bob } = yield* trio(mesh)
+        // Past the minute of the summaries sent when the links opened.
+        yield* seconds(61)
+        const summary = (i: number) =>
+          JSON.stringify({ v: 1, id: `sum${i}`, type: "chat", from: bob.id, to: alice.id, timestamp: 1, payload: { _tag: "summary", since: 0, ids: [], ask: true } })
+        const before = alice.handle.state.refused.get("summary-rate") ?? 0
+        for (let i = 0; i < 100; i++) yield* mesh.network.injectRaw(bob.id, alice.id, summary(i))
+        yield* seconds(1)
+        expect((alice.handle.state.refused.get("summary-rate") ?? 0) - before).toBe(100 - MAX_SUMMARIES_PER_MINUTE)
+        // A minute later bob is answered again.
+        yield* seconds(61)
+        const refused = alice.handle.state.refused.get("summary-rate") ?? 0
+        yield* mesh.network.injectRaw(bob.id, alice.id, summary(100))
+        yield* seconds(1)
+        expect(alice.handle.state.refused.get("summary-rate") ?? 0).toBe(refused)
       })
     ))
 })
