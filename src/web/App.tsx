@@ -12,6 +12,7 @@ import { defaultIceSettings, forgetIceSettings, ICE_SETTINGS_KEY, loadIceSetting
 import { watchPageExit } from "./page-exit.js"
 import { useServices, type PresenceForm, type Session } from "./services.js"
 import { forgetToken, keepToken, keptToken, pageTokenStores, type KeptToken } from "./token-store.js"
+import { forgetRoom, keepRoom, keptRoom } from "./tab-room.js"
 
 type Stage =
   | { readonly _tag: "loading" }
@@ -29,15 +30,20 @@ export const App = () => {
   const { startSession } = useServices()
   const [stage, setStage] = createSignal<Stage>({ _tag: "loading" })
   const storage = typeof localStorage === "undefined" ? undefined : localStorage
-  // A GitHub token is kept for the tab, and on the device only when asked; the demo hub's are not kept.
+  // A token is kept for the tab, and a GitHub token on the device too when asked (a demo hub's
+  // never: it means nothing outside this hub). With it the tab keeps the room it is in, so a
+  // reload comes back to that room.
   const tokens = pageTokenStores()
-  const signInStage = (config: WebConfig): Stage => ({ _tag: "signIn", config, kept: config.local ? undefined : keptToken(tokens, config.api) })
+  const signInStage = (config: WebConfig): Stage => ({ _tag: "signIn", config, kept: keptToken(tokens, config.api) })
   const signedIn = (config: WebConfig, token: string, login: string, remember: boolean) => {
-    if (!config.local) keepToken(tokens, config.api, token, remember)
-    setStage({ _tag: "pick", config, token, login })
+    keepToken(tokens, config.api, token, remember && !config.local)
+    const room = keptRoom(tokens.tab, config.api, login)
+    if (room === undefined) setStage({ _tag: "pick", config, token, login })
+    else void join(config, token, login, room.repository, room.presence)
   }
   const forget = (config: WebConfig) => {
     forgetToken(tokens, config.api)
+    forgetRoom(tokens.tab, config.api)
     setStage(signInStage(config))
   }
   const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))
@@ -75,13 +81,17 @@ export const App = () => {
       // The local hub's demo runs on loopback and needs no STUN unless the user set servers; on GitHub the settings apply.
       const rtc = config.local && !iceChosen() ? { iceServers: config.iceServers } : rtcOptionsOf(ice())
       const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, ...rtc })
+      keepRoom(tokens.tab, config.api, { login, repository, presence: session.presence })
       setStage({ _tag: "room", config, token, login, session })
     } catch (e) {
+      // A room that cannot be joined is not tried again at the next reload.
+      forgetRoom(tokens.tab, config.api)
       setStage({ _tag: "pick", config, token, login, problem: `Could not join ${repository}: ${errorText(e)}` })
     }
   }
 
   const leaveRoom = async (s: Extract<Stage, { _tag: "room" }>) => {
+    forgetRoom(tokens.tab, s.config.api)
     await s.session.close()
     setStage({ _tag: "pick", config: s.config, token: s.token, login: s.login })
   }

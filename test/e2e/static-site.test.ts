@@ -168,7 +168,7 @@ describe("the static build (Chromium, api.github.com routed to a fake)", () => {
     await Promise.all([page.close(), other.close(), third.close()])
   }, 60_000)
 
-  it("\"Forget token\" in the room's top bar leaves the room and clears the token from both stores", async () => {
+  it("a reload comes back to the room until the user leaves; \"Forget token\" in the room leaves and clears both stores", async () => {
     // A real session needs a GitHub that answers presence and history: the local hub stands in for api.github.com.
     const hub = await createHub({ users: [LOGIN], repos: [`${LOGIN}/project`], tokens: { [LOGIN]: GOOD_TOKEN } })
     const ctx = await browser.newContext()
@@ -194,6 +194,17 @@ describe("the static build (Chromium, api.github.com routed to a fake)", () => {
     await page.getByTestId("join").click()
     await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
     await expect(stored(page)).resolves.toEqual({ tab: GOOD_TOKEN, device: GOOD_TOKEN })
+    // The tab keeps its room: a reload comes back to it; after "Leave" a reload stays at the picker.
+    await page.reload()
+    await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
+    await page.getByRole("button", { name: "Leave" }).click()
+    await page.getByTestId("join").waitFor({ timeout: WAIT_MS })
+    await page.reload()
+    await page.getByTestId("join").waitFor({ timeout: WAIT_MS })
+    await expect(page.getByTestId("room").count()).resolves.toBe(0)
+    await page.getByTestId("repos").getByText(`${LOGIN}/project`).click()
+    await page.getByTestId("join").click()
+    await page.getByTestId("room").waitFor({ timeout: WAIT_MS })
     // The room's top bar has its own "Forget token".
     await page.getByTestId("room").getByTestId("forget-token").click()
     await page.getByTestId("token").waitFor({ timeout: WAIT_MS })

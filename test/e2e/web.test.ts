@@ -1,8 +1,8 @@
 /**
  * The web client end to end: `startApp` (the local hub and the built client, as `npm start`
  * runs them) and two Chromium pages signed in as alice and bob on demo/chat. Both see each
- * other online over an open connection, a message from alice reaches bob, and bob's
- * history survives a reload (IndexedDB). Screenshots go to .tmp/.
+ * other online over an open connection, a message from alice reaches bob, and a reload
+ * brings bob back to the room with its history (IndexedDB). Screenshots go to .tmp/.
  */
 import { mkdir } from "node:fs/promises"
 import { join, resolve } from "node:path"
@@ -54,7 +54,7 @@ let alice: Page
 let bob: Page
 
 describe("web client", () => {
-  it("alice and bob meet on demo/chat, chat, and bob keeps the history across a reload", async () => {
+  it("alice and bob meet on demo/chat, chat, and a reload brings bob back to the room with its history", async () => {
     alice = await signIn("alice")
     bob = await signIn("bob")
     await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])
@@ -70,12 +70,22 @@ describe("web client", () => {
     await bob.screenshot({ path: join(SHOTS, "web-bob.png") })
     expect(await bob.getByTestId("message").count()).toBe(2)
 
-    // History is in bob's IndexedDB: it is there again after a reload, before anyone reconnects.
+    // The tab keeps its room: a reload comes straight back to it (no sign-in, no picker), with
+    // the history from bob's IndexedDB; then bob meets alice again as one new session, and
+    // neither page goes on showing the session the reload ended.
+    const sessionsOf = (page: Page, user: string) =>
+      page.locator(`[data-testid="sessions-${user}"] [data-testid^="session-"]`).evaluateAll((rows) => rows.map((r) => `${r.getAttribute("data-testid")}:${r.getAttribute("data-state")}`))
+    const [before] = await sessionsOf(alice, "bob")
     await bob.reload()
-    await bob.getByTestId("demo-bob").click()
-    await bob.getByTestId("join").click()
+    await bob.getByTestId("room").waitFor({ timeout: WAIT_MS })
     await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
-  })
+    expect(await bob.getByTestId("demo-bob").count()).toBe(0)
+    await expect
+      .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
+      .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
+    await waitOpen(bob, "alice")
+    await expect.poll(() => sessionsOf(bob, "bob"), { timeout: 60_000 }).toEqual([])
+  }), 180_000
   it("alice video-calls bob: it rings, bob accepts, both see the other's video, mute shows, hang-up ends it", async () => {
     await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])
     await alice.getByTestId("call-video-bob").click()

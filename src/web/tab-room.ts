@@ -1,0 +1,61 @@
+/**
+ * The room a tab is in, so a reload brings the user back to it instead of to the picker.
+ * Kept in the tab's store (sessionStorage) only: it survives a reload and goes with the tab,
+ * and another tab of the device starts at the picker. Leaving the room, signing out or
+ * forgetting the token removes it. Web-only: plain Web Storage, no adapter.
+ */
+import { Either, Schema } from "effect"
+import { PresenceForm } from "../domain/repo-settings.js"
+
+/** What a tab remembers of its room. */
+export const TabRoom = Schema.Struct({
+  /** Whose room it was: another login signing in on this tab starts at the picker. */
+  login: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  /** "owner/name". */
+  repository: Schema.String.pipe(Schema.pattern(/^[^/\s]{1,100}\/[^/\s]{1,100}$/)),
+  /** The form the session joined (the repository's recorded one wins again at the rejoin). */
+  presence: PresenceForm
+})
+export type TabRoom = typeof TabRoom.Type
+
+/** The key of the room kept for the API at `api` (rooms on a hub and on GitHub stay apart). */
+export const tabRoomKey = (api: string): string => `skygit.room:${new URL(api).host}`
+
+/** The tab's store, or a part of it; missing when the browser refuses storage. */
+export type TabStore = Pick<Storage, "getItem" | "setItem" | "removeItem"> | undefined
+
+const decode = Schema.decodeUnknownEither(Schema.parseJson(TabRoom))
+
+/**
+ * The room this tab was in on `api` as `login`, if any. Anything else in the store (another
+ * login's room, a record from an older version, text that is not a record) means no room.
+ */
+export const keptRoom = (store: TabStore, api: string, login: string): TabRoom | undefined => {
+  let text: string | null | undefined
+  try {
+    text = store?.getItem(tabRoomKey(api))
+  } catch {
+    return undefined
+  }
+  if (typeof text !== "string") return undefined
+  const room = decode(text)
+  return Either.isRight(room) && room.right.login === login ? room.right : undefined
+}
+
+/** Remembers that this tab is in `room` on `api`; a full or disabled store only means no rejoin. */
+export const keepRoom = (store: TabStore, api: string, room: TabRoom): void => {
+  try {
+    store?.setItem(tabRoomKey(api), JSON.stringify(room))
+  } catch {
+    // Storage full or disabled: a reload then starts at the picker, as before.
+  }
+}
+
+/** Forgets the room of `api` (left, signed out, or the rejoin failed). */
+export const forgetRoom = (store: TabStore, api: string): void => {
+  try {
+    store?.removeItem(tabRoomKey(api))
+  } catch {
+    // Nothing kept that could be removed.
+  }
+}
