@@ -9,12 +9,12 @@
  * a message sent before the mesh formed, a partition that heals and a peer that
  * restarts from its device store (its pending queue is its window).
  */
-import { Effect } from "effect"
+import { Effect, PubSub } from "effect"
 import { MAX_SUMMARY_IDS } from "../domain/envelope.js"
 import { involves } from "../domain/conversation.js"
 import { peerKey, type PeerId } from "../domain/identity.js"
 import { MessageOrder, type Message } from "../domain/message.js"
-import { handoffChunks } from "./chat.js"
+import { handoffChunks, remember } from "./chat.js"
 import { now, trouble, type PeerContext } from "./context.js"
 import { onChannel, openPeers, sendChatTo } from "./mesh.js"
 import type { ChannelEvent } from "../ports/PeerTransport.js"
@@ -90,3 +90,18 @@ export const onSummary = (ctx: PeerContext, from: PeerId, since: number, ids: Re
  */
 export const resummarize = (ctx: PeerContext): Effect.Effect<void> =>
   Effect.forEach(openPeers(ctx), (peer) => sendSummary(ctx, peer, true), { discard: true })
+
+/**
+ * Shows what a read of the committed history brought that this session has not seen (sent
+ * within its catch-up window), and runs catch-up again with its neighbors, who may lack it
+ * too. History loaded late at the start (soak, file seed 9100) and what another component's
+ * leader committed (two homes whose mesh never formed) both come this way.
+ */
+export const showCommitted = (ctx: PeerContext, messages: ReadonlyArray<Message>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const since = ctx.state.startedAt - CATCHUP_WINDOW_MS
+    const unseen = messages.filter((m) => m.sentAt >= since && !ctx.state.recent.has(m.id))
+    if (unseen.length === 0) return Effect.void
+    remember(ctx, unseen)
+    return Effect.zipRight(Effect.forEach(unseen, (m) => PubSub.publish(ctx.messages, m), { discard: true }), resummarize(ctx))
+  })

@@ -13,6 +13,7 @@ import { withoutCommitted, type Message } from "../domain/message.js"
 import type { CommitRef, CommittedSlice, RepoRefused } from "../ports/ConversationRepo.js"
 import { now, reject, trouble, type PeerContext } from "./context.js"
 import { announceCommitted } from "./chat.js"
+import { CATCHUP_WINDOW_MS, showCommitted } from "./catch-up.js"
 
 /** Commit time and author time may disagree by this much (clock skew between peers). */
 export const CLOCK_SKEW_MARGIN_MS = 60 * 60_000
@@ -85,6 +86,8 @@ const resync = (ctx: PeerContext, c: CommitterState, batch: ReadonlyArray<Messag
     // A fresh read supersedes what an older one covered.
     c.coveredSince = undefined
     absorb(c, slice, since)
+    // The branch moved under this leader: what the other writer committed is shown here too.
+    yield* ctx.inActor(showCommitted(ctx, slice.messages))
   })
 
 const oldestOf = (batch: ReadonlyArray<Message>): number => Math.min(...batch.map((m) => m.sentAt))
@@ -182,3 +185,30 @@ export const flushOnClose = (ctx: PeerContext, c: CommitterState): Effect.Effect
     }
     return report
   })
+
+/**
+ * A branch head this leader's committer did not read or write means another writer
+ * committed: another component's leader (two homes between which the mesh never formed, a
+ * partition), a closing page's exit write, a previous leader. What they committed in the
+ * last catch-up window (plus the commit-time margin) is read, taken into this committer, kept
+ * in the device store and shown; catch-up then brings it to this leader's neighbors. Without
+ * this, people online together whose mesh could not form never saw each other's messages
+ * until they started again, though both sides' messages were committed.
+ */
+export const checkHistory = (ctx: PeerContext, c: CommitterState): Effect.Effect<void> =>
+  ctx.flushLock.withPermits(1)(
+    Effect.gen(function* () {
+      const head = yield* ctx.repo.head
+      if (Option.isNone(head) || (Option.isSome(c.head) && c.head.value === head.value)) return
+      const since = Math.max(0, (yield* now) - CATCHUP_WINDOW_MS - CLOCK_SKEW_MARGIN_MS)
+      const slice = yield* ctx.repo.readSince(since)
+      c.coveredSince = undefined
+      absorb(c, slice, since)
+      yield* ctx.store.markCommitted(slice.messages)
+      yield* ctx.inActor(showCommitted(ctx, slice.messages))
+    })
+  ).pipe(Effect.catchAll((e) => noteTrouble(ctx, `could not read what others committed: ${"_tag" in e ? e._tag : String(e)}`)))
+
+/** The leader's watch over the branch, every `historyWatchMs` while this session leads. */
+export const watchHistory = (ctx: PeerContext, c: CommitterState): Effect.Effect<never> =>
+  Effect.forever(Effect.zipRight(Effect.sleep(ctx.config.historyWatchMs), Effect.suspend(() => (ctx.state.leadership.isLeader ? checkHistory(ctx, c) : Effect.void))))

@@ -56,6 +56,11 @@ export interface PeerConfig {
   readonly handoffResendMs: number
   /** How far back a starting peer loads committed history into its device store. */
   readonly historyWindowMs: number
+  /**
+   * How often a leader looks whether someone else moved the branch (a conditional read: free
+   * when unchanged), to show what another writer committed (`checkHistory`).
+   */
+  readonly historyWatchMs: number
   /** Clock of the peer's housekeeping. */
   readonly tickMs: number
 }
@@ -81,5 +86,6 @@ export const defaultPeerConfig: PeerConfig = {
   commitAfterMs: 8 * 60_000,
   handoffResendMs: 90_000,
   historyWindowMs: 24 * 60 * 60_000,
+  historyWatchMs: 2 * 60_000,
   tickMs: 1_000
 }

@@ -21,10 +21,10 @@ import { SignalSealer } from "../ports/SignalSealer.js"
 import { MessageSigner } from "../ports/MessageSigner.js"
 import { sealPresence } from "./sealed-presence.js"
 import { onChat, remember, sendActivity, sendChat } from "./chat.js"
-import { CATCHUP_WINDOW_MS, onChannelEvent, resummarize } from "./catch-up.js"
+import { onChannelEvent, showCommitted } from "./catch-up.js"
 import { stateOf, type MessageState, type MessageStatus } from "./message-state.js"
 import { peopleOf } from "./people.js"
-import { absorb, flush, flushOnClose, initialCommitter, type CommitterState, type FlushReport } from "./committer.js"
+import { absorb, flush, flushOnClose, initialCommitter, watchHistory, type CommitterState, type FlushReport } from "./committer.js"
 import { defaultPeerConfig, type PeerConfig } from "./config.js"
 import { now, presenceAnswerWindowMs, reject, trouble, type Activity, type PeerContext } from "./context.js"
 import { component, leaderOf, mayLead, NOBODY_CAN_PUSH, neighborsChanged, onlinePeers, onMeshEnvelope, reconcile, sendHeartbeats, sendChatTo } from "./mesh.js"
@@ -110,7 +110,7 @@ const HISTORY_RETRY = Schedule.union(Schedule.exponential("10 seconds"), Schedul
  * Brings what was committed since `since` into the device's history, so a new
  * browser shows recent history too (and knows those messages are committed).
  */
-const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number, startedAt: number): Effect.Effect<void> =>
+const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number): Effect.Effect<void> =>
   ctx.repo.readSince(since).pipe(
     // A session that starts while GitHub refuses (a rate limit, an outage) loads its history once
     // GitHub answers again: it shows what was committed while it was away (soak, Discussion seed 924).
@@ -120,16 +120,7 @@ const loadHistory = (ctx: PeerContext, committer: CommitterState, since: number,
       // The committer starts from the same read, should this peer come to lead.
       absorb(committer, slice, since)
       // Remembered and shown on the actor, like messages that arrive: recent ones only (older history is read when a conversation opens).
-      const show = Effect.suspend(() => {
-        const recent = slice.messages.filter((m) => m.sentAt >= startedAt - CATCHUP_WINDOW_MS && !ctx.state.recent.has(m.id))
-        remember(ctx, recent)
-        // Links that opened before the load got through exchanged summaries without these (soak, file seed 9100).
-        return Effect.zipRight(
-          Effect.forEach(recent, (m) => PubSub.publish(ctx.messages, m), { discard: true }),
-          recent.length > 0 ? resummarize(ctx) : Effect.void
-        )
-      })
-      return Effect.zipRight(ctx.store.markCommitted(slice.messages), ctx.inActor(show))
+      return Effect.zipRight(ctx.store.markCommitted(slice.messages), ctx.inActor(showCommitted(ctx, slice.messages)))
     }),
     Effect.catchAll((e) => ctx.inActor(trouble(ctx, "repository", `could not load history: ${e._tag}`)))
   )
@@ -432,7 +423,8 @@ export const startPeer = (
       yield* ctx.inActor(Effect.asVoid(lead({ _tag: "PushKnown", canPush })))
     }
     yield* ctx.fork(pollLoop(ctx))
-    yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs, startedAt))
+    yield* ctx.fork(loadHistory(ctx, committer, startedAt - config.historyWindowMs))
+    yield* ctx.fork(watchHistory(ctx, committer))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {

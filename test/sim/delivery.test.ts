@@ -102,8 +102,11 @@ describe("catch-up when a link opens", () => {
   // Regression (soak, file seed 134): a crashed leader came back from its device store and,
   // leading at once, committed what the store held before its links opened. Catch-up offered
   // only pending and held messages, so the others never saw what it had said in the partition.
+  // Bob's own look at the branch (`historyWatchMs`) would show it too, while the partition lasts:
+  // switched off here, so this tests catch-up, which is what brings it to non-leaders.
+  const catchUpOnly = { presence: "file", config: { historyWatchMs: 24 * 60 * 60_000 } } as const
   it("a peer restarting from its device store brings what only it held, though it commits that first", () =>
-    scenario({ presence: "file" }, (mesh) =>
+    scenario(catchUpOnly, (mesh) =>
       Effect.gen(function* () {
         const alice = yield* mesh.start("alice")
         const bob = yield* mesh.start("bob")
@@ -132,7 +135,7 @@ describe("catch-up when a link opens", () => {
   // the store held as committed; the load then brought it in, and nobody asked again: the others
   // ran for ten more minutes without ever showing it.
   it("a peer whose history loads after its links opened offers what that load brought", () =>
-    scenario({ presence: "file" }, (mesh) =>
+    scenario(catchUpOnly, (mesh) =>
       Effect.gen(function* () {
         const alice = yield* mesh.start("alice")
         const bob = yield* mesh.start("bob")
@@ -153,6 +156,30 @@ describe("catch-up when a link opens", () => {
         yield* Effect.sleep("5 minutes")
         expect((yield* shown(again)).has(lonely.id)).toBe(true)
         expect((yield* shown(bob)).has(lonely.id)).toBe(true)
+      })
+    ))
+
+  // Two homes whose mesh never forms (no TURN, a symmetric NAT): each side leads its own
+  // component and commits what it hears, and neither session ever read what the other committed.
+  it.each(["file", "discussion"] as const)("people online together whose mesh never forms see each other's messages once committed (%s)", (presence) =>
+    scenario({ presence }, (mesh) =>
+      Effect.gen(function* () {
+        yield* mesh.network.partition((p) => (p.username === "alice" ? 0 : 1))
+        const alice = yield* mesh.start("alice")
+        const bob = yield* mesh.start("bob")
+        const carol = yield* mesh.start("carol")
+        yield* Effect.sleep("2 minutes")
+        expect(yield* linksOpen(alice)).toBe(0)
+        expect(yield* linksOpen(carol)).toBe(1)
+        const fromAlice = yield* alice.handle.send(general, "can anyone hear me?")
+        const fromBob = yield* bob.handle.send(general, "hello? anyone?")
+        // Committed within the 10-minute promise; the other side's leader sees the branch move
+        // within its next look, and catch-up brings it to the rest of its component.
+        yield* Effect.sleep("13 minutes")
+        expect(yield* linksOpen(alice)).toBe(0)
+        expect((yield* shown(bob)).has(fromAlice.id)).toBe(true)
+        expect((yield* shown(carol)).has(fromAlice.id)).toBe(true)
+        expect((yield* shown(alice)).has(fromBob.id)).toBe(true)
       })
     ))
 
