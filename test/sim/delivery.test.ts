@@ -105,23 +105,28 @@ describe("catch-up when a link opens", () => {
   // Bob's own look at the branch (`historyWatchMs`) would show it too, while the partition lasts:
   // switched off here, so this tests catch-up, which is what brings it to non-leaders.
   const catchUpOnly = { presence: "file", config: { historyWatchMs: 24 * 60 * 60_000 } } as const
+  /** Alice and bob meet, then a partition parts them and alice says something only she holds. */
+  const aliceAloneSays = (mesh: Mesh) =>
+    Effect.gen(function* () {
+      const alice = yield* mesh.start("alice")
+      const bob = yield* mesh.start("bob")
+      yield* seconds(60)
+      expect(yield* linksOpen(alice)).toBe(1)
+      yield* mesh.network.partition((p) => (p.username === "alice" ? 0 : 1))
+      yield* seconds(5)
+      return { alice, bob, lonely: yield* alice.handle.send(general, "said in the partition") }
+    })
+  const isCommitted = (mesh: Mesh, m: Message) => mesh.world.commits.some((c) => c.files.some((f) => f.content.includes(m.id)))
   it("a peer restarting from its device store brings what only it held, though it commits that first", () =>
     scenario(catchUpOnly, (mesh) =>
       Effect.gen(function* () {
-        const alice = yield* mesh.start("alice")
-        const bob = yield* mesh.start("bob")
-        yield* seconds(60)
-        expect(yield* linksOpen(alice)).toBe(1)
-        yield* mesh.network.partition((p) => (p.username === "alice" ? 0 : 1))
-        yield* seconds(5)
-        const lonely = yield* alice.handle.send(general, "said in the partition")
+        const { alice, bob, lonely } = yield* aliceAloneSays(mesh)
         yield* mesh.crash(alice)
         yield* seconds(20)
         const again = yield* mesh.start("alice", alice.store)
         // Alone on her side, the new session leads and commits what the store held.
         yield* Effect.sleep("11 minutes")
-        const committed = mesh.world.commits.some((c) => c.files.some((f) => f.content.includes(lonely.id)))
-        expect(committed).toBe(true)
+        expect(isCommitted(mesh, lonely)).toBe(true)
         expect((yield* shown(bob)).has(lonely.id)).toBe(false)
         yield* mesh.network.heal
         yield* Effect.sleep("4 minutes")
@@ -137,15 +142,9 @@ describe("catch-up when a link opens", () => {
   it("a peer whose history loads after its links opened offers what that load brought", () =>
     scenario(catchUpOnly, (mesh) =>
       Effect.gen(function* () {
-        const alice = yield* mesh.start("alice")
-        const bob = yield* mesh.start("bob")
-        yield* seconds(60)
-        expect(yield* linksOpen(alice)).toBe(1)
-        yield* mesh.network.partition((p) => (p.username === "alice" ? 0 : 1))
-        yield* seconds(5)
-        const lonely = yield* alice.handle.send(general, "said in the partition")
+        const { alice, bob, lonely } = yield* aliceAloneSays(mesh)
         yield* Effect.sleep("11 minutes")
-        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes(lonely.id)))).toBe(true)
+        expect(isCommitted(mesh, lonely)).toBe(true)
         yield* mesh.crash(alice)
         yield* mesh.network.heal
         const t = yield* Clock.currentTimeMillis
