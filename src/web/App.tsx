@@ -12,7 +12,7 @@ import { defaultIceSettings, forgetIceSettings, ICE_SETTINGS_KEY, loadIceSetting
 import { watchPageExit } from "./page-exit.js"
 import { useServices, type PresenceForm, type Session } from "./services.js"
 import { forgetToken, keepToken, keptToken, pageTokenStores, type KeptToken } from "./token-store.js"
-import { forgetRoom, keepRoom, keptRoom } from "./tab-room.js"
+import { earlierSessions, forgetRoom, forgetTab, keepRoom, keptRoom, noteSession } from "./tab-room.js"
 
 type Stage =
   | { readonly _tag: "loading" }
@@ -20,7 +20,15 @@ type Stage =
   | { readonly _tag: "signIn"; readonly config: WebConfig; readonly kept: KeptToken | undefined }
   | { readonly _tag: "pick"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly problem?: string }
   | { readonly _tag: "joining"; readonly repository: string }
-  | { readonly _tag: "room"; readonly config: WebConfig; readonly token: string; readonly login: string; readonly session: Session }
+  | {
+      readonly _tag: "room"
+      readonly config: WebConfig
+      readonly token: string
+      readonly login: string
+      readonly session: Session
+      /** The sessions this tab ran before as this login (a reload's predecessors). */
+      readonly earlier: ReadonlySet<string>
+    }
 
 const errorText = (e: unknown): string =>
   typeof e === "object" && e !== null && "detail" in e ? String(e.detail) : e instanceof Error ? e.message : String(e)
@@ -43,7 +51,7 @@ export const App = () => {
   }
   const forget = (config: WebConfig) => {
     forgetToken(tokens, config.api)
-    forgetRoom(tokens.tab, config.api)
+    forgetTab(tokens.tab, config.api)
     setStage(signInStage(config))
   }
   const [ice, setIce] = createSignal<IceSettings>(loadIceSettings(storage))
@@ -81,8 +89,10 @@ export const App = () => {
       // The local hub's demo runs on loopback and needs no STUN unless the user set servers; on GitHub the settings apply.
       const rtc = config.local && !iceChosen() ? { iceServers: config.iceServers } : rtcOptionsOf(ice())
       const session = await startSession({ api: config.api, token, login, repository, presence, peerConfig: config.peerConfig, ...rtc })
+      const earlier = earlierSessions(tokens.tab, config.api, login)
       keepRoom(tokens.tab, config.api, { login, repository, presence: session.presence })
-      setStage({ _tag: "room", config, token, login, session })
+      noteSession(tokens.tab, config.api, login, session.self.sessionId)
+      setStage({ _tag: "room", config, token, login, session, earlier })
     } catch (e) {
       // A room that cannot be joined is not tried again at the next reload.
       forgetRoom(tokens.tab, config.api)
@@ -146,6 +156,7 @@ export const App = () => {
         {(s) => (
           <Room
             session={s().session}
+            earlier={s().earlier}
             onLeave={() => void leaveRoom(s())}
             onForgetToken={
               s().config.local

@@ -1,5 +1,6 @@
 /**
- * The room a tab is in, so a reload brings the user back to it instead of to the picker.
+ * The room a tab is in, so a reload brings the user back to it instead of to the picker, and
+ * the sessions the tab ran, so the session after a reload knows what its predecessors said.
  * Kept in the tab's store (sessionStorage) only: it survives a reload and goes with the tab,
  * and another tab of the device starts at the picker. Leaving the room, signing out or
  * forgetting the token removes it. Web-only: plain Web Storage, no adapter.
@@ -51,10 +52,61 @@ export const keepRoom = (store: TabStore, api: string, room: TabRoom): void => {
   }
 }
 
+/** Most earlier sessions a tab remembers. */
+export const MAX_TAB_SESSIONS = 20
+
+/** The sessions this tab ran, for one login: a reload's new session knows its predecessors. */
+const TabSessions = Schema.Struct({
+  login: TabRoom.fields.login,
+  sessions: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))).pipe(Schema.maxItems(MAX_TAB_SESSIONS))
+})
+
+/** The key of the sessions this tab ran on the API at `api`. */
+export const tabSessionsKey = (api: string): string => `skygit.sessions:${new URL(api).host}`
+
+const decodeSessions = Schema.decodeUnknownEither(Schema.parseJson(TabSessions))
+
+/**
+ * The sessions this tab ran before as `login` on `api`. Their messages are this person's own
+ * (shown as "mine", with no "unverified" tag) and their entries are not "your other tab": the
+ * reload that ended them is this tab. Sessions of other tabs are not in it.
+ */
+export const earlierSessions = (store: TabStore, api: string, login: string): ReadonlySet<string> => {
+  let text: string | null | undefined
+  try {
+    text = store?.getItem(tabSessionsKey(api))
+  } catch {
+    return new Set()
+  }
+  if (typeof text !== "string") return new Set()
+  const kept = decodeSessions(text)
+  return Either.isRight(kept) && kept.right.login === login ? new Set(kept.right.sessions) : new Set()
+}
+
+/** Adds `sessionId` to the sessions this tab ran as `login` (the newest `MAX_TAB_SESSIONS`). */
+export const noteSession = (store: TabStore, api: string, login: string, sessionId: string): void => {
+  const sessions = [...earlierSessions(store, api, login), sessionId].slice(-MAX_TAB_SESSIONS)
+  try {
+    store?.setItem(tabSessionsKey(api), JSON.stringify({ login, sessions }))
+  } catch {
+    // Storage full or disabled: a reload's session then takes its predecessors for others, as before.
+  }
+}
+
 /** Forgets the room of `api` (left, signed out, or the rejoin failed). */
 export const forgetRoom = (store: TabStore, api: string): void => {
   try {
     store?.removeItem(tabRoomKey(api))
+  } catch {
+    // Nothing kept that could be removed.
+  }
+}
+
+/** Forgets the room and the sessions this tab ran on `api` (signed out: the next login is anyone's). */
+export const forgetTab = (store: TabStore, api: string): void => {
+  forgetRoom(store, api)
+  try {
+    store?.removeItem(tabSessionsKey(api))
   } catch {
     // Nothing kept that could be removed.
   }

@@ -83,8 +83,26 @@ describe("web client", () => {
     await expect
       .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
       .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
-    await waitOpen(bob, "alice")
-    await expect.poll(() => sessionsOf(bob, "bob"), { timeout: 60_000 }).toEqual([])
+    // The session the reload ended is this tab's own predecessor: never "your other tab" (the
+    // presence file lists it until its goodbye is processed), and what it said is bob's own (no
+    // "unverified" claim). Looked at every 250 ms until bob is open to alice again.
+    const ownRows: Array<string> = []
+    let reopened = false
+    const watching = (async () => {
+      while (!reopened) {
+        ownRows.push(...(await sessionsOf(bob, "bob")))
+        await bob.waitForTimeout(250)
+      }
+    })()
+    await waitOpen(bob, "alice").finally(() => (reopened = true))
+    await watching
+    await bob.waitForTimeout(5_000)
+    ownRows.push(...(await sessionsOf(bob, "bob")))
+    expect(ownRows).toEqual([])
+    const earlier = bob.getByTestId("message").filter({ hasText: "Hi Alice" })
+    expect(await earlier.getAttribute("class")).toContain("mine")
+    expect(await earlier.getByTestId("unverified").count()).toBe(0)
+    expect(await bob.getByTestId("message").filter({ hasText: "Hello Bob!" }).getByTestId("unverified").count()).toBe(1)
   }), 180_000
   it("alice video-calls bob: it rings, bob accepts, both see the other's video, mute shows, hang-up ends it", async () => {
     await Promise.all([waitOpen(alice, "bob"), waitOpen(bob, "alice")])

@@ -1,6 +1,17 @@
-/** The room a tab keeps so a reload comes back to it: per API host and login, and nothing from a bad record. */
+/** The room a tab keeps so a reload comes back to it, and the sessions it ran: per API host and login, nothing from a bad record. */
 import { describe, expect, it } from "vitest"
-import { forgetRoom, keepRoom, keptRoom, tabRoomKey, type TabStore } from "../../src/web/tab-room.js"
+import {
+  earlierSessions,
+  forgetRoom,
+  forgetTab,
+  keepRoom,
+  keptRoom,
+  MAX_TAB_SESSIONS,
+  noteSession,
+  tabRoomKey,
+  tabSessionsKey,
+  type TabStore
+} from "../../src/web/tab-room.js"
 
 const memoryStore = () => {
   const items = new Map<string, string>()
@@ -57,5 +68,31 @@ describe("the tab's room", () => {
       expect(keptRoom(store, HUB, "bob")).toBeUndefined()
       expect(() => forgetRoom(store, HUB)).not.toThrow()
     }
+  })
+
+  it("remembers the sessions it ran for one login, the newest twenty, until signed out", () => {
+    const { items, store } = memoryStore()
+    expect(earlierSessions(store, HUB, "bob").size).toBe(0)
+    for (let i = 1; i <= MAX_TAB_SESSIONS + 5; i++) noteSession(store, HUB, "bob", `web-${i}`)
+    const kept = earlierSessions(store, HUB, "bob")
+    expect(kept.size).toBe(MAX_TAB_SESSIONS)
+    expect(kept.has("web-1")).toBe(false)
+    expect(kept.has(`web-${MAX_TAB_SESSIONS + 5}`)).toBe(true)
+    // Another login on this tab, or another API, has none of bob's; a new login starts the list again.
+    expect(earlierSessions(store, HUB, "mallory").size).toBe(0)
+    expect(earlierSessions(store, GITHUB, "bob").size).toBe(0)
+    noteSession(store, HUB, "mallory", "web-m")
+    expect([...earlierSessions(store, HUB, "mallory")]).toEqual(["web-m"])
+    expect(earlierSessions(store, HUB, "bob").size).toBe(0)
+    // A broken or oversized record means none; signing out forgets the room and the sessions.
+    for (const text of ["[", JSON.stringify({ login: "bob", sessions: Array.from({ length: 50 }, (_, i) => `s${i}`) }), JSON.stringify({ login: "bob", sessions: [""] })]) {
+      items.set(tabSessionsKey(HUB), text)
+      expect(earlierSessions(store, HUB, "bob").size, text).toBe(0)
+    }
+    noteSession(store, HUB, "bob", "web-1")
+    keepRoom(store, HUB, room)
+    forgetTab(store, HUB)
+    expect(earlierSessions(store, HUB, "bob").size).toBe(0)
+    expect(keptRoom(store, HUB, "bob")).toBeUndefined()
   })
 })

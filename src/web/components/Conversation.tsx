@@ -35,6 +35,8 @@ type Paging = { readonly _tag: "fresh" } | { readonly _tag: "at"; readonly curso
 
 export const Conversation = (props: {
   readonly session: Session
+  /** Sessions this tab ran before as this login: their messages are this person's own too. */
+  readonly earlier: ReadonlySet<string>
   readonly conversation: ConversationId
   readonly view: PeerView
   /** Where a message stands (sending, delivered, saved); unknown until the peer says. */
@@ -45,6 +47,7 @@ export const Conversation = (props: {
   readonly onFirstSend: () => void
 }) => {
   const self = props.session.self
+  const isMine = (m: Message): boolean => sameUser(m.author, self.username) && (m.session === self.sessionId || props.earlier.has(m.session))
   const title = () => titleOf(props.conversation, self.username)
   // What the device holds, then each new message as a delta (the component lives for one conversation).
   const [local, setLocal] = createSignal<ReadonlyArray<Message>>([])
@@ -169,9 +172,10 @@ export const Conversation = (props: {
         <For each={messages()} fallback={<li class="muted">No messages yet. Say hello!</li>}>
           {(m) => (
             // Mine by session, not login: in file form anyone may claim this login in another session.
-            <li class="message" classList={{ mine: m.session === self.sessionId && sameUser(m.author, self.username) }} data-testid="message">
+            // This tab's earlier sessions (before a reload) are this session's own predecessors.
+            <li class="message" classList={{ mine: isMine(m) }} data-testid="message">
               <span class="author">{m.author}</span>
-              <Show when={m.session !== self.sessionId}>
+              <Show when={!isMine(m)}>
                 <Unverified identities={props.view.identities} />
               </Show>
               <time class="muted small" datetime={new Date(m.sentAt).toISOString()}>

@@ -32,6 +32,8 @@ export const personState = (person: Person): SessionState => {
 export const People = (props: {
   readonly view: PeerView
   readonly self: PeerId
+  /** Sessions this tab ran before (a reload's predecessors): gone, not "your other tab". */
+  readonly earlier: ReadonlySet<string>
   readonly callBusy: boolean
   readonly onDial: (peer: PeerId, media: "audio" | "video") => void
 }) => {
@@ -40,7 +42,7 @@ export const People = (props: {
   // Keyed by user, so a new view (every poll) updates rows in place instead of rebuilding them.
   const names = createMemo(() => others().map((p) => p.username), [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
   const byName = createMemo(() => new Map(others().map((p) => [p.username, p])))
-  const mySessions = () => (me()?.sessions ?? []).filter((s) => s.state !== "self")
+  const mySessions = () => (me()?.sessions ?? []).filter((s) => s.state !== "self" && !props.earlier.has(s.peer.sessionId))
   const leadsHere = () => props.view.isLeader || (props.view.leader !== undefined && props.view.leader.sessionId === props.self.sessionId && sameUser(props.view.leader.username, props.self.username))
 
   return (

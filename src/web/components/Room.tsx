@@ -37,6 +37,8 @@ const byRank = (a: ConversationId, b: ConversationId): number => rank(a) - rank(
 
 export const Room = (props: {
   readonly session: Session
+  /** Sessions this tab ran before as this login: theirs is this person's own (a reload's predecessors). */
+  readonly earlier: ReadonlySet<string>
   readonly onLeave: () => void
   /** Rejoins the repository in `form` (its recorded presence form changed). */
   readonly onMove: (form: PresenceForm) => void
@@ -253,7 +255,7 @@ export const Room = (props: {
       <Show when={moving()}>{(p) => <p class="banner info" data-testid="moving">{p()}</p>}</Show>
       <div class="columns">
         <aside id="sidebar" class="sidebar" classList={{ open: drawer() }} aria-label="People and conversations" data-testid="sidebar">
-          <People view={view()} self={self} callBusy={callBusy()} onDial={(p, m) => void dial([p], m)} />
+          <People view={view()} self={self} earlier={props.earlier} callBusy={callBusy()} onDial={(p, m) => void dial([p], m)} />
           <ConversationList
             self={self.username}
             identities={view().identities}
@@ -274,6 +276,7 @@ export const Room = (props: {
             {(id) => (
               <Conversation
                 session={session}
+                earlier={props.earlier}
                 conversation={id}
                 view={view()}
                 stateOf={stateOf}
