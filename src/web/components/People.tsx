@@ -16,7 +16,7 @@ const STATE_HELP: Record<SessionState, string> = {
   connecting: "opening a direct connection",
   open: "connected directly",
   reconnecting: "connection lost, trying again",
-  failed: "could not connect; will try again later",
+  failed: "could not connect; will try again later. Meanwhile what they say reaches you through the repository, once saved (up to about 12 minutes late)",
   away: "not heard from: it left without a goodbye (closed, asleep or crashed); not contacted until it is back"
 }
 
