@@ -2,11 +2,12 @@
  * The room a tab is in, so a reload brings the user back to it instead of to the picker, and
  * the sessions the tab ran, so the session after a reload knows what its predecessors said.
  * Kept in the tab's store (sessionStorage) only: it survives a reload and goes with the tab,
- * and another tab of the device starts at the picker. Leaving the room, signing out or
- * forgetting the token removes it. Web-only: plain Web Storage, no adapter.
+ * and another tab of the device starts at the picker. Leaving the room forgets the room;
+ * signing out or forgetting the token forgets both. Web-only: plain Web Storage, no adapter.
  */
 import { Either, Schema } from "effect"
 import { PresenceForm } from "../domain/repo-settings.js"
+import { attempt, read } from "./token-store.js"
 
 /** What a tab remembers of its room. */
 export const TabRoom = Schema.Struct({
@@ -32,25 +33,12 @@ const decode = Schema.decodeUnknownEither(Schema.parseJson(TabRoom))
  * login's room, a record from an older version, text that is not a record) means no room.
  */
 export const keptRoom = (store: TabStore, api: string, login: string): TabRoom | undefined => {
-  let text: string | null | undefined
-  try {
-    text = store?.getItem(tabRoomKey(api))
-  } catch {
-    return undefined
-  }
-  if (typeof text !== "string") return undefined
-  const room = decode(text)
+  const room = decode(read(store, tabRoomKey(api)))
   return Either.isRight(room) && room.right.login === login ? room.right : undefined
 }
 
 /** Remembers that this tab is in `room` on `api`; a full or disabled store only means no rejoin. */
-export const keepRoom = (store: TabStore, api: string, room: TabRoom): void => {
-  try {
-    store?.setItem(tabRoomKey(api), JSON.stringify(room))
-  } catch {
-    // Storage full or disabled: a reload then starts at the picker, as before.
-  }
-}
+export const keepRoom = (store: TabStore, api: string, room: TabRoom): void => attempt(() => store?.setItem(tabRoomKey(api), JSON.stringify(room)))
 
 /** Most earlier sessions a tab remembers. */
 export const MAX_TAB_SESSIONS = 20
@@ -72,42 +60,21 @@ const decodeSessions = Schema.decodeUnknownEither(Schema.parseJson(TabSessions))
  * reload that ended them is this tab. Sessions of other tabs are not in it.
  */
 export const earlierSessions = (store: TabStore, api: string, login: string): ReadonlySet<string> => {
-  let text: string | null | undefined
-  try {
-    text = store?.getItem(tabSessionsKey(api))
-  } catch {
-    return new Set()
-  }
-  if (typeof text !== "string") return new Set()
-  const kept = decodeSessions(text)
+  const kept = decodeSessions(read(store, tabSessionsKey(api)))
   return Either.isRight(kept) && kept.right.login === login ? new Set(kept.right.sessions) : new Set()
 }
 
 /** Adds `sessionId` to the sessions this tab ran as `login` (the newest `MAX_TAB_SESSIONS`). */
 export const noteSession = (store: TabStore, api: string, login: string, sessionId: string): void => {
   const sessions = [...earlierSessions(store, api, login), sessionId].slice(-MAX_TAB_SESSIONS)
-  try {
-    store?.setItem(tabSessionsKey(api), JSON.stringify({ login, sessions }))
-  } catch {
-    // Storage full or disabled: a reload's session then takes its predecessors for others, as before.
-  }
+  attempt(() => store?.setItem(tabSessionsKey(api), JSON.stringify({ login, sessions })))
 }
 
 /** Forgets the room of `api` (left, signed out, or the rejoin failed). */
-export const forgetRoom = (store: TabStore, api: string): void => {
-  try {
-    store?.removeItem(tabRoomKey(api))
-  } catch {
-    // Nothing kept that could be removed.
-  }
-}
+export const forgetRoom = (store: TabStore, api: string): void => attempt(() => store?.removeItem(tabRoomKey(api)))
 
 /** Forgets the room and the sessions this tab ran on `api` (signed out: the next login is anyone's). */
 export const forgetTab = (store: TabStore, api: string): void => {
   forgetRoom(store, api)
-  try {
-    store?.removeItem(tabSessionsKey(api))
-  } catch {
-    // Nothing kept that could be removed.
-  }
+  attempt(() => store?.removeItem(tabSessionsKey(api)))
 }

@@ -33,7 +33,8 @@ export const pageTokenStores = (): TokenStores => {
   return { tab: get("sessionStorage"), device: get("localStorage") }
 }
 
-const read = (store: TokenStores["tab"], key: string): string | undefined => {
+/** The text kept under `key`, if any: a store that refuses (disabled, sandboxed) holds nothing. */
+export const read = (store: TokenStores["tab"], key: string): string | undefined => {
   try {
     const v = store?.getItem(key)
     return typeof v === "string" && v.trim() !== "" ? v : undefined
@@ -42,11 +43,12 @@ const read = (store: TokenStores["tab"], key: string): string | undefined => {
   }
 }
 
-const attempt = (f: () => void): void => {
+/** Runs a write or removal of Web Storage; a full or disabled store only means nothing is kept. */
+export const attempt = (f: () => void): void => {
   try {
     f()
   } catch {
-    // Storage full or disabled: the token then lives only in memory, which is still correct.
+    // Storage full or disabled: what was to be kept then lives only in memory, which is still correct.
   }
 }
 
