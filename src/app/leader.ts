@@ -78,7 +78,8 @@ export const tickEvent = (ctx: PeerContext, at: number): LeadershipEvent => {
     ? {
         component: roleComponent(ctx, at).filter(mayLead(ctx)),
         // A silent entry past its grace is not waited for either, nor one that cannot push.
-        online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx))
+        online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx)),
+        onlineKnown: ctx.state.presenceRead
       }
     : undefined
   const leaderOpen = leader !== undefined && !self && ctx.state.links.get(peerKey(leader))?.state === "open"

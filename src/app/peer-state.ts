@@ -113,6 +113,8 @@ export interface PeerState {
   meshVersion: number
   /** Bumped whenever a read of the presence channel changed what it shows. */
   presenceVersion: number
+  /** Whether a read of the presence channel has answered (a missing document too): until then who is online is unknown. */
+  presenceRead: boolean
   /**
    * Bumped whenever the sessions `online` holds change (not their entries' freshness): what a
    * neighbor list is believed to name, and so the component, depend only on those.

@@ -161,6 +161,7 @@ export const initialState = (
   lastNeighborsAt: 0,
   meshVersion: 0,
   presenceVersion: 0,
+  presenceRead: false,
   onlineSessions: 0,
   knownAdded: 0,
   answeredVersion: 0,

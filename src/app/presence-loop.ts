@@ -157,6 +157,7 @@ const onPolled = (ctx: PeerContext, snap: PresenceSnapshot): Effect.Effect<void>
     yield* publish(ctx, { _tag: "Read", changed: snap.changed, skipped: snap.skipped.map((k) => k.detail) })
     const at = yield* now
     const s = ctx.state
+    s.presenceRead = true
     if (!snap.changed) return yield* replayDeferred(ctx)
     s.presenceVersion += 1
     s.known = new Map(snap.document.entries.map((e) => [peerKey({ username: e.username, sessionId: e.sessionId }), e] as const))

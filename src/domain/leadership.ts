@@ -65,6 +65,8 @@ export interface Coverage {
   readonly component: ReadonlyArray<PeerId>
   /** Those online that show signs of life, may hold a role and may push. */
   readonly online: ReadonlyArray<PeerId>
+  /** Whether a read of the presence channel has answered yet: until then `online` is unknown, not empty. */
+  readonly onlineKnown: boolean
 }
 
 /** What can happen to leadership. */
@@ -157,6 +159,7 @@ const tick = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>, at: 
       self: s.self,
       component: e.coverage.component,
       online: e.coverage.online,
+      onlineKnown: e.coverage.onlineKnown,
       upForMs: at - s.startedAt,
       graceMs: s.config.graceMs
     })

@@ -41,16 +41,21 @@ export const relayTo = (
  * its component covers every peer the presence channel shows online, or it has
  * been up for the grace period (an unreachable or departed peer must not keep a
  * component leaderless). Until then a joining peer does not commit on its own.
+ * Before the presence channel has answered once (`onlineKnown` false), who is
+ * online is unknown, not nobody: a session that has just started or reloaded is
+ * alone in its view then, and only the grace period lets it lead.
  */
 export const actsAsLeader = (options: {
   readonly self: PeerId
   readonly component: ReadonlyArray<PeerId>
   readonly online: ReadonlyArray<PeerId>
+  readonly onlineKnown: boolean
   readonly upForMs: number
   readonly graceMs: number
 }): boolean => {
   const leader = electLeader(options.component)
   if (Option.isNone(leader) || !samePeer(leader.value, options.self)) return false
+  if (options.upForMs >= options.graceMs) return true
   const members = new Set(options.component.map(peerKey))
-  return options.upForMs >= options.graceMs || options.online.every((p) => members.has(peerKey(p)))
+  return options.onlineKnown && options.online.every((p) => members.has(peerKey(p)))
 }

@@ -37,4 +37,33 @@ describe("leadership interpreter", () => {
         expect(yield* alice.handle.saveNow).toEqual({ _tag: "no-leader" })
       })
     ))
+
+  it("a session that cannot read presence yet does not lead on its own: nobody seen is not nobody online", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const [bob] = yield* Effect.forEach(["bob", "carol"], (u) => mesh.start(u))
+        yield* Effect.sleep("1 minute")
+        expect(bob!.handle.state.leadership.isLeader).toBe(true)
+        // GitHub answers nothing for 40 s: the newcomer (smallest name, so the leader-to-be) sees nobody.
+        const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        mesh.world.faults.unavailableUntil = start + 40_000
+        const alice = yield* mesh.start("alice")
+        yield* alice.handle.send(general, "written before anyone was seen")
+        let ledEarly = false
+        for (let i = 0; i < 38; i++) {
+          yield* Effect.sleep("1 second")
+          ledEarly ||= alice.handle.state.leadership.isLeader
+        }
+        expect(alice.handle.state.presenceRead).toBe(false)
+        expect(ledEarly).toBe(false)
+        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("written before anyone was seen")))).toBe(false)
+        // Once presence answers, the mesh forms, alice leads it and her message is saved.
+        yield* Effect.sleep("2 minutes")
+        expect(alice.handle.state.presenceRead).toBe(true)
+        expect(alice.handle.state.leadership.isLeader).toBe(true)
+        expect(bob!.handle.state.leadership.isLeader).toBe(false)
+        yield* Effect.sleep("10 minutes")
+        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("written before anyone was seen")))).toBe(true)
+      })
+    ))
 })

@@ -27,7 +27,7 @@ const tick = (leader: PeerId | undefined, members: ReadonlyArray<PeerId>, option
   _tag: "Tick",
   leader,
   leaderOpen: options.leaderOpen ?? true,
-  coverage: leader !== undefined && leader === (options.self ?? alice) ? { component: members, online: options.online ?? members } : undefined
+  coverage: leader !== undefined && leader === (options.self ?? alice) ? { component: members, online: options.online ?? members, onlineKnown: true } : undefined
 })
 
 /** Runs events in order (each at its time), returning the last state and every command with its time. */

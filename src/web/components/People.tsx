@@ -43,13 +43,15 @@ export const People = (props: {
   const names = createMemo(() => others().map((p) => p.username), [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
   const byName = createMemo(() => new Map(others().map((p) => [p.username, p])))
   const mySessions = () => (me()?.sessions ?? []).filter((s) => s.state !== "self" && !props.earlier.has(s.peer.sessionId))
-  const leadsHere = () => props.view.isLeader || (props.view.leader !== undefined && props.view.leader.sessionId === props.self.sessionId && sameUser(props.view.leader.username, props.self.username))
+  // Only while this session commits: the smallest in its view is not leading yet while it settles,
+  // waits for presence to answer, or waits for the rest of those online to join its component.
+  const leadsHere = () => props.view.isLeader
 
   return (
     <section aria-labelledby="people-title">
       <h3 id="people-title">People</h3>
       <ul class="people" data-testid="people">
-        <li class="person">
+        <li class="person" data-testid="person-self">
           <span class="name">
             {props.self.username} <span class="muted small">(you)</span>
           </span>
