@@ -29,6 +29,18 @@ export const withoutGhosts = (ctx: PeerContext, peers: ReadonlyArray<PeerId>, at
   peers.filter((p) => !isGhost(ctx, peerKey(p), at))
 
 /**
+ * Whether the session `key` said goodbye since its entry was last refreshed: it closed (a tab
+ * reloaded or shut), so it is gone, not "away", while its entry waits to be taken out of presence.
+ * Only the session itself can say so (a goodbye's sender is its connection's identity).
+ */
+const saidGoodbye = (ctx: PeerContext, key: string): boolean => {
+  const t = ctx.state.goodbyes.get(key)
+  if (t === undefined) return false
+  const entry = ctx.state.online.get(key)
+  return entry === undefined || entry.lastSeen <= t
+}
+
+/**
  * The people list: every user with a session we are connected to or that presence
  * shows (until its entry expires), sessions folded under their user with an honest
  * state; self first, then users by name.
@@ -42,10 +54,10 @@ export const peopleOf = (ctx: PeerContext, at: number): ReadonlyArray<Person> =>
   add(ctx.self, "self")
   for (const [key, link] of s.links) {
     if (link.state === "open") add(link.peer, "open")
-    else if (s.online.has(key)) add(link.peer, isGhost(ctx, key, at) ? "away" : link.state)
+    else if (s.online.has(key) && !saidGoodbye(ctx, key)) add(link.peer, isGhost(ctx, key, at) ? "away" : link.state)
   }
   for (const [key, entry] of s.online) {
-    if (sessions.has(key) || at - entry.lastSeen > ctx.config.presenceExpiryMs) continue
+    if (sessions.has(key) || at - entry.lastSeen > ctx.config.presenceExpiryMs || saidGoodbye(ctx, key)) continue
     const peer = { username: entry.username, sessionId: entry.sessionId }
     add(peer, isGhost(ctx, key, at) ? "away" : "discovered")
   }

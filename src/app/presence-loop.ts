@@ -378,9 +378,19 @@ const runPublish = (ctx: PeerContext, cmd: PublishCommand, at: number): Effect.E
         const w = cmd.write
         for (const o of w.signals) if (s.outbox.get(peerKey(o.to))?.attempt === o.attempt) s.outbox.delete(peerKey(o.to))
         for (const c of w.calls) if (s.callOutbox.get(peerKey(c.to)) === c) s.callOutbox.delete(peerKey(c.to))
+        let online: Map<string, PresenceEntry> | undefined
         for (const p of w.remove) {
-          s.goodbyes.delete(peerKey(p))
-          s.known.delete(peerKey(p))
+          const key = peerKey(p)
+          s.goodbyes.delete(key)
+          s.known.delete(key)
+          // Gone from the channel now, so from those it shows online too: a session that said
+          // goodbye is not shown "away" until the next read.
+          if (s.online.has(key)) (online ??= new Map(s.online)).delete(key)
+        }
+        if (online !== undefined) {
+          s.online = online
+          s.onlineSessions += 1
+          s.presenceVersion += 1
         }
         // What we wrote is the channel's content now, whether or not we read it back yet.
         for (const e of w.upsert) s.known.set(peerKey({ username: e.username, sessionId: e.sessionId }), e)

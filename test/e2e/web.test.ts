@@ -76,29 +76,50 @@ describe("web client", () => {
     const sessionsOf = (page: Page, user: string) =>
       page.locator(`[data-testid="sessions-${user}"] [data-testid^="session-"]`).evaluateAll((rows) => rows.map((r) => `${r.getAttribute("data-testid")}:${r.getAttribute("data-state")}`))
     const [before] = await sessionsOf(alice, "bob")
+    // Alice's view of bob's sessions, every 100 ms from just before the reload until bob is back.
+    const aliceRows: Array<string> = []
+    let reopened = false
+    const aliceWatch = (async () => {
+      while (!reopened) {
+        aliceRows.push(...(await sessionsOf(alice, "bob")))
+        await alice.waitForTimeout(100)
+      }
+    })()
     await bob.reload()
     await bob.getByTestId("room").waitFor({ timeout: WAIT_MS })
-    await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
-    expect(await bob.getByTestId("demo-bob").count()).toBe(0)
-    await expect
-      .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
-      .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
-    // The session the reload ended is this tab's own predecessor: never "your other tab" (the
-    // presence file lists it until its goodbye is processed), and what it said is bob's own (no
-    // "unverified" claim). Looked at every 250 ms until bob is open to alice again.
+    // From the room's first paint until bob is open to alice again, looked at every 100 ms:
+    // - the session the reload ended is this tab's own predecessor, never "your other tab" (the
+    //   presence file lists it until its goodbye is processed);
+    // - bob never shows himself as leader: alone in his view before presence answers, he is not
+    //   the one keeping the history (alice is).
     const ownRows: Array<string> = []
-    let reopened = false
+    const ledShown: Array<number> = []
     const watching = (async () => {
       while (!reopened) {
         ownRows.push(...(await sessionsOf(bob, "bob")))
-        await bob.waitForTimeout(250)
+        if ((await bob.getByTestId("person-self").locator(".tag.leader").count()) > 0) ledShown.push(Date.now())
+        await bob.waitForTimeout(100)
       }
     })()
-    await waitOpen(bob, "alice").finally(() => (reopened = true))
-    await watching
+    try {
+      await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
+      expect(await bob.getByTestId("demo-bob").count()).toBe(0)
+      await expect
+        .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
+        .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
+      await waitOpen(bob, "alice")
+    } finally {
+      reopened = true
+    }
+    await Promise.all([watching, aliceWatch])
     await bob.waitForTimeout(5_000)
     ownRows.push(...(await sessionsOf(bob, "bob")))
     expect(ownRows).toEqual([])
+    expect(ledShown).toEqual([])
+    // The reload said goodbye: to alice the ended session is gone at once, not "away" until
+    // presence drops its entry.
+    expect(aliceRows.filter((row) => row.startsWith(before!.split(":")[0]!) && !row.endsWith(":open"))).toEqual([])
+    // What the earlier session said is bob's own (no "unverified" claim).
     const earlier = bob.getByTestId("message").filter({ hasText: "Hi Alice" })
     expect(await earlier.getAttribute("class")).toContain("mine")
     expect(await earlier.getByTestId("unverified").count()).toBe(0)

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
 import { applyChange, emptyDocument, encodeDocument, noChange, type PresenceEntry } from "../../src/domain/presence-doc.js"
 import { makePeerId, peerKey } from "../../src/domain/identity.js"
+import type { PeerView } from "../../src/app/peer-state.js"
 import { Mesh } from "../../src/sim/harness.js"
 import { simulate } from "../../src/sim/simulate.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
@@ -41,6 +42,30 @@ describe("ghost sessions", () => {
           const view = yield* alice.handle.view
           const bobPerson = view.people.find((p) => p.username === "bob")!
           expect(bobPerson.sessions.map((s) => `${s.peer.sessionId}:${s.state}`)).toEqual([`${bob.id.sessionId}:open`, "old-tab:away"])
+        })
+      )
+    )
+  )
+
+  it.each(["file", "discussion"] as const)("a session that said goodbye is gone at once, never away while its entry waits to be taken out (%s)", (presence) =>
+    runVirtualOrThrow(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const mesh = yield* Mesh.make({ presence })
+          const [alice, bob] = yield* Effect.forEach(["alice", "bob", "carol"], (u) => mesh.start(u))
+          yield* Effect.sleep("1 minute")
+          const bobKey = peerKey(bob!.id)
+          const shown = (view: PeerView) => view.people.flatMap((p) => p.sessions).filter((s) => peerKey(s.peer) === bobKey).map((s) => s.state)
+          expect(shown(yield* alice!.handle.view)).toEqual(["open"])
+          yield* mesh.stop(bob!)
+          const seen: Array<string> = []
+          for (let i = 0; i < 60; i++) {
+            seen.push(...shown(yield* alice!.handle.view))
+            yield* Effect.sleep("500 millis")
+          }
+          // Its entry is still in presence for a while (taken out in a batch), but it is not shown.
+          expect(seen.filter((st) => st !== "open")).toEqual([])
+          expect(shown(yield* alice!.handle.view)).toEqual([])
         })
       )
     )
