@@ -68,6 +68,12 @@ export interface SimReport {
   readonly messagesUnseen: number
   readonly duplicatesCommitted: number
   readonly maxCommitLatencyMs: number
+  /**
+   * With a fault schedule only: the longest commit wait once the time no running device held
+   * the message is taken off. A message that only devices that are off hold cannot be
+   * committed by anyone; the soak holds the promise to this figure.
+   */
+  readonly maxCommitLatencyHeldMs?: number
   readonly leaderChanges: number
   readonly maxSimultaneousLeaders: number
   readonly github: { readonly requests: number; readonly notModified: number; readonly writes: number; readonly conflicts: number; readonly rateLimited: number }
@@ -309,6 +315,23 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
       }
       plan.sort((a, b) => a.at - b.at)
 
+      // With a fault schedule: per uncommitted message, the simulated time no running device held it.
+      const heldNowhereMs = new Map<string, number>()
+      const committedIds = new Set<string>()
+      let commitsRead = historyCommits
+      const noteHolders = () => {
+        for (; commitsRead < world.commits.length; commitsRead++)
+          for (const f of world.commits[commitsRead]!.files) for (const m of parseFile(f.path, f.content).messages) committedIds.add(m.id)
+        for (const m of sent.values()) {
+          if (committedIds.has(m.id)) continue
+          const held = mesh.running.some((p) => {
+            const store = stores.get(p.id.username)
+            return store !== undefined && (store.pending.has(m.id) || store.history.get(m.conversation)?.has(m.id) === true)
+          })
+          if (!held) heldNowhereMs.set(m.id, (heldNowhereMs.get(m.id) ?? 0) + 1_000)
+        }
+      }
+
       // Each user types at seeded random moments.
       const nextMessageAt = new Map<string, number>()
       const gap = () => Math.floor(-Math.log(1 - random()) * MEAN_MESSAGE_GAP_MS)
@@ -336,6 +359,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           wasLeader.set(k, leads)
         }
         maxLeaders = Math.max(maxLeaders, leaders)
+        if (options.schedule !== undefined) noteHolders()
         if (!partitioned) {
           for (const s of sessions) {
             if (s.end !== undefined || s.meshedAt !== undefined) continue
@@ -387,11 +411,15 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         }
       }
       let maxLatency = 0
+      let maxLatencyHeld = 0
       let lost = 0
       for (const m of sent.values()) {
         const at = firstCommit.get(m.id)
         if (at === undefined) lost += 1
-        else maxLatency = Math.max(maxLatency, at - m.sentAt)
+        else {
+          maxLatency = Math.max(maxLatency, at - m.sentAt)
+          maxLatencyHeld = Math.max(maxLatencyHeld, at - m.sentAt - (heldNowhereMs.get(m.id) ?? 0))
+        }
       }
 
       // Discovery: how long after both were up a session knew of another.
@@ -431,6 +459,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
         messagesUnseen: unseen,
         duplicatesCommitted: occurrences - firstCommit.size,
         maxCommitLatencyMs: maxLatency,
+        ...(options.schedule === undefined ? {} : { maxCommitLatencyHeldMs: maxLatencyHeld }),
         leaderChanges,
         maxSimultaneousLeaders: maxLeaders,
         github,
