@@ -6,7 +6,7 @@
  * now", the flush on the way out) are handed back to it. Every step runs on the actor.
  */
 import { Effect } from "effect"
-import { peerKey, samePeer } from "../domain/identity.js"
+import { peerKey, samePeer, type PeerId } from "../domain/identity.js"
 import { stepLeadership, type Coverage, type Leadership, type LeadershipCommand, type LeadershipConfig, type LeadershipEvent } from "../domain/leadership.js"
 import type { Message } from "../domain/message.js"
 import { handoff } from "./chat.js"
@@ -70,20 +70,28 @@ export const makeLead = (ctx: PeerContext, committer: CommitterState): PeerConte
   return (event) => stepAndRun(machine, event)
 }
 
+/** Whether `peer`'s last heartbeat over a link open now said it acts as leader. */
+const heardLeading = (ctx: PeerContext, peer: PeerId): boolean => {
+  const key = peerKey(peer)
+  return ctx.state.leading.has(key) && ctx.state.links.get(key)?.state === "open"
+}
+
 /** The clock's event: the mesh's leader, whether it is reachable, and (when it is this session) what it must cover. */
 export const tickEvent = (ctx: PeerContext, at: number): LeadershipEvent => {
   const leader = leaderOf(ctx, at)
   const self = leader !== undefined && samePeer(leader, ctx.self)
+  const component = self ? roleComponent(ctx, at).filter(mayLead(ctx)) : []
   const coverage: Coverage | undefined = self
     ? {
-        component: roleComponent(ctx, at).filter(mayLead(ctx)),
+        component,
         // A silent entry past its grace is not waited for either, nor one that cannot push.
         online: roleHolders(ctx, livePeers(ctx, at), at).filter(mayLead(ctx)),
-        onlineKnown: ctx.state.presenceRead
+        onlineKnown: ctx.state.presenceRead,
+        inherits: component.some((p) => !samePeer(p, ctx.self) && heardLeading(ctx, p))
       }
     : undefined
   const leaderOpen = leader !== undefined && !self && ctx.state.links.get(peerKey(leader))?.state === "open"
-  return { _tag: "Tick", leader, leaderOpen, coverage }
+  return { _tag: "Tick", leader, leaderOpen, leaderLeads: leaderOpen && heardLeading(ctx, leader), coverage }
 }
 
 /** Whether the link to the last known leader is open (for "save now"). */

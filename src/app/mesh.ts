@@ -372,7 +372,8 @@ const heartbeat = (ctx: PeerContext, id: string, at: number, full: boolean, leav
       _tag: "heartbeat",
       ...(send ? { neighbors } : {}),
       ...(leaving === true ? { leaving } : {}),
-      ...(ctx.state.leadership.canPush ? {} : { readOnly: true })
+      ...(ctx.state.leadership.canPush ? {} : { readOnly: true }),
+      ...(ctx.state.leadership.isLeader ? { leads: true } : {})
     }
   }
 }
@@ -727,10 +728,13 @@ export const onMeshEnvelope = (ctx: PeerContext, envelope: EnvelopeOf<"presence"
       if (envelope.payload.leaving === true) {
         touch(ctx)
         ctx.state.reports.delete(fromKey)
+        ctx.state.leading.delete(fromKey)
         ctx.state.lost.set(fromKey, at)
         ctx.state.goodbyes.set(fromKey, at)
         return Effect.void
       }
+      if (envelope.payload.leads === true) ctx.state.leading.add(fromKey)
+      else ctx.state.leading.delete(fromKey)
       // Whether the sender can push decides whether it may lead.
       if (envelope.payload.readOnly === true) ctx.state.cannotPush.add(fromKey)
       else ctx.state.cannotPush.delete(fromKey)

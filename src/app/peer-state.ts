@@ -132,6 +132,8 @@ export interface PeerState {
   leadership: Leadership
   /** Peers whose heartbeats say they cannot push, by peer key: they are never elected. */
   readonly cannotPush: Set<string>
+  /** Neighbors whose last heartbeat said they act as leader, by peer key (read only while their link is open). */
+  readonly leading: Set<string>
   readonly rejections: Array<Rejection>
   /** How many items were refused, by kind (shown by the client and the Node peer). */
   readonly refused: Map<string, number>

@@ -152,6 +152,7 @@ export const initialState = (
   cutAt: undefined,
   outsideSince: new Map(),
   goodbyes: new Map(),
+  leading: new Set(),
   handled: new Set(),
   outbox: new Map(),
   callOutbox: new Map(),

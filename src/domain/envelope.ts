@@ -104,7 +104,13 @@ export const PresencePayload = Schema.Union(
     /** Present when the sender leaves on purpose, so others need not wait for expiry. */
     leaving: Schema.optional(Schema.Boolean),
     /** Present when the sender cannot push to the repository: it must not lead (issue 9). */
-    readOnly: Schema.optional(Schema.Boolean)
+    readOnly: Schema.optional(Schema.Boolean),
+    /**
+     * Present when the sender acts as leader: a smaller successor in its component may take
+     * over without waiting for the coverage grace, and the sender leads on until it hears
+     * the successor lead.
+     */
+    leads: Schema.optional(Schema.Boolean)
   })
 )
 /** In-mesh presence. */

@@ -42,6 +42,8 @@ export interface Leadership {
   readonly isLeader: boolean
   /** Since when this session has been eligible to lead without interruption. */
   readonly eligibleSince: number | undefined
+  /** Since when this leader has had a smaller peer in its component that was not heard leading yet. */
+  readonly outrankedSince: number | undefined
   /** Whether this session may push (GitHub's `permissions.push`); false never leads. */
   readonly canPush: boolean
   /** Why history cannot be saved for now (a permanent refusal), and when the leader may try again. */
@@ -67,6 +69,8 @@ export interface Coverage {
   readonly online: ReadonlyArray<PeerId>
   /** Whether a read of the presence channel has answered yet: until then `online` is unknown, not empty. */
   readonly onlineKnown: boolean
+  /** Whether another member of the component says it acts as leader (this session would take over). */
+  readonly inherits: boolean
 }
 
 /** What can happen to leadership. */
@@ -75,7 +79,14 @@ export type LeadershipEvent =
    * The clock, with the mesh's view: the component's leader, whether the link to it is open,
    * and (only when the leader is this session) what it must cover before it may lead.
    */
-  | { readonly _tag: "Tick"; readonly leader: PeerId | undefined; readonly leaderOpen: boolean; readonly coverage: Coverage | undefined }
+  | {
+      readonly _tag: "Tick"
+      readonly leader: PeerId | undefined
+      readonly leaderOpen: boolean
+      /** Whether the leader (another session) says it acts as leader. */
+      readonly leaderLeads: boolean
+      readonly coverage: Coverage | undefined
+    }
   /** Messages were taken into the pending queue (sent here or accepted from a neighbor). */
   | { readonly _tag: "PendingAdded"; readonly sentAt: ReadonlyArray<number> }
   /** The pending queue was read: its oldest message's `sentAt`, or undefined when empty. */
@@ -130,6 +141,7 @@ export const initialLeadership = (self: PeerId, startedAt: number, config: Leade
   leader: undefined,
   isLeader: false,
   eligibleSince: undefined,
+  outrankedSince: undefined,
   canPush: true,
   historyProblem: undefined,
   historyRetryAt: 0,
@@ -151,26 +163,37 @@ const held = (s: Leadership, at: number): boolean => at < s.historyRetryAt
 const tick = (s: Leadership, e: Extract<LeadershipEvent, { _tag: "Tick" }>, at: number): LeadershipStep => {
   const { leader } = e
   // Only the component's smallest peer can act as leader: the rest need not look at coverage.
+  // One that leads already leads on while it stays the smallest.
   const eligible =
     leader !== undefined &&
     samePeer(leader, s.self) &&
     e.coverage !== undefined &&
-    actsAsLeader({
-      self: s.self,
-      component: e.coverage.component,
-      online: e.coverage.online,
-      onlineKnown: e.coverage.onlineKnown,
-      upForMs: at - s.startedAt,
-      graceMs: s.config.graceMs
-    })
+    (s.isLeader ||
+      actsAsLeader({
+        self: s.self,
+        component: e.coverage.component,
+        online: e.coverage.online,
+        onlineKnown: e.coverage.onlineKnown,
+        inherits: e.coverage.inherits,
+        upForMs: at - s.startedAt,
+        graceMs: s.config.graceMs
+      }))
   const eligibleSince = eligible ? (s.eligibleSince ?? at) : undefined
-  const leads = eligible && (s.isLeader || at - eligibleSince! >= s.config.settleMs)
+  // A leader outranked by a smaller peer leads on until it hears that peer lead, for at most a
+  // grace and a settle time: the successor may be waiting to cover everyone online, and the
+  // component is not left without a leader meanwhile.
+  const outranked = s.isLeader && s.canPush && leader !== undefined && !samePeer(leader, s.self) && !e.leaderLeads
+  const outrankedSince = outranked ? (s.outrankedSince ?? at) : undefined
+  const lingers = outranked && at - outrankedSince! < s.config.graceMs + s.config.settleMs
+  const leads = lingers || (eligible && (s.isLeader || at - eligibleSince! >= s.config.settleMs))
   // Most ticks change nothing: the state is kept as it is rather than copied.
-  const next: Leadership = leader === s.leader && eligibleSince === s.eligibleSince ? s : { ...s, leader, eligibleSince }
+  const next: Leadership =
+    leader === s.leader && eligibleSince === s.eligibleSince && outrankedSince === s.outrankedSince ? s : { ...s, leader, eligibleSince, outrankedSince }
   if (leads && !s.isLeader) {
-    // On becoming leader it commits what it holds at once (unless GitHub refused it for good lately).
+    // On becoming leader it commits what it holds at once (unless GitHub refused it for good lately),
+    // and says so soon: a leader it takes over from leads on until it hears.
     const state = { ...next, isLeader: true }
-    return held(state, at) ? done(state) : done(state, { _tag: "Flush" })
+    return held(state, at) ? done(state, { _tag: "BeatSoon" }) : done(state, { _tag: "Flush" }, { _tag: "BeatSoon" })
   }
   if (!leads && s.isLeader) return leaderless(next, e, at)
   if (s.isLeader) return held(next, at) || !commitDue(next.oldestPending, at, s.config.commitAfterMs) ? done(next) : done(next, { _tag: "ReadPending" })

@@ -43,19 +43,23 @@ export const relayTo = (
  * component leaderless). Until then a joining peer does not commit on its own.
  * Before the presence channel has answered once (`onlineKnown` false), who is
  * online is unknown, not nobody: a session that has just started or reloaded is
- * alone in its view then, and only the grace period lets it lead.
+ * alone in its view then, and only the grace period lets it lead. A component that
+ * already has a leader acting (`inherits`) was led before this session came: its
+ * smaller newcomer takes over without waiting for coverage.
  */
 export const actsAsLeader = (options: {
   readonly self: PeerId
   readonly component: ReadonlyArray<PeerId>
   readonly online: ReadonlyArray<PeerId>
   readonly onlineKnown: boolean
+  /** Whether another member of the component says it acts as leader: this session takes over from it. */
+  readonly inherits: boolean
   readonly upForMs: number
   readonly graceMs: number
 }): boolean => {
   const leader = electLeader(options.component)
   if (Option.isNone(leader) || !samePeer(leader.value, options.self)) return false
-  if (options.upForMs >= options.graceMs) return true
+  if (options.inherits || options.upForMs >= options.graceMs) return true
   const members = new Set(options.component.map(peerKey))
   return options.onlineKnown && options.online.every((p) => members.has(peerKey(p)))
 }

@@ -4,7 +4,9 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { peerKey } from "../../src/domain/identity.js"
 import { ConversationId } from "../../src/domain/message.js"
+import { applyChange, emptyDocument, encodeDocument, noChange, type PresenceEntry } from "../../src/domain/presence-doc.js"
 import { Mesh, type MeshOptions } from "../../src/sim/harness.js"
 import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
 
@@ -66,4 +68,34 @@ describe("leadership interpreter", () => {
         expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("written before anyone was seen")))).toBe(true)
       })
     ))
+
+  it.each(["file", "discussion"] as const)(
+    "a smaller newcomer takes over from the acting leader without leaving the mesh leaderless while a crashed tab's entry lingers (%s)",
+    (presence) =>
+      scenario({ presence }, (mesh) =>
+        Effect.gen(function* () {
+          // Carol's tab crashed 20 s ago: her entry looks alive, and nobody can tell it from a live session but by its silence.
+          const t0 = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          const ghost: PresenceEntry = { username: "carol" as PresenceEntry["username"], sessionId: "crashed" as PresenceEntry["sessionId"], lastSeen: t0 - 20_000, fingerprint: "sim-carol/crashed" }
+          const text = encodeDocument(applyChange(emptyDocument, { ...noChange, upsert: [ghost] }, t0))
+          if (presence === "file") mesh.world.writePresenceFile(text)
+          else mesh.world.putComment("carol", text)
+          const bob = yield* mesh.start("bob")
+          yield* Effect.sleep("3 minutes")
+          expect(bob.handle.state.leadership.isLeader).toBe(true)
+          // Alice (the smaller name) joins: she connects within seconds, while carol's entry still waits out its grace.
+          const alice = yield* mesh.start("alice")
+          let leaderless = 0
+          for (let i = 0; i < 150; i++) {
+            yield* Effect.sleep("1 second")
+            if (!alice.handle.state.leadership.isLeader && !bob.handle.state.leadership.isLeader) leaderless += 1
+          }
+          expect(alice.handle.state.links.get(peerKey(bob.id))?.state).toBe("open")
+          expect(alice.handle.state.leadership.isLeader).toBe(true)
+          expect(bob.handle.state.leadership.isLeader).toBe(false)
+          // Until alice's first read and connection bob leads; then alice after her settle time.
+          expect(leaderless).toBe(0)
+        })
+      )
+  )
 })

@@ -23,11 +23,19 @@ const MINUTE = 60_000
 const config: LeadershipConfig = { graceMs: MINUTE, settleMs: 3_000, commitAfterMs: 8 * MINUTE, handoffResendMs: 2 * MINUTE }
 
 /** A tick as the mesh sees it: `leader` leads the component `members`, and `online` are alive. */
-const tick = (leader: PeerId | undefined, members: ReadonlyArray<PeerId>, options: { online?: ReadonlyArray<PeerId>; leaderOpen?: boolean; self?: PeerId } = {}): LeadershipEvent => ({
+const tick = (
+  leader: PeerId | undefined,
+  members: ReadonlyArray<PeerId>,
+  options: { online?: ReadonlyArray<PeerId>; leaderOpen?: boolean; leaderLeads?: boolean; inherits?: boolean; self?: PeerId } = {}
+): LeadershipEvent => ({
   _tag: "Tick",
   leader,
   leaderOpen: options.leaderOpen ?? true,
-  coverage: leader !== undefined && leader === (options.self ?? alice) ? { component: members, online: options.online ?? members, onlineKnown: true } : undefined
+  leaderLeads: options.leaderLeads ?? false,
+  coverage:
+    leader !== undefined && leader === (options.self ?? alice)
+      ? { component: members, online: options.online ?? members, onlineKnown: true, inherits: options.inherits ?? false }
+      : undefined
 })
 
 /** Runs events in order (each at its time), returning the last state and every command with its time. */
@@ -62,7 +70,8 @@ describe("leadership step", () => {
       [4_000, tick(alice, [alice, bob])]
     ])
     expect(r.state.isLeader).toBe(true)
-    expect(r.commands).toEqual([[4_000, { _tag: "Flush" }]])
+    // It says so at its next heartbeat's chance, not a period later.
+    expect(r.commands).toEqual([[4_000, { _tag: "Flush" }], [4_000, { _tag: "BeatSoon" }]])
   })
 
   it("a joiner that does not yet reach everyone online waits for the grace period before leading", () => {
@@ -77,6 +86,18 @@ describe("leadership step", () => {
       [MINUTE + 3_000, tick(alice, [alice, bob], cover)]
     ])
     expect(late.state.isLeader).toBe(true)
+  })
+
+  it("a smaller newcomer to a component with a leader acting takes over after the settle time, without the grace", () => {
+    // Carol's entry (a crashed tab, say) keeps coverage short; bob was leading the component.
+    const cover = { online: [alice, bob, carol], inherits: true }
+    const r = run(initialLeadership(alice, 0, config), [
+      [1_000, tick(alice, [alice, bob], cover)],
+      [4_000, tick(alice, [alice, bob], cover)]
+    ])
+    expect(r.state.isLeader).toBe(true)
+    // Once bob steps down (no longer heard leading), alice leads on.
+    expect(run(r.state, [[5_000, tick(alice, [alice, bob], { online: [alice, bob, carol] })]]).state.isLeader).toBe(true)
   })
 
   it("a peer that cannot push never leads, and a leader refused for lack of push access steps down at once", () => {
@@ -123,7 +144,7 @@ describe("leadership step", () => {
   it("a restarted session reads its queue once before trusting the bound (its device may hold messages)", () => {
     const s = initialLeadership(alice, 0, config)
     const r = run(s, [[1_000, tick(alice, [alice])], [4_000, tick(alice, [alice])], [5_000, tick(alice, [alice])]])
-    expect(tags(r.commands)).toEqual(["Flush", "ReadPending"])
+    expect(tags(r.commands)).toEqual(["Flush", "BeatSoon", "ReadPending"])
   })
 
   it("a refusal for good (protection) is said once and the leader waits ten minutes before trying again", () => {
@@ -178,10 +199,32 @@ describe("leadership step", () => {
     ])
   })
 
-  it("a leader that stops being the smallest steps down at once and hands off like any member", () => {
-    const r = run(leading(), [[10_000, tick(carol, [alice, bob, carol])]])
-    expect(r.state.isLeader).toBe(false)
-    expect(r.commands).toEqual([[10_000, { _tag: "Handoff", leader: carol, olderThan: 10_001 }]])
+  it("a leader that stops being the smallest leads on until it hears the new one lead, then hands off like any member", () => {
+    const s = stepLeadership(leading(), { _tag: "PendingAdded", sentAt: [5_000] }, 5_000).state
+    const due = 5_000 + config.commitAfterMs
+    const r = run(s, [
+      [due - 10_000, tick(carol, [alice, bob, carol])],
+      // Still leading: a due commit is still its to make.
+      [due, tick(carol, [alice, bob, carol])]
+    ])
+    expect(r.state.isLeader).toBe(true)
+    expect(tags(r.commands)).toEqual(["ReadPending"])
+    const heard = run(r.state, [[due + 1, tick(carol, [alice, bob, carol], { leaderLeads: true })]])
+    expect(heard.state.isLeader).toBe(false)
+    expect(heard.commands).toEqual([[due + 1, { _tag: "Handoff", leader: carol, olderThan: due + 2 }]])
+  })
+
+  it("an outranked leader that never hears the new one lead steps down after a grace and a settle time", () => {
+    const bound = config.graceMs + config.settleMs
+    const r = run(leading(), [
+      [10_000, tick(carol, [alice, bob, carol])],
+      [10_000 + bound - 1, tick(carol, [alice, bob, carol])]
+    ])
+    expect(r.state.isLeader).toBe(true)
+    expect(run(r.state, [[10_000 + bound, tick(carol, [alice, bob, carol])]]).state.isLeader).toBe(false)
+    // A leader that can no longer push does not lead on.
+    const refused = stepLeadership(leading(), { _tag: "PushKnown", canPush: false }, 10_000).state
+    expect(run(refused, [[10_001, tick(carol, [alice, bob, carol])]]).state.isLeader).toBe(false)
   })
 
   it("save now: a leader commits at once; a member asks a reachable leader; otherwise nobody can", () => {

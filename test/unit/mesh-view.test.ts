@@ -59,41 +59,41 @@ describe("actsAsLeader", () => {
   const graceMs = 30_000
 
   it("leads when smallest of its component and the component covers everyone online, even just after start", () => {
-    expect(actsAsLeader({ self: alice, component: [alice, bob], online: [alice, bob], onlineKnown: true, upForMs: 0, graceMs })).toBe(true)
+    expect(actsAsLeader({ self: alice, component: [alice, bob], online: [alice, bob], onlineKnown: true, inherits: false, upForMs: 0, graceMs })).toBe(true)
   })
 
   it("does not lead when a smaller peer is in its component", () => {
-    expect(actsAsLeader({ self: bob, component: [alice, bob], online: [alice, bob], onlineKnown: true, upForMs: 10 * graceMs, graceMs })).toBe(false)
+    expect(actsAsLeader({ self: bob, component: [alice, bob], online: [alice, bob], onlineKnown: true, inherits: false, upForMs: 10 * graceMs, graceMs })).toBe(false)
   })
 
   it("waits for the grace period while some online peer is outside its component", () => {
-    const view = { self: bob, component: [bob, carol], online: [alice, bob, carol], onlineKnown: true }
+    const view = { self: bob, component: [bob, carol], online: [alice, bob, carol], onlineKnown: true, inherits: false }
     expect(actsAsLeader({ ...view, upForMs: graceMs - 1, graceMs })).toBe(false)
     expect(actsAsLeader({ ...view, upForMs: graceMs, graceMs })).toBe(true)
   })
 
   it("counts coverage case-insensitively and ignores online duplicates", () => {
     const online = [makePeerId("ALICE", "s1"), alice, makePeerId("Bob", "s1")]
-    expect(actsAsLeader({ self: alice, component: [alice, bob], online, onlineKnown: true, upForMs: 0, graceMs })).toBe(true)
+    expect(actsAsLeader({ self: alice, component: [alice, bob], online, onlineKnown: true, inherits: false, upForMs: 0, graceMs })).toBe(true)
   })
 
   it("two tabs of one user: the smaller session leads, the other does not", () => {
     const tabA = makePeerId("alice", "a")
     const tabB = makePeerId("Alice", "b")
-    const view = { component: [tabA, tabB], online: [tabA, tabB], onlineKnown: true, upForMs: 0, graceMs }
+    const view = { component: [tabA, tabB], online: [tabA, tabB], onlineKnown: true, inherits: false, upForMs: 0, graceMs }
     expect(actsAsLeader({ ...view, self: tabA })).toBe(true)
     expect(actsAsLeader({ ...view, self: tabB })).toBe(false)
   })
 
   it("never leads from an empty component view", () => {
-    expect(actsAsLeader({ self: alice, component: [], online: [], onlineKnown: true, upForMs: graceMs, graceMs })).toBe(false)
+    expect(actsAsLeader({ self: alice, component: [], online: [], onlineKnown: true, inherits: false, upForMs: graceMs, graceMs })).toBe(false)
   })
 
   it("before presence has answered, a session alone in its view waits for the grace period", () => {
     // A reloaded tab sees nobody until its first read: that is not the same as nobody online.
-    const view = { self: alice, component: [alice], online: [], onlineKnown: false }
+    const view = { self: alice, component: [alice], online: [], onlineKnown: false, inherits: false }
     expect(actsAsLeader({ ...view, upForMs: graceMs - 1, graceMs })).toBe(false)
     expect(actsAsLeader({ ...view, upForMs: graceMs, graceMs })).toBe(true)
-    expect(actsAsLeader({ ...view, onlineKnown: true, upForMs: 0, graceMs })).toBe(true)
+    expect(actsAsLeader({ ...view, onlineKnown: true, inherits: false, upForMs: 0, graceMs })).toBe(true)
   })
 })
