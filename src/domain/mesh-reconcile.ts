@@ -268,6 +268,9 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
     return victim
   }
 
+  // Offers to sessions that never answered and are no newcomers start in pairs: each offer through
+  // presence is a write, and pairs started together go in one write and expire together.
+  const unprovenBefore = unproven
   for (const [key, link] of candidates) {
     if (attempts >= MAX_ATTEMPTS_IN_FLIGHT) break
     if (!isOfferer(self, link.peer)) continue
@@ -278,6 +281,8 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
       commands.push({ _tag: "Offer", key, via: "mesh" })
       changed.set(key, { ...link, state: "signaling", attempt: STARTING, via: "mesh" })
     } else if (sponsors(key)) {
+      const urgent = isNewcomer(key) || key === answeringKey
+      if (!view.answered.has(key) && !urgent && unprovenBefore > 0) continue
       // An offer through presence to a session that never answered holds a connection (and
       // tens of open files in @roamhq/wrtc) until its deadline: only a couple at once.
       if (!view.answered.has(key) && unproven >= MAX_UNPROVEN_PRESENCE_ATTEMPTS) {
@@ -285,7 +290,7 @@ export const stepReconcile = (links: ReadonlyMap<string, LinkFacts>, view: Recon
         // answered (made-up entries, refreshed to look alive, would hold the slots for good):
         // it takes the place of one of them.
         // So does the member that answers for a formed mesh, when this peer is alone.
-        const victim = isNewcomer(key) || key === answeringKey ? displaceable() : undefined
+        const victim = urgent ? displaceable() : undefined
         if (victim === undefined) continue
         commands.push({ _tag: "GiveWay", key: victim })
         changed.set(victim, { ...linkAt(victim, links.get(victim)!), state: "reconnecting", attempt: undefined, via: undefined })

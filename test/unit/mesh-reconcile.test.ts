@@ -172,6 +172,30 @@ describe("stepReconcile", () => {
     ])
   })
 
+  it("starts offers to sessions that never answered and are no newcomers in pairs, so each pair goes in one write", () => {
+    // Seed 1 with crash and partition: a restarted session offered to the other side's sessions
+    // one by one as each offer expired, one presence write each (126 repository writes an hour).
+    const silent = [peer("s1"), peer("s2"), peer("s3")]
+    const known = new Map(silent.map((p, i) => [peerKey(p), { lastSeen: AT - (10 - i) * 1_000 }]))
+    const oneInFlight = table([offering(silent[0]!, "presence"), idle(silent[1]!), idle(silent[2]!)])
+    expect(stepReconcile(oneInFlight, view({ online: silent, known }), AT).commands).toEqual([])
+    // Both slots free: two start together.
+    const none = table([idle(silent[0]!, { retryAt: AT + 60_000 }), idle(silent[1]!), idle(silent[2]!)])
+    expect(stepReconcile(none, view({ online: silent, known }), AT).commands).toEqual([
+      { _tag: "Offer", key: peerKey(silent[1]!), via: "presence" },
+      { _tag: "Offer", key: peerKey(silent[2]!), via: "presence" }
+    ])
+    // A newcomer does not wait for the pair.
+    const newcomer = peer("zz")
+    const withNewcomer = table([offering(silent[0]!, "presence"), idle(silent[1]!), idle(newcomer)])
+    const step = stepReconcile(
+      withNewcomer,
+      view({ online: [...silent.slice(0, 2), newcomer], known, arrivals: new Map([[peerKey(newcomer), AT - 1_000]]) }),
+      AT
+    )
+    expect(step.commands).toEqual([{ _tag: "Offer", key: peerKey(newcomer), via: "presence" }])
+  })
+
   it("an alone joiner of an established mesh offers first to its smallest member above it", () => {
     const smaller = makePeerId("a", "s")
     const [m1, m2] = [peer("mmm"), peer("bbb")]
