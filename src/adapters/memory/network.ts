@@ -112,6 +112,8 @@ export class MemoryNetwork {
   private decodedChars = 0
   private readonly random: () => number
   private side: ((peer: Peer) => number) | undefined = undefined
+  /** Frames sent across the partition, in order, waiting for the heal (see `heal`). */
+  private held: Array<{ readonly ep: Endpoint; readonly link: Link; readonly text: string }> = []
 
   private constructor(
     readonly options: NetworkOptions,
@@ -146,10 +148,26 @@ export class MemoryNetwork {
     })
   }
 
-  /** Ends a partition. */
-  readonly heal: Effect.Effect<void> = Effect.sync(() => {
-    this.side = undefined
-  })
+  /**
+   * Ends a partition. A frame sent across it on a link that still stands arrives now: a data
+   * channel is reliable and its SCTP retransmits, so a cut shorter than the consent timeout
+   * delays frames rather than losing them. Frames of links the cut failed are gone.
+   */
+  readonly heal: Effect.Effect<void> = Effect.clockWith((clock) =>
+    Effect.sync(() => {
+      this.side = undefined
+      const held = this.held
+      this.held = []
+      for (const { ep, link, text } of held) {
+        const to = this.endpoints.get(peerKey(link.remote))
+        if (!ep.alive || to === undefined || ep.links.get(peerKey(link.remote)) !== link || this.random() < this.options.loss) {
+          this.stats.framesDropped += 1
+          continue
+        }
+        this.enqueue(to, ep, link, text, clock.unsafeCurrentTimeMillis())
+      }
+    })
+  )
 
   /** Kills a peer without any goodbye: its links fail on the other side after the consent timeout. */
   crash(peer: Peer): Effect.Effect<void> {
@@ -304,16 +322,25 @@ export class MemoryNetwork {
       Effect.sync(() => {
         this.stats.framesSent += 1
         const to = this.endpoints.get(peerKey(link.remote))
-        if (to === undefined || !this.reachable(ep.self, link.remote) || this.random() < this.options.loss) {
+        if (to !== undefined && !this.reachable(ep.self, link.remote)) {
+          this.held.push({ ep, link, text })
+          return
+        }
+        if (to === undefined || this.random() < this.options.loss) {
           this.stats.framesDropped += 1
           return
         }
-        const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
-        const due = Math.max(clock.unsafeCurrentTimeMillis() + delay, link.lastDue)
-        link.lastDue = due
-        Queue.unsafeOffer(to.inbox, { due, from: ep.self, attempt: link.attempt, text })
+        this.enqueue(to, ep, link, text, clock.unsafeCurrentTimeMillis())
       })
     )
+  }
+
+  /** Puts a frame on its way to `to`, after the latency and behind the link's earlier frames. */
+  private enqueue(to: Endpoint, ep: Endpoint, link: Link, text: string, now: number): void {
+    const delay = this.options.latencyMs + Math.floor(this.random() * this.options.jitterMs)
+    const due = Math.max(now + delay, link.lastDue)
+    link.lastDue = due
+    Queue.unsafeOffer(to.inbox, { due, from: ep.self, attempt: link.attempt, text })
   }
 
   /** Delivers an endpoint's frames when they are due, if the connection they came on still stands. */
