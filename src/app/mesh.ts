@@ -399,6 +399,8 @@ const sinceContact = (ctx: PeerContext, peer: PeerId, at: number): number | unde
 /** Marks a connection attempt failed and schedules the next one. */
 const failLink = (ctx: PeerContext, link: Link, at: number): Effect.Effect<void> => {
   touch(ctx)
+  // What its heartbeats said holds for that connection only.
+  ctx.state.leading.delete(peerKey(link.peer))
   if (link.state === "open" || link.restartingSince !== undefined) {
     ctx.state.lost.set(peerKey(link.peer), at)
     if (!ctx.state.goodbyes.has(peerKey(link.peer))) ctx.state.cutAt = at

@@ -98,4 +98,19 @@ describe("leadership interpreter", () => {
         })
       )
   )
+
+  it("what a neighbor's heartbeats said about leading is heard, and forgotten with its connection", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
+        yield* Effect.sleep("1 minute")
+        expect(alice!.handle.state.leadership.isLeader).toBe(true)
+        expect(bob!.handle.state.leading.has(peerKey(alice!.id))).toBe(true)
+        expect(alice!.handle.state.leading.has(peerKey(bob!.id))).toBe(false)
+        yield* mesh.crash(alice!)
+        yield* Effect.sleep("30 seconds")
+        expect(bob!.handle.state.links.get(peerKey(alice!.id))?.state).not.toBe("open")
+        expect(bob!.handle.state.leading.size).toBe(0)
+      })
+    ))
 })
