@@ -270,6 +270,36 @@ describe("data channel rows (a member running a modified peer)", () => {
       })
     ))
 
+  it("a member that claims to lead takes nothing from the leader, and a non-boolean claim is refused", () =>
+    scenario({ presence: "file" }, (mesh) =>
+      Effect.gen(function* () {
+        const { alice, bob, carol } = yield* trio(mesh)
+        expect(alice.handle.state.leadership.isLeader).toBe(true)
+        // Carol (not the smallest) says she leads, to alice and to bob, every second for a minute.
+        for (let i = 0; i < 60; i++) {
+          for (const to of [alice.id, bob.id])
+            yield* mesh.network.injectRaw(
+              carol.id,
+              to,
+              JSON.stringify({ v: 1, id: `l${i}`, type: "presence", from: carol.id, to: null, timestamp: 1, payload: { _tag: "heartbeat", leads: true } })
+            )
+          yield* seconds(1)
+        }
+        expect(alice.handle.state.leadership.isLeader).toBe(true)
+        expect(bob.handle.state.leadership.isLeader).toBe(false)
+        expect(peerKey((yield* bob.handle.view).leader!)).toBe(peerKey(alice.id))
+        const before = (yield* alice.handle.view).refused["malformed"] ?? 0
+        yield* mesh.network.injectRaw(
+          carol.id,
+          alice.id,
+          JSON.stringify({ v: 1, id: "bad", type: "presence", from: carol.id, to: null, timestamp: 1, payload: { _tag: "heartbeat", leads: "yes" } })
+        )
+        yield* seconds(2)
+        expect((yield* alice.handle.view).refused["malformed"]).toBe(before + 1)
+        expect(yield* openTo(alice, carol)).toBe(true)
+      })
+    ))
+
   it("100 relayed offers from invented senders: bounded per neighbor and refused without a published fingerprint", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {
