@@ -317,13 +317,12 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
 
       // With a fault schedule: per uncommitted message, the simulated time no running device held it.
       const heldNowhereMs = new Map<string, number>()
-      const committedIds = new Set<string>()
+      const uncommitted = new Map<string, Message>()
       let commitsRead = historyCommits
       const noteHolders = () => {
         for (; commitsRead < world.commits.length; commitsRead++)
-          for (const f of world.commits[commitsRead]!.files) for (const m of parseFile(f.path, f.content).messages) committedIds.add(m.id)
-        for (const m of sent.values()) {
-          if (committedIds.has(m.id)) continue
+          for (const f of world.commits[commitsRead]!.files) for (const m of parseFile(f.path, f.content).messages) uncommitted.delete(m.id)
+        for (const m of uncommitted.values()) {
           const held = mesh.running.some((p) => {
             const store = stores.get(p.id.username)
             return store !== undefined && (store.pending.has(m.id) || store.history.get(m.conversation)?.has(m.id) === true)
@@ -345,6 +344,7 @@ export const simulate = (options: SimOptions): Effect.Effect<SimReport> =>
           if (due <= now && now < ends - MINUTE) {
             const m = yield* peer.handle.send(general, TEXTS[Math.floor(random() * TEXTS.length)]!)
             sent.set(m.id, m)
+            if (options.schedule !== undefined) uncommitted.set(m.id, m)
             nextMessageAt.set(key, now + gap())
           }
         }

@@ -13,20 +13,31 @@ import { runVirtualOrThrow } from "../../src/sim/virtual-time.js"
 const general = ConversationId.make("general")
 const scenario = <A>(options: MeshOptions, body: (mesh: Mesh) => Effect.Effect<A>) => runVirtualOrThrow(Effect.scoped(Effect.flatMap(Mesh.make(options), body)))
 
+/** Whether some commit of the branch holds `text`. */
+const committed = (mesh: Mesh, text: string): boolean => mesh.world.commits.some((c) => c.files.some((f) => f.content.includes(text)))
+
+/** Alice and bob a minute after they start together: alice (the smaller) leads. */
+const aliceLeadsBob = (mesh: Mesh) =>
+  Effect.gen(function* () {
+    const alice = yield* mesh.start("alice")
+    const bob = yield* mesh.start("bob")
+    yield* Effect.sleep("1 minute")
+    expect(alice.handle.state.leadership.isLeader).toBe(true)
+    return { alice, bob }
+  })
+
 describe("leadership interpreter", () => {
   it("a leader commits a message it was sent within the commit delay, learning of it by event", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {
-        const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
-        yield* Effect.sleep("1 minute")
-        expect(alice!.handle.state.leadership.isLeader).toBe(true)
-        yield* bob!.handle.send(general, "to be saved")
+        const { alice, bob } = yield* aliceLeadsBob(mesh)
+        yield* bob.handle.send(general, "to be saved")
         yield* Effect.sleep("1 minute")
         // Told at once, not found by a scan: the bound is the message's time.
-        expect(alice!.handle.state.leadership.oldestPending).toBeLessThanOrEqual(Date.UTC(2026, 0, 1) + 2 * 60_000)
-        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("to be saved")))).toBe(false)
+        expect(alice.handle.state.leadership.oldestPending).toBeLessThanOrEqual(Date.UTC(2026, 0, 1) + 2 * 60_000)
+        expect(committed(mesh, "to be saved")).toBe(false)
         yield* Effect.sleep("8 minutes")
-        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("to be saved")))).toBe(true)
+        expect(committed(mesh, "to be saved")).toBe(true)
       })
     ))
 
@@ -58,14 +69,14 @@ describe("leadership interpreter", () => {
         }
         expect(alice.handle.state.presenceRead).toBe(false)
         expect(ledEarly).toBe(false)
-        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("written before anyone was seen")))).toBe(false)
+        expect(committed(mesh, "written before anyone was seen")).toBe(false)
         // Once presence answers, the mesh forms, alice leads it and her message is saved.
         yield* Effect.sleep("2 minutes")
         expect(alice.handle.state.presenceRead).toBe(true)
         expect(alice.handle.state.leadership.isLeader).toBe(true)
         expect(bob!.handle.state.leadership.isLeader).toBe(false)
         yield* Effect.sleep("10 minutes")
-        expect(mesh.world.commits.some((c) => c.files.some((f) => f.content.includes("written before anyone was seen")))).toBe(true)
+        expect(committed(mesh, "written before anyone was seen")).toBe(true)
       })
     ))
 
@@ -102,15 +113,13 @@ describe("leadership interpreter", () => {
   it("what a neighbor's heartbeats said about leading is heard, and forgotten with its connection", () =>
     scenario({ presence: "file" }, (mesh) =>
       Effect.gen(function* () {
-        const [alice, bob] = yield* Effect.forEach(["alice", "bob"], (u) => mesh.start(u))
-        yield* Effect.sleep("1 minute")
-        expect(alice!.handle.state.leadership.isLeader).toBe(true)
-        expect(bob!.handle.state.leading.has(peerKey(alice!.id))).toBe(true)
-        expect(alice!.handle.state.leading.has(peerKey(bob!.id))).toBe(false)
-        yield* mesh.crash(alice!)
+        const { alice, bob } = yield* aliceLeadsBob(mesh)
+        expect(bob.handle.state.leading.has(peerKey(alice.id))).toBe(true)
+        expect(alice.handle.state.leading.has(peerKey(bob.id))).toBe(false)
+        yield* mesh.crash(alice)
         yield* Effect.sleep("30 seconds")
-        expect(bob!.handle.state.links.get(peerKey(alice!.id))?.state).not.toBe("open")
-        expect(bob!.handle.state.leading.size).toBe(0)
+        expect(bob.handle.state.links.get(peerKey(alice.id))?.state).not.toBe("open")
+        expect(bob.handle.state.leading.size).toBe(0)
       })
     ))
 })

@@ -50,6 +50,35 @@ const framesShown = (page: Page): Promise<ReadonlyArray<number>> =>
     videos.map((v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)
   )
 
+/** What `recordChanges` keeps: each distinct state of the rows it watches and of the flag. */
+interface Seen {
+  readonly rows: ReadonlyArray<string>
+  readonly flag: boolean
+}
+
+/**
+ * Runs in the page: at every change of the document, notes the `rows` (`data-testid:data-state`)
+ * and whether `flag` matches anything, skipping repeats. Driven by the DOM's own mutations, so
+ * even a state shown for one frame is seen, and no test waits on a sampling interval.
+ */
+const recordChanges = (spec: { readonly rows: string; readonly flag: string }): void => {
+  const seen: Array<{ rows: Array<string>; flag: boolean }> = []
+  ;(window as unknown as { skygitSeen: typeof seen }).skygitSeen = seen
+  let last = ""
+  const probe = () => {
+    const rows = Array.from(document.querySelectorAll(spec.rows), (r) => `${r.getAttribute("data-testid")}:${r.getAttribute("data-state")}`)
+    const flag = document.querySelector(spec.flag) !== null
+    const key = `${rows.join(",")}|${flag}`
+    if (key !== last) seen.push({ rows, flag })
+    last = key
+  }
+  new MutationObserver(probe).observe(document, { subtree: true, childList: true, attributes: true, characterData: true })
+  probe()
+}
+
+/** What `recordChanges` has noted in `page` so far. */
+const recorded = (page: Page): Promise<ReadonlyArray<Seen>> => page.evaluate(() => (window as unknown as { skygitSeen: ReadonlyArray<Seen> }).skygitSeen)
+
 let alice: Page
 let bob: Page
 
@@ -76,49 +105,30 @@ describe("web client", () => {
     const sessionsOf = (page: Page, user: string) =>
       page.locator(`[data-testid="sessions-${user}"] [data-testid^="session-"]`).evaluateAll((rows) => rows.map((r) => `${r.getAttribute("data-testid")}:${r.getAttribute("data-state")}`))
     const [before] = await sessionsOf(alice, "bob")
-    // Alice's view of bob's sessions, every 100 ms from just before the reload until bob is back.
-    const aliceRows: Array<string> = []
-    let reopened = false
-    const aliceWatch = (async () => {
-      while (!reopened) {
-        aliceRows.push(...(await sessionsOf(alice, "bob")))
-        await alice.waitForTimeout(100)
-      }
-    })()
-    await bob.reload()
-    await bob.getByTestId("room").waitFor({ timeout: WAIT_MS })
-    // From the room's first paint until bob is open to alice again, looked at every 100 ms:
-    // - the session the reload ended is this tab's own predecessor, never "your other tab" (the
-    //   presence file lists it until its goodbye is processed);
+    // Every state both pages show from just before the reload until bob is back (a DOM observer,
+    // installed in bob's page before its reload's first script):
+    // - to alice the ended session is gone at once, not "away" until presence drops its entry
+    //   (the reload said goodbye);
+    // - to bob it is this tab's own predecessor, never "your other tab" (the presence file lists
+    //   it until its goodbye is processed);
     // - bob never shows himself as leader: alone in his view before presence answers, he is not
     //   the one keeping the history (alice is).
-    const ownRows: Array<string> = []
-    const ledShown: Array<number> = []
-    const watching = (async () => {
-      while (!reopened) {
-        ownRows.push(...(await sessionsOf(bob, "bob")))
-        if ((await bob.getByTestId("person-self").locator(".tag.leader").count()) > 0) ledShown.push(Date.now())
-        await bob.waitForTimeout(100)
-      }
-    })()
-    try {
-      await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
-      expect(await bob.getByTestId("demo-bob").count()).toBe(0)
-      await expect
-        .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
-        .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
-      await waitOpen(bob, "alice")
-    } finally {
-      reopened = true
-    }
-    await Promise.all([watching, aliceWatch])
+    await alice.evaluate(recordChanges, { rows: `[data-testid="sessions-bob"] [data-testid^="session-"]`, flag: "#none" })
+    await bob.addInitScript(recordChanges, { rows: `[data-testid="sessions-bob"] [data-testid^="session-"]`, flag: `[data-testid="person-self"] .tag.leader` })
+    await bob.reload()
+    await bob.getByTestId("room").waitFor({ timeout: WAIT_MS })
+    await bob.getByTestId("messages").getByText("Hello Bob! 👋 日本語").waitFor({ timeout: WAIT_MS })
+    expect(await bob.getByTestId("demo-bob").count()).toBe(0)
+    await expect
+      .poll(() => sessionsOf(alice, "bob"), { timeout: 60_000 })
+      .toSatisfy((rows: ReadonlyArray<string>) => rows.length === 1 && rows[0] !== before && rows[0]!.endsWith(":open"))
+    await waitOpen(bob, "alice")
     await bob.waitForTimeout(5_000)
-    ownRows.push(...(await sessionsOf(bob, "bob")))
-    expect(ownRows).toEqual([])
-    expect(ledShown).toEqual([])
-    // The reload said goodbye: to alice the ended session is gone at once, not "away" until
-    // presence drops its entry.
-    expect(aliceRows.filter((row) => row.startsWith(before!.split(":")[0]!) && !row.endsWith(":open"))).toEqual([])
+    const bobSaw = await recorded(bob)
+    expect(bobSaw.flatMap((s) => s.rows)).toEqual([])
+    expect(bobSaw.filter((s) => s.flag)).toEqual([])
+    const aliceSaw = (await recorded(alice)).flatMap((s) => s.rows)
+    expect(aliceSaw.filter((row) => row.startsWith(before!.split(":")[0]!) && !row.endsWith(":open"))).toEqual([])
     // What the earlier session said is bob's own (no "unverified" claim).
     const earlier = bob.getByTestId("message").filter({ hasText: "Hi Alice" })
     expect(await earlier.getAttribute("class")).toContain("mine")

@@ -43,9 +43,6 @@ export const People = (props: {
   const names = createMemo(() => others().map((p) => p.username), [], { equals: (a, b) => a.length === b.length && a.every((k, i) => k === b[i]) })
   const byName = createMemo(() => new Map(others().map((p) => [p.username, p])))
   const mySessions = () => (me()?.sessions ?? []).filter((s) => s.state !== "self" && !props.earlier.has(s.peer.sessionId))
-  // Only while this session commits: the smallest in its view is not leading yet while it settles,
-  // waits for presence to answer, or waits for the rest of those online to join its component.
-  const leadsHere = () => props.view.isLeader
 
   return (
     <section aria-labelledby="people-title">
@@ -55,7 +52,9 @@ export const People = (props: {
           <span class="name">
             {props.self.username} <span class="muted small">(you)</span>
           </span>
-          <Show when={leadsHere()}>
+          {/* Only while this session commits: the smallest in its view is not leading yet while it
+              settles, waits for presence to answer, or waits for those online to join its component. */}
+          <Show when={props.view.isLeader}>
             <span class="tag leader" title={LEADER_HELP}>leader</span>
           </Show>
         </li>
